@@ -1,0 +1,69 @@
+"""`advise.toml`: one file for every assumption a team wants to pin.
+
+Sections are owned by the part that uses them and validated there:
+``[traffic]`` here, ``[failures]`` by :mod:`advisor.failures`, ``[assumptions]`` by the
+decision engine, ``[dataset]`` and ``[train]`` by :mod:`trainer`. Paths inside the file are
+resolved relative to the file, so an example directory is self-contained.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from advisor.errors import AdviseError
+
+
+class TrafficConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    # Fraction of real traffic the logs hold (sampled exports). Volumes and money are scaled by 1/sample_rate.
+    sample_rate: float = Field(default=1.0, gt=0, le=1)
+
+
+class AdviseConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    traffic: TrafficConfig = Field(default_factory=TrafficConfig)
+    failures: dict[str, Any] = Field(default_factory=dict)
+    assumptions: dict[str, Any] = Field(default_factory=dict)
+    dataset: dict[str, Any] = Field(default_factory=dict)
+    train: dict[str, Any] = Field(default_factory=dict)
+    base_dir: Path = Field(default_factory=Path.cwd, exclude=True)
+    path: Path | None = Field(default=None, exclude=True)
+
+    def resolve(self, p: str | Path) -> Path:
+        """A path written in the config, relative to the config file."""
+        q = Path(p)
+        return q if q.is_absolute() else self.base_dir / q
+
+
+def load_config(path: str | Path | None) -> AdviseConfig:
+    """Load and validate advise.toml; None → all defaults."""
+    if path is None:
+        return AdviseConfig()
+    p = Path(path)
+    if not p.is_file():
+        raise AdviseError(f"config file not found: {p}", hint="create advise.toml or drop --config")
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise AdviseError(f"invalid TOML: {exc}", file=str(p), hint="check quoting and brackets") from exc
+    try:
+        return AdviseConfig(**raw, base_dir=p.resolve().parent, path=p)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(x) for x in err["loc"])
+        raise AdviseError(err["msg"], file=str(p), field=field,
+                          hint="known sections: [traffic] [failures] [assumptions] [dataset] [train]") from exc
+
+
+def find_config(paths: list[Path]) -> Path | None:
+    """An `advise.toml` beside the logs is picked up automatically (explicit --config wins)."""
+    for p in paths:
+        d = p if p.is_dir() else p.parent
+        cand = d / "advise.toml"
+        if cand.is_file():
+            return cand
+    return None

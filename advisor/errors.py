@@ -1,0 +1,51 @@
+"""Errors users see. Each names where the problem is and what to do about it."""
+
+from __future__ import annotations
+
+
+class AdviseError(Exception):
+    """A user-facing error: exit code 1, message on stderr, no traceback."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
+                 field: str | None = None, hint: str | None = None):
+        self.message = message
+        self.file = file
+        self.line = line
+        self.field = field
+        self.hint = hint
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        where = ""
+        if self.file:
+            where = self.file + (f":{self.line}" if self.line else "") + ": "
+        text = where + self.message
+        if self.field:
+            text += f" (field: {self.field})"
+        if self.hint:
+            text += f"\n  hint: {self.hint}"
+        return text
+
+
+class ParseError(AdviseError):
+    """One malformed line/item. Ingest reports, counts and skips these unless --strict."""
+
+
+class UnpricedModelError(AdviseError):
+    """A model has no price: never report $0, ask for --prices or --allow-unpriced."""
+
+
+class OutputExistsError(AdviseError):
+    """Refuse to overwrite an existing output without --force."""
+
+
+class MissingExtraError(AdviseError):
+    """An optional dependency group is not installed."""
+
+    def __init__(self, extra: str, module: str):
+        super().__init__(
+            f"this command needs the optional '{extra}' dependencies ({module} is not installed)",
+            hint=f"pip install 'advise[{extra}]'",
+        )
