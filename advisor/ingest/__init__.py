@@ -1,0 +1,261 @@
+"""Read LLM call logs of any supported format into :class:`advisor.models.Record`, streaming.
+
+``read_records(paths)`` expands directories, sniffs each file's format (or takes
+``format=``), and yields Records one at a time. Malformed lines are reported through
+``on_error`` as ``file:line: reason``, counted per reason in the :class:`IngestReport` and
+skipped (``strict=True`` raises the first one instead). Whole-input problems (no such path,
+an empty or unreadable file, an unknown format) raise :class:`AdviseError` naming the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import chain
+from pathlib import Path
+from types import ModuleType
+
+from advisor.errors import AdviseError, ParseError
+from advisor.ingest.common import Item, Skipped, reason_of
+from advisor.ingest.detect import SNIFF_ITEMS, detect_format, non_log_kind
+from advisor.ingest.reader import iter_items
+from advisor.ingest.registry import FORMATS, format_names
+from advisor.io import sha256_file
+from advisor.models import Record
+
+__all__ = ["FORMATS", "FileStats", "IngestReport", "expand_paths", "format_names", "read_records"]
+
+LOG_SUFFIXES = (".jsonl", ".jsonl.gz", ".json", ".json.gz")
+MAX_KEPT_ERRORS = 100
+
+
+@dataclass
+class FileStats:
+    """What one input file gave: its format, content hash, items read, Records made, lines skipped by reason."""
+
+    path: str
+    format: str | None = None
+    sha256: str | None = None
+    lines: int = 0  # non-blank lines (JSONL) or items (single JSON document) read
+    records: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class IngestReport:
+    """Filled while `read_records` streams: per-file stats, the first errors, notes for the user."""
+
+    files: list[FileStats] = field(default_factory=list)
+    errors: list[ParseError] = field(default_factory=list)  # the first MAX_KEPT_ERRORS
+    error_count: int = 0
+    notes: list[str] = field(default_factory=list)
+    ignored: list[tuple[str, str]] = field(default_factory=list)  # (path, why) found in a directory, not read
+
+    @property
+    def records(self) -> int:
+        return sum(f.records for f in self.files)
+
+    @property
+    def skipped(self) -> dict[str, int]:
+        total: dict[str, int] = {}
+        for f in self.files:
+            for reason, n in f.skipped.items():
+                total[reason] = total.get(reason, 0) + n
+        return total
+
+
+def _is_log_name(path: Path) -> bool:
+    name = path.name.lower()
+    return name.endswith(LOG_SUFFIXES) and not name.startswith(".")
+
+
+def expand_paths(paths: Sequence[str | Path]) -> list[tuple[Path, bool]]:
+    """Files to read, as (path, found_in_directory); directories are searched recursively, sorted."""
+    out: list[tuple[Path, bool]] = []
+    seen: set[Path] = set()
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found = sorted(f for f in p.rglob("*") if f.is_file() and _is_log_name(f)
+                           and not any(part.startswith(".") for part in f.relative_to(p).parts))
+            if not found:
+                raise AdviseError("no log files in directory", file=str(p),
+                                  hint="advise reads *.jsonl, *.jsonl.gz, *.json and *.json.gz files")
+            items = [(f, True) for f in found]
+        elif p.exists():
+            items = [(p, False)]
+        else:
+            raise AdviseError("no such file or directory", file=str(p), hint="check the path")
+        for f, in_dir in items:
+            key = f.resolve()
+            if key not in seen:
+                seen.add(key)
+                out.append((f, in_dir))
+    if not out:
+        raise AdviseError("no input files given", hint="pass log files or directories")
+    return out
+
+
+class _Opened:
+    """A file opened for reading, with its first items already read (for sniffing) and nothing lost."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.file = str(path)
+        self._items = iter_items(path)
+        self.head: list[Item] = []
+        dicts = 0
+        for item in self._items:
+            self.head.append(item)
+            dicts += isinstance(item[1], dict)
+            if dicts >= SNIFF_ITEMS or len(self.head) >= 10 * SNIFF_ITEMS:
+                break
+
+    @property
+    def first(self) -> object:
+        return next((obj for _, obj in self.head if isinstance(obj, dict)), None)
+
+    def items(self, stats: FileStats) -> Iterator[Item]:
+        for item in chain(self.head, self._items):
+            stats.lines += 1
+            yield item
+
+    def close(self) -> None:
+        self._items.close()  # type: ignore[attr-defined]
+
+
+class _Ingest:
+    """The state of one `read_records` call: report, error policy and the files still to read."""
+
+    def __init__(self, report: IngestReport, strict: bool, on_error: Callable[[ParseError], None] | None,
+                 forced: str | None) -> None:
+        self.report, self.strict, self.on_error, self.forced = report, strict, on_error, forced
+        self.stats: dict[str, FileStats] = {}
+
+    def open(self, path: Path, in_dir: bool) -> tuple[_Opened, str] | None:
+        """Open and classify one file; None when a directory's file turns out not to be a log."""
+        opened = _Opened(path)
+        if in_dir:
+            why = non_log_kind(path, opened.first)
+            if why:
+                opened.close()
+                self.report.ignored.append((str(path), why))
+                return None
+        if not opened.head:
+            opened.close()
+            raise AdviseError("file is empty", file=str(path), hint="remove it or point advise at the right file")
+        try:
+            fmt = self.forced or detect_format(opened.head, str(path))
+        except AdviseError:
+            opened.close()
+            raise
+        return opened, fmt
+
+    def start(self, opened: _Opened, fmt: str) -> FileStats:
+        stats = FileStats(path=opened.file, format=fmt)
+        self.stats[opened.file] = stats
+        self.report.files.append(stats)
+        return stats
+
+    def finish(self, opened: _Opened) -> None:
+        stats = self.stats[opened.file]
+        try:
+            stats.sha256 = sha256_file(opened.path)
+        except OSError:
+            stats.sha256 = None
+
+    def emit(self, results: Iterable[object]) -> Iterator[Record]:
+        """Count each parser result against its file; errors go to on_error (or raise when strict)."""
+        for got in results:
+            if isinstance(got, Record):
+                self._stats_for(got.source.file).records += 1
+                yield got
+            elif isinstance(got, ParseError):
+                self._error(got)
+            elif isinstance(got, Skipped):
+                if got.count and got.reason:
+                    skipped = self._stats_for(got.file).skipped
+                    skipped[got.reason] = skipped.get(got.reason, 0) + got.count
+                if got.note:
+                    self.report.notes.append(got.note)
+
+    def _stats_for(self, file: str | None) -> FileStats:
+        if file not in self.stats:  # a parser named a file we did not open: keep the count anyway
+            self.stats[str(file)] = FileStats(path=str(file))
+            self.report.files.append(self.stats[str(file)])
+        return self.stats[str(file)]
+
+    def _error(self, err: ParseError) -> None:
+        skipped = self._stats_for(err.file).skipped
+        reason = reason_of(err)
+        skipped[reason] = skipped.get(reason, 0) + 1
+        self.report.error_count += 1
+        if len(self.report.errors) < MAX_KEPT_ERRORS:
+            self.report.errors.append(err)
+        if self.strict:
+            raise err
+        if self.on_error is not None:
+            self.on_error(err)
+
+
+def _module(fmt: str) -> ModuleType:
+    if fmt not in FORMATS:
+        raise AdviseError(f"unknown format {fmt!r}", field="--format", hint="one of: " + ", ".join(FORMATS))
+    return FORMATS[fmt]
+
+
+def read_records(paths: Sequence[str | Path], *, format: str | None = None, strict: bool = False,  # noqa: A002
+                 report: IngestReport | None = None,
+                 on_error: Callable[[ParseError], None] | None = None) -> Iterator[Record]:
+    """Stream Records from log files and directories (see module docstring); lazy: nothing is read until iterated."""
+    if format is not None:
+        _module(format)
+    state = _Ingest(report if report is not None else IngestReport(), strict, on_error, format)
+    files = expand_paths(paths)
+    done: set[Path] = set()
+    for index, (path, in_dir) in enumerate(files):
+        if path in done:
+            continue
+        done.add(path)
+        got = state.open(path, in_dir)
+        if got is None:
+            continue
+        opened, fmt = got
+        module = _module(fmt)
+        group = [opened]
+        if hasattr(module, "parse_group"):
+            group += _partners(state, files[index + 1:], done, path.parent, fmt)
+        try:
+            streams = [(o.file, o.items(state.start(o, fmt))) for o in group]
+            if len(streams) > 1 or hasattr(module, "parse_group"):
+                yield from state.emit(module.parse_group(streams))
+            else:
+                yield from state.emit(module.parse(streams[0][1], streams[0][0]))
+        finally:
+            for o in group:
+                o.close()
+        for o in group:
+            state.finish(o)
+
+
+def _partners(state: _Ingest, rest: list[tuple[Path, bool]], done: set[Path], parent: Path,
+              fmt: str) -> list[_Opened]:
+    """The other files of the same multi-file format in the same directory (e.g. batch input + output)."""
+    out: list[_Opened] = []
+    for path, in_dir in rest:
+        if path in done or path.parent != parent:
+            continue
+        try:
+            got = state.open(path, in_dir)
+        except AdviseError:
+            continue  # read (and reported) in its own turn
+        if got is None:
+            done.add(path)
+            continue
+        opened, other = got
+        if other == fmt:
+            done.add(path)
+            out.append(opened)
+        else:
+            opened.close()
+    return out

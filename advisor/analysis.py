@@ -1,0 +1,403 @@
+"""`analysis.json`: the contract between `advise analyze` and every later step, and the one pass that builds it.
+
+`build_analysis` streams every record once through small accumulators (each `add(record)` then
+`result()`), so memory stays flat however big the logs are. Later parts plug in the same way:
+see `Collector` and the `collectors=` / `post_process=` hooks (failures, decision, ROI).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import BaseModel, Field, ValidationError
+
+from advisor import __version__
+from advisor.config import AdviseConfig, find_config, load_config
+from advisor.errors import AdviseError
+from advisor.metrics import (
+    CostAccumulator,
+    CostSummary,
+    DailyAccumulator,
+    DayAggregate,
+    PromptFamily,
+    Reliability,
+    ReliabilityAccumulator,
+    StaticPromptAccumulator,
+    TokenMix,
+    TokenMixAccumulator,
+    VolumeAccumulator,
+    VolumeMetrics,
+)
+from advisor.metrics.cost import ModelCost
+from advisor.models import Origin, Record
+
+SCHEMA_VERSION = 1
+
+
+class InputFile(BaseModel):
+    path: str
+    format: str | None
+    sha256: str | None
+    bytes: int | None = None
+    lines: int
+    records: int = Field(description="records parsed from the file (before the --since/--until filter)")
+    skipped: dict[str, int] = Field(default_factory=dict, description="reason → malformed lines skipped")
+
+
+class Window(BaseModel):
+    first: datetime | None = Field(description="earliest record analysed (UTC)")
+    last: datetime | None
+    days: int = Field(description="calendar days from first to last, inclusive")
+    since: datetime | None = Field(description="--since filter, if any")
+    until: datetime | None = Field(description="--until filter (exclusive), if any")
+
+
+class PriceInfo(BaseModel):
+    source: str = Field(description="price table used (name and date)")
+    user_file: str | None
+    dates: list[str] = Field(default_factory=list, description="dates of the price entries used")
+
+
+class Sampling(BaseModel):
+    sample_rate: float = Field(description="share of real traffic the logs hold ([traffic] sample_rate)")
+    scale: float = Field(description="1 / sample_rate: factor applied to volumes and money")
+    label: str | None = Field(description="e.g. 'scaled from a 10% sample'; None when not sampled")
+
+
+class Tokenizer(BaseModel):
+    exact: bool = Field(description="advise counts this model's tokens with its own tokenizer")
+    relative_error: float = Field(description="± relative error of offline counts for this model")
+
+
+class ModelSummary(BaseModel):
+    tokens: TokenMix
+    cost: ModelCost
+    reliability: Reliability
+    tokenizer: Tokenizer
+
+
+class DataQuality(BaseModel):
+    records: int = Field(description="records analysed")
+    reported: int = Field(description="records with provider-reported token counts")
+    estimated: int = Field(description="records whose tokens advise estimated offline")
+    estimated_share: float
+    unpriced_models: list[str]
+    skipped_lines: dict[str, int] = Field(description="reason → malformed lines skipped")
+    filtered_out: int = Field(description="records outside --since/--until")
+    overflow_family_requests: int = Field(description="requests in prompt families beyond the tracked maximum")
+
+
+class Analysis(BaseModel):
+    """Everything `advise analyze` measured. Money is in `cost.currency`; scaled fields say so."""
+
+    schema_version: int = SCHEMA_VERSION
+    advise_version: str = __version__
+    generated_at: datetime
+    inputs: list[InputFile]
+    window: Window
+    sampling: Sampling
+    prices: PriceInfo
+    volume: VolumeMetrics
+    cost: CostSummary
+    models: dict[str, ModelSummary]
+    prompt_families: list[PromptFamily]
+    daily: list[DayAggregate]
+    data_quality: DataQuality
+    # Filled by later stages (the lead plugs them in through build_analysis' hooks):
+    failures: dict[str, Any] | None = Field(default=None, description="advisor.failures result")
+    strategies: list[dict[str, Any]] = Field(default_factory=list, description="costed strategies (advisor.decide)")
+    recommendation: dict[str, Any] | None = Field(default=None, description="the winning strategy and why")
+    assumptions: dict[str, Any] | None = Field(default=None, description="every assumption used, with its source")
+
+
+class Collector(Protocol):
+    """A streaming stage: sees every record once, then returns a pydantic model or dict."""
+
+    def add(self, record: Record) -> None: ...
+    def finish(self) -> Any: ...
+
+
+ProgressFn = Callable[[int, int], None]  # (bytes done, bytes total)
+
+
+def parse_when(value: str | date | datetime | None, *, end: bool = False) -> datetime | None:
+    """An ISO date or datetime → aware UTC datetime. A bare date used as --until covers the whole day."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, date):
+        d = value
+    else:
+        text = value.strip()
+        try:
+            if len(text) == 10:
+                d = date.fromisoformat(text)
+            else:
+                dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+                return dt.astimezone(UTC) if dt.tzinfo else dt.replace(tzinfo=UTC)
+        except ValueError as exc:
+            raise AdviseError(f"not an ISO date or datetime: {value!r}", field="--until" if end else "--since",
+                              hint="use e.g. 2025-03-01 or 2025-03-01T12:00:00Z") from exc
+    dt = datetime.combine(d, time(0), tzinfo=UTC)
+    return dt + timedelta(days=1) if end else dt
+
+
+def _files_of(paths: Iterable[Path]) -> list[Path]:
+    out = []
+    for p in paths:
+        if p.is_dir():
+            out += sorted(q for q in p.rglob("*") if q.is_file() and not q.name.startswith("."))
+        else:
+            out.append(p)
+    return out
+
+
+class _ByteProgress:
+    """Turns (file, line) of each record into approximate bytes read, for a bytes-based progress bar."""
+
+    def __init__(self, files: list[Path], report: ProgressFn) -> None:
+        self.report = report
+        self.sizes = {str(f): f.stat().st_size for f in files if f.is_file()}
+        self.total = sum(self.sizes.values())
+        self.done_files: set[str] = set()
+        self.done_bytes = 0
+        self.current: str | None = None
+        self.lines: dict[str, int] = {}
+        self._next = 0
+
+    def _count_lines(self, f: str) -> int:
+        n = 0
+        try:
+            with open(f, "rb") as fh:
+                if fh.read(2) == b"\x1f\x8b":
+                    return 0  # gzip: advance per file only
+                fh.seek(0)
+                while block := fh.read(1 << 20):
+                    n += block.count(b"\n")
+        except OSError:
+            return 0
+        return n
+
+    def update(self, record: Record) -> None:
+        f = record.source.file
+        if f != self.current:
+            if self.current is not None and self.current not in self.done_files:
+                self.done_files.add(self.current)
+                self.done_bytes += self.sizes.get(self.current, 0)
+            self.current = f
+            if f not in self.lines:
+                self.lines[f] = self._count_lines(f) if f in self.sizes else 0
+        self._next -= 1
+        if self._next > 0:
+            return
+        self._next = 500
+        lines = self.lines.get(f) or 0
+        frac = min(1.0, record.source.line / lines) if lines else 0.0
+        self.report(int(self.done_bytes + frac * self.sizes.get(f, 0)), self.total)
+
+    def finish(self) -> None:
+        self.report(self.total, self.total)
+
+
+def _price_book(prices: Any) -> Any:
+    if prices is not None and hasattr(prices, "lookup"):
+        return prices
+    from advisor.pricing import PriceBook
+
+    return PriceBook(prices)
+
+
+def _config(config: AdviseConfig | str | Path | None, paths: list[Path]) -> AdviseConfig:
+    if isinstance(config, AdviseConfig):
+        return config
+    return load_config(config if config is not None else find_config(paths))
+
+
+def _tokenizer_info(model: str) -> Tokenizer:
+    from advisor.tokens import is_exact_tokenizer, relative_error
+
+    exact = bool(is_exact_tokenizer(model))
+    return Tokenizer(exact=exact, relative_error=0.0 if exact else float(relative_error(model)))
+
+
+def _file_stats(report: Any, files: list[Path]) -> list[InputFile]:
+    from advisor.io import sha256_file
+
+    out = []
+    for fs in getattr(report, "files", []) or []:
+        path = str(fs.path)
+        sha = getattr(fs, "sha256", None) or (sha256_file(path) if os.path.isfile(path) else None)
+        out.append(InputFile(path=path, format=getattr(fs, "format", None), sha256=sha,
+                             bytes=os.path.getsize(path) if os.path.isfile(path) else None,
+                             lines=int(getattr(fs, "lines", 0) or 0), records=int(getattr(fs, "records", 0) or 0),
+                             skipped=dict(getattr(fs, "skipped", {}) or {})))
+    return out
+
+
+def build_analysis(
+    paths: Iterable[str | Path],
+    *,
+    format: str | None = None,
+    prices: Any = None,
+    since: str | date | datetime | None = None,
+    until: str | date | datetime | None = None,
+    strict: bool = False,
+    allow_unpriced: bool = False,
+    config: AdviseConfig | str | Path | None = None,
+    on_error: Callable[[Exception], None] | None = None,
+    progress: ProgressFn | None = None,
+    collectors: Mapping[str, Collector] | None = None,
+    post_process: Callable[[Analysis], Analysis] | None = None,
+    records: Iterable[Record] | None = None,
+) -> Analysis:
+    """Read the logs once and measure volume, tokens, cost, latency, errors and static prompt structure.
+
+    `prices` is a user price file (or a ready PriceBook); `config` an advise.toml path or object
+    (default: one found beside the logs). `collectors` are extra streaming stages whose `finish()`
+    results land in the Analysis slot of the same name (e.g. {"failures": FailureCollector(cfg)});
+    `post_process` runs last (the decision engine fills strategies/recommendation there).
+    `records` replaces reading `paths` (tests, and callers that already hold Records).
+    """
+    from advisor.tokens import fill_usage
+
+    path_list = [Path(p) for p in paths]
+    cfg = _config(config, path_list)
+    sample_rate = cfg.traffic.sample_rate
+    scale = 1.0 / sample_rate
+    book = _price_book(prices)
+    start, stop = parse_when(since), parse_when(until, end=True)
+    if start and stop and stop <= start:
+        raise AdviseError("--until is before --since", hint="swap the dates")
+
+    report = None
+    if records is None:
+        from advisor.ingest import IngestReport, read_records
+
+        for p in path_list:
+            if not p.exists():
+                raise AdviseError(f"no such file or directory: {p}", file=str(p), hint="check the path")
+        report = IngestReport()
+        records = read_records(path_list, format=format, strict=strict, report=report, on_error=on_error)
+
+    files = _files_of(path_list)
+    ticker = _ByteProgress(files, progress) if progress else None
+    volume = VolumeAccumulator(scale=scale)
+    mix = TokenMixAccumulator()
+    money = CostAccumulator(book, allow_unpriced=allow_unpriced, scale=scale)
+    ops = ReliabilityAccumulator()
+    days = DailyAccumulator()
+    static = StaticPromptAccumulator(sample_rate=sample_rate)
+    extra = dict(collectors or {})
+    filtered = reported = estimated = 0
+
+    for record in records:
+        if ticker:
+            ticker.update(record)
+        if (start and record.timestamp < start) or (stop and record.timestamp >= stop):
+            filtered += 1
+            continue
+        if record.usage is None:
+            record = fill_usage(record)
+        if record.usage.origin == Origin.estimated:  # type: ignore[union-attr]
+            estimated += 1
+        else:
+            reported += 1
+        volume.add(record)
+        mix.add(record)
+        cost = money.add(record)
+        ops.add(record)
+        days.add(record, cost)
+        static.add(record)
+        for c in extra.values():  # hook: failure analysis and any later streaming stage
+            c.add(record)
+    if ticker:
+        ticker.finish()
+
+    inputs = _file_stats(report, files) if report is not None else []
+    n = reported + estimated
+    if n == 0:
+        where = ", ".join(str(p) for p in path_list) or "input"
+        skipped = sum(sum(f.skipped.values()) for f in inputs)
+        why = (f"all {filtered} records are outside --since/--until" if filtered
+               else f"{skipped} malformed lines were skipped" if skipped else "the input is empty")
+        raise AdviseError(f"no records to analyse in {where}: {why}",
+                          hint="check the path, the --format and the date filters")
+
+    vol = volume.result()
+    cost_summary = money.result(window_days=vol.days)
+    static_result = static.result(price_of=money.latest_price)
+    tokens = mix.result()
+    reliability = ops.result()
+    models = {m: ModelSummary(tokens=tokens[m], cost=cost_summary.models[m], reliability=reliability[m],
+                              tokenizer=_tokenizer_info(m)) for m in tokens}
+    skipped_total: dict[str, int] = {}
+    for f in inputs:
+        for reason, k in f.skipped.items():
+            skipped_total[reason] = skipped_total.get(reason, 0) + k
+    price_dates = sorted({c.price_date for c in cost_summary.models.values() if c.price_date})
+    describe = book.describe() if hasattr(book, "describe") else type(book).__name__
+    user_file = str(prices) if isinstance(prices, str | Path) else getattr(book, "user_file", None)
+
+    analysis = Analysis(
+        generated_at=datetime.now(UTC),
+        inputs=inputs,
+        window=Window(first=vol.first, last=vol.last, days=vol.days, since=start, until=stop),
+        sampling=Sampling(sample_rate=sample_rate, scale=scale,
+                          label=None if sample_rate == 1 else f"scaled from a {sample_rate * 100:g}% sample"),
+        prices=PriceInfo(source=describe, user_file=str(user_file) if user_file else None, dates=price_dates),
+        volume=vol,
+        cost=cost_summary,
+        models=models,
+        prompt_families=static_result.families,
+        daily=days.result(static_result.static_tokens_per_day),
+        data_quality=DataQuality(records=n, reported=reported, estimated=estimated, estimated_share=estimated / n,
+                                 unpriced_models=cost_summary.unpriced_models, skipped_lines=skipped_total,
+                                 filtered_out=filtered, overflow_family_requests=static_result.overflow_requests),
+    )
+    # hook: results of extra collectors go into the slot of the same name (e.g. "failures")
+    for name, c in extra.items():
+        result = c.finish()
+        value = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
+        if name not in Analysis.model_fields:
+            raise ValueError(f"no Analysis slot named {name!r} for a collector")
+        setattr(analysis, name, value)
+    # hook: the decision engine (strategies, recommendation, assumptions) runs on the finished analysis
+    if post_process is not None:
+        analysis = post_process(analysis)
+    return analysis
+
+
+def analysis_json(analysis: Analysis) -> str:
+    return analysis.model_dump_json(indent=2) + "\n"
+
+
+def load_analysis(path: str | Path) -> Analysis:
+    """Read analysis.json back; a file from another schema version is refused with a clear hint."""
+    p = Path(path)
+    try:
+        raw = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise AdviseError(f"no such file: {p}", file=str(p), hint="run `advise analyze LOGS -o analysis.json`") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise AdviseError(f"not a readable JSON file: {exc}", file=str(p),
+                          hint="pass the analysis.json written by `advise analyze`") from exc
+    if not isinstance(raw, dict) or "schema_version" not in raw:
+        raise AdviseError("not an analysis.json (no schema_version)", file=str(p), field="schema_version",
+                          hint="pass the analysis.json written by `advise analyze`")
+    if raw["schema_version"] != SCHEMA_VERSION:
+        raise AdviseError(f"analysis.json has schema_version {raw['schema_version']!r}; this advise "
+                          f"({__version__}) reads version {SCHEMA_VERSION}", file=str(p), field="schema_version",
+                          hint="re-run `advise analyze` on the logs with this version")
+    try:
+        return Analysis.model_validate(raw)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise AdviseError(f"invalid analysis.json: {err['msg']}", file=str(p),
+                          field=".".join(str(x) for x in err["loc"]),
+                          hint="re-run `advise analyze`; do not edit the file by hand") from exc

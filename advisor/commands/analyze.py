@@ -1,0 +1,98 @@
+"""`advise analyze`: read logs once, print a summary, write analysis.json."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+MAX_PRINTED_ERRORS = 20
+
+
+class _ErrorPrinter:
+    """Prints malformed lines as `file:line: reason` on stderr, the first few only, then counts them."""
+
+    def __init__(self, limit: int = MAX_PRINTED_ERRORS) -> None:
+        self.limit = limit
+        self.count = 0
+
+    def __call__(self, exc: Exception) -> None:
+        self.count += 1
+        if self.count <= self.limit:
+            text = exc.render() if hasattr(exc, "render") else str(exc)
+            click.echo(f"advise: skipped {text}", err=True)
+
+    def finish(self) -> None:
+        if self.count > self.limit:
+            click.echo(f"advise: … {self.count - self.limit} more malformed lines skipped "
+                       f"({self.count} in all; --strict makes them fatal)", err=True)
+
+
+@click.command("analyze")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", metavar="NAME", default=None,
+              help="Log format (default: detected from the first lines).")
+@click.option("--prices", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Price override file (TOML/JSON, per-1M-token prices).")
+@click.option("--config", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="advise.toml (default: one found beside the logs).")
+@click.option("--since", metavar="DATE", default=None, help="Only calls at or after this ISO date/time (UTC).")
+@click.option("--until", metavar="DATE", default=None, help="Only calls before the end of this ISO date (UTC).")
+@click.option("--json", "json_out", metavar="FILE|-", default=None,
+              help="Also write the analysis JSON here; '-' prints only the JSON to stdout.")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Where to write analysis.json [default: analysis.json; not written with --json - unless given].")
+@click.option("--force", is_flag=True, help="Overwrite existing output files.")
+@click.option("--strict", is_flag=True, help="Stop at the first malformed line instead of skipping it.")
+@click.option("--allow-unpriced", is_flag=True, help="Report cost as unknown for models without a price.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
+def analyze(paths: tuple[Path, ...], fmt: str | None, prices: Path | None, config: Path | None,
+            since: str | None, until: str | None, json_out: str | None, output: Path | None, force: bool,
+            strict: bool, allow_unpriced: bool, quiet: bool) -> None:
+    """Measure volume, token mix, cost, latency, errors and static prompt structure of LLM logs.
+
+    \b
+    Examples:
+      advise analyze logs/                       # summary + analysis.json
+      advise analyze calls.jsonl.gz --since 2025-03-01 --until 2025-03-31
+      advise analyze logs/ --prices my_prices.toml -o out/analysis.json --force
+      advise analyze logs/ --json - | jq .cost   # machine output only
+    """
+    from advisor.analysis import analysis_json, build_analysis
+    from advisor.io import atomic_write_text, check_writable
+    from advisor.progress import progress_bar
+
+    to_stdout = json_out == "-"
+    if output is None and not to_stdout:
+        output = Path("analysis.json")
+    if output is not None:
+        check_writable(output, force=force)  # fail before the long read, not after
+    if json_out and not to_stdout:
+        check_writable(json_out, force=force)
+    errors = _ErrorPrinter()
+    with progress_bar(quiet or to_stdout) as bar:
+        task = bar.add_task("reading logs", total=None)
+
+        def on_progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        analysis = build_analysis(list(paths), format=fmt, prices=prices, since=since, until=until, strict=strict,
+                                  allow_unpriced=allow_unpriced, config=config, on_error=errors,
+                                  progress=on_progress if not bar.disable else None)
+    errors.finish()
+    text = analysis_json(analysis)
+    if output is not None:
+        atomic_write_text(output, text)
+    if json_out and not to_stdout:
+        atomic_write_text(json_out, text)
+    if to_stdout:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    if not quiet:
+        from reports.terminal import print_summary
+
+        print_summary(analysis)
+        written = [str(p) for p in (output, json_out) if p]
+        click.echo(f"Wrote {' and '.join(written)}", err=True)

@@ -1,0 +1,169 @@
+"""Anthropic Messages logs: `{request, response, timestamp?, latency_ms?, metadata?}` per line.
+
+Usage semantics differ from OpenAI: `usage.input_tokens` *excludes* cache reads
+(`cache_read_input_tokens`) and cache writes (`cache_creation_input_tokens`), so the
+Record's input is the sum of the three. `cache_creation.ephemeral_1h_input_tokens` is the
+1-hour-TTL share of the writes (priced higher). Thinking is billed inside `output_tokens`;
+Anthropic does not report it separately, so `reasoning_tokens` stays 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from advisor.errors import ParseError
+from advisor.ingest.common import (
+    ANTHROPIC_FINISH,
+    Item,
+    as_dict,
+    as_list,
+    content_text,
+    dict_list,
+    drive,
+    fallback_id,
+    finish,
+    first_time,
+    http_error,
+    json_text,
+    log_feedback,
+    no_time,
+    opt_int,
+    opt_number,
+    opt_str,
+    split_metadata,
+    tokens,
+)
+from advisor.models import FinishReason, Record
+
+NAME = "anthropic"
+DESCRIPTION = "Anthropic Messages request/response logs ({request, response, ...} per line)"
+
+
+def _is_message(resp: Any) -> bool:
+    return isinstance(resp, dict) and (resp.get("type") == "message" or (
+        "stop_reason" in resp and isinstance(resp.get("content"), list)))
+
+
+def _is_error(resp: Any) -> bool:
+    return isinstance(resp, dict) and resp.get("type") == "error" and isinstance(resp.get("error"), dict)
+
+
+def sniff(obj: dict) -> bool:
+    """An Anthropic message (type "message" / stop_reason) or error body, or a request with top-level system."""
+    if _is_message(obj):
+        return True
+    req, resp = obj.get("request"), obj.get("response")
+    if _is_message(resp) or _is_error(resp):
+        return True
+    return (isinstance(req, dict) and isinstance(req.get("messages"), list) and resp is None
+            and ("system" in req or "anthropic_version" in req or "anthropic-version" in obj))
+
+
+def usage_of(usage: Any, file: str, line: int) -> dict[str, int] | None:
+    """Anthropic usage → Usage fields: input = uncached + cache reads + cache writes."""
+    if not isinstance(usage, dict) or not any(k in usage for k in ("input_tokens", "output_tokens")):
+        return None
+    uncached = tokens(usage.get("input_tokens"), "usage.input_tokens", file, line)
+    read = tokens(usage.get("cache_read_input_tokens"), "usage.cache_read_input_tokens", file, line)
+    split = as_dict(usage.get("cache_creation"))
+    w5 = tokens(split.get("ephemeral_5m_input_tokens"), "usage.cache_creation.ephemeral_5m_input_tokens", file, line)
+    w1h = tokens(split.get("ephemeral_1h_input_tokens"), "usage.cache_creation.ephemeral_1h_input_tokens", file, line)
+    if usage.get("cache_creation_input_tokens") is not None:
+        write = tokens(usage.get("cache_creation_input_tokens"), "usage.cache_creation_input_tokens", file, line)
+    else:
+        write = w5 + w1h
+    return {
+        "input_tokens": uncached + read + write,
+        "output_tokens": tokens(usage.get("output_tokens"), "usage.output_tokens", file, line),
+        "cache_read_tokens": read,
+        "cache_write_tokens": write,
+        "cache_write_1h_tokens": w1h,
+    }
+
+
+def _tool_call(block: dict[str, Any]) -> dict[str, Any]:
+    """An Anthropic tool_use block in OpenAI's tool-call shape, so later stages see one shape."""
+    return {"id": opt_str(block.get("id")), "type": "function",
+            "function": {"name": opt_str(block.get("name")) or "", "arguments": json_text(block.get("input", {}))}}
+
+
+def system_text(system: Any) -> str | None:
+    """Top-level `system`: a string or a list of text blocks (often with cache_control)."""
+    text = content_text(system)
+    return text or None
+
+
+def messages_of(raw: Any) -> list[dict[str, Any]]:
+    """Anthropic turns as chat messages: tool_use → tool_calls, each tool_result → its own tool message."""
+    out: list[dict[str, Any]] = []
+    for m in as_list(raw):
+        if not isinstance(m, dict):
+            continue
+        role = m.get("role") if m.get("role") in ("user", "assistant") else "user"
+        content = m.get("content")
+        blocks = [b for b in as_list(content) if isinstance(b, dict)]
+        for block in blocks:
+            if block.get("type") == "tool_result":
+                out.append({"role": "tool", "content": content_text(block.get("content")),
+                            "tool_call_id": opt_str(block.get("tool_use_id"))})
+        calls = [_tool_call(b) for b in blocks if b.get("type") == "tool_use"]
+        text = content_text(content)
+        if text or calls or not blocks:
+            msg: dict[str, Any] = {"role": role, "content": text}
+            if calls:
+                msg["tool_calls"] = calls
+            out.append(msg)
+    return out
+
+
+def _build(obj: dict[str, Any], file: str, line: int) -> Record:
+    bare = _is_message(obj) and "request" not in obj
+    req = as_dict(obj.get("request")) if not bare else {"messages": obj.get("messages")}
+    resp = obj if bare else as_dict(obj.get("response"))
+    blocks = [b for b in as_list(resp.get("content")) if isinstance(b, dict)]
+
+    error = http_error(obj.get("status_code"), resp, obj.get("error") if not bare else None)
+    reason = FinishReason.error if error else finish(resp.get("stop_reason"), ANTHROPIC_FINISH)
+    ts = first_time(file, line, ("timestamp", obj.get("timestamp")), ("created_at", obj.get("created_at")))
+    if ts is None:
+        raise no_time(file, line)
+
+    meta, meta_feedback = split_metadata(obj.get("metadata"))
+    req_model, resp_model = opt_str(req.get("model")), opt_str(resp.get("model"))
+    if req_model and resp_model and req_model != resp_model:
+        meta.setdefault("request_model", req_model)
+    if any(b.get("type") in ("thinking", "redacted_thinking") for b in blocks):
+        meta.setdefault("thinking", True)
+    usage = as_dict(resp.get("usage"))
+    calls = [_tool_call(b) for b in blocks if b.get("type") == "tool_use"]
+    has_output = "content" in resp
+    return Record.model_validate({
+        "id": opt_str(resp.get("id")) or opt_str(obj.get("id")) or opt_str(obj.get("request_id"))
+        or fallback_id(file, line, obj),
+        "source_format": NAME,
+        "source": {"file": file, "line": line},
+        "timestamp": ts,
+        "provider": "anthropic",
+        "model": resp_model or req_model or opt_str(obj.get("model")) or "",
+        "system": system_text(req.get("system")),
+        "messages": messages_of(req.get("messages")),
+        "tools": dict_list(req.get("tools")),
+        "max_tokens": opt_int(req.get("max_tokens")),
+        "output": content_text(blocks) if has_output else None,
+        "output_tool_calls": calls or None,
+        "finish_reason": reason,
+        "usage": usage_of(resp.get("usage"), file, line),
+        "cost_reported": opt_number(obj.get("cost", obj.get("cost_usd"))),
+        "latency_ms": opt_number(obj.get("latency_ms", obj.get("duration_ms"))),
+        "status": "error" if error else "ok",
+        "error": error,
+        "service_tier": opt_str(usage.get("service_tier")),
+        "feedback": log_feedback(obj.get("feedback"), meta_feedback),
+        "metadata": meta,
+    })
+
+
+def parse(items: Iterable[Item], file: str) -> Iterator[Record | ParseError]:
+    """One Record per log line; malformed lines come out as ParseError with file:line."""
+    yield from drive(items, file, _build)  # type: ignore[misc]

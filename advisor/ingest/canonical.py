@@ -1,0 +1,177 @@
+"""advise canonical JSONL: one call per line, fields close to :class:`advisor.models.Record`.
+
+The format for teams whose logs are in none of the supported shapes: write this and advise
+reads it. Documented in ``docs/canonical-format.md``. Token semantics are already
+normalised (``usage.input_tokens`` counts every prompt token, cached ones included;
+``output_tokens`` includes reasoning). A line is recognised by ``"format": "advise"`` (or
+``"advise_version"``), or by its shape (``model`` + ``messages`` + ``output``, no
+provider request/response wrapper).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from advisor.errors import ParseError
+from advisor.ingest.common import (
+    OPENAI_FINISH,
+    Item,
+    as_list,
+    content_text,
+    dict_list,
+    drive,
+    fallback_id,
+    finish,
+    first_time,
+    log_feedback,
+    no_time,
+    opt_number,
+    opt_str,
+    parse_error,
+    split_metadata,
+    tokens,
+)
+from advisor.models import Feedback, FinishReason, Record
+
+NAME = "canonical"
+DESCRIPTION = 'advise canonical JSONL (docs/canonical-format.md; "format": "advise")'
+MARKER = {"format": "advise"}
+_WRAPPERS = ("request", "response", "body", "custom_id", "choices", "content", "input", "inputs", "request_body")
+
+
+class CanonicalUsage(BaseModel):
+    """Token counts as advise means them (input includes cache reads/writes; output includes reasoning)."""
+
+    model_config = ConfigDict(extra="ignore")
+    input_tokens: Any = 0
+    output_tokens: Any = 0
+    cache_read_tokens: Any = 0
+    cache_write_tokens: Any = 0
+    cache_write_1h_tokens: Any = 0
+    reasoning_tokens: Any = 0
+    origin: Literal["reported", "estimated"] = "reported"
+
+
+class CanonicalLine(BaseModel):
+    """One line of the canonical format; see docs/canonical-format.md for each field."""
+
+    model_config = ConfigDict(extra="ignore")
+    format: str | None = None
+    advise_version: int | None = None
+    id: str | int | None = None
+    timestamp: Any = None
+    provider: str | None = None
+    model: Any = None
+    system: str | None = None
+    messages: list[Any] = []
+    tools: list[Any] | None = None
+    response_format: dict[str, Any] | None = None
+    max_tokens: int | None = None
+    output: Any = None
+    output_tool_calls: list[Any] | None = None
+    refusal: str | None = None
+    finish_reason: str | None = None
+    usage: CanonicalUsage | None = None
+    cost_usd: float | None = None
+    latency_ms: float | None = None
+    status: Literal["ok", "error"] | None = None
+    error: str | None = None
+    batch: bool = False
+    service_tier: str | None = None
+    feedback: Any = None
+    metadata: dict[str, Any] | None = None
+
+
+def sniff(obj: dict) -> bool:
+    """The explicit marker, or the flat shape: model + messages + output without a provider wrapper."""
+    if obj.get("format") == "advise" or "advise_version" in obj:
+        return True
+    return (isinstance(obj.get("model"), str) and isinstance(obj.get("messages"), list) and "output" in obj
+            and not any(k in obj for k in _WRAPPERS))
+
+
+def _usage(u: CanonicalUsage | None, file: str, line: int) -> dict[str, Any] | None:
+    if u is None:
+        return None
+    fields = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
+              "reasoning_tokens")
+    out: dict[str, Any] = {f: tokens(getattr(u, f), f"usage.{f}", file, line) for f in fields}
+    out["origin"] = u.origin
+    return out
+
+
+def _messages(raw: list[Any], system: str | None) -> tuple[str | None, list[dict[str, Any]]]:
+    parts = [system] if system else []
+    out: list[dict[str, Any]] = []
+    for m in raw:
+        if not isinstance(m, dict):
+            continue
+        role = m.get("role")
+        text = content_text(m.get("content"))
+        if role in ("system", "developer"):
+            if text:
+                parts.append(text)
+            continue
+        msg = {"role": role if role in ("user", "assistant", "tool") else "user", "content": text}
+        for key in ("tool_calls", "tool_call_id", "name"):
+            if m.get(key) is not None:
+                msg[key] = m[key]
+        out.append(msg)
+    return ("\n\n".join(parts) if parts else None), out
+
+
+def _feedback(value: Any) -> list[Feedback]:
+    out: list[Feedback] = []
+    for entry in as_list(value) if isinstance(value, list) else [value]:
+        if isinstance(entry, dict) and "source" in entry and ("ok" in entry or "score" in entry):
+            out.append(Feedback.model_validate(entry))
+        else:
+            out.extend(log_feedback(entry))
+    return out
+
+
+def _build(obj: dict[str, Any], file: str, line: int) -> Record:
+    c = CanonicalLine.model_validate(obj)
+    if c.format is not None and c.format != "advise":
+        raise parse_error(file, line, "not an advise canonical line", f"format is {c.format!r}", field="format")
+    ts = first_time(file, line, ("timestamp", c.timestamp))
+    if ts is None:
+        raise no_time(file, line)
+    system, messages = _messages(c.messages, c.system)
+    meta, meta_feedback = split_metadata(c.metadata)
+    status = c.status or ("error" if c.error else "ok")
+    reason = finish(c.finish_reason, OPENAI_FINISH) or (FinishReason.error if status == "error" else None)
+    return Record.model_validate({
+        "id": str(c.id) if c.id not in (None, "") else fallback_id(file, line, obj),
+        "source_format": NAME,
+        "source": {"file": file, "line": line},
+        "timestamp": ts,
+        "provider": c.provider,
+        "model": opt_str(c.model) or "",
+        "system": system,
+        "messages": messages,
+        "tools": dict_list(c.tools),
+        "response_format": c.response_format,
+        "max_tokens": c.max_tokens,
+        "output": content_text(c.output) if c.output is not None else None,
+        "output_tool_calls": dict_list(c.output_tool_calls),
+        "refusal": c.refusal,
+        "finish_reason": reason,
+        "usage": _usage(c.usage, file, line),
+        "cost_reported": opt_number(c.cost_usd),
+        "latency_ms": c.latency_ms,
+        "status": status,
+        "error": c.error,
+        "batch": c.batch,
+        "service_tier": c.service_tier,
+        "feedback": _feedback(c.feedback) + log_feedback(meta_feedback),
+        "metadata": meta,
+    })
+
+
+def parse(items: Iterable[Item], file: str) -> Iterator[Record | ParseError]:
+    """One Record per line; malformed lines come out as ParseError with file:line."""
+    yield from drive(items, file, _build)  # type: ignore[misc]

@@ -1,0 +1,385 @@
+"""Helpers every format parser shares: errors with file:line, numbers, times, content, feedback.
+
+Parsers stay small because the tricky, provider-neutral parts live here once: turning any
+exception on one line into a :class:`ParseError` (so a parser never crashes the run),
+strict token integers (never negative), timestamps in any of the shapes logs use, and
+message content flattened to text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from advisor.errors import ParseError
+from advisor.models import Feedback, FinishReason, Record
+
+Item = tuple[int, object]
+Parsed = Record | ParseError
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """Lines left out on purpose (not malformed): counted per reason, never fatal, noted once."""
+
+    file: str
+    reason: str = ""
+    count: int = 1
+    note: str | None = None
+
+
+def parse_error(file: str, line: int | None, reason: str, detail: str | None = None, *,
+                field: str | None = None, hint: str | None = None) -> ParseError:
+    """A ParseError whose short `reason` (the key skipped lines are counted under) is kept apart from detail."""
+    err = ParseError(f"{reason}: {detail}" if detail else reason, file=file, line=line, field=field, hint=hint)
+    err.reason = reason  # type: ignore[attr-defined]
+    return err
+
+
+def reason_of(err: ParseError) -> str:
+    """The counting key of an error: its short reason when a parser set one, else its message."""
+    return str(getattr(err, "reason", None) or err.message)
+
+
+def from_validation(exc: ValidationError, file: str, line: int) -> ParseError:
+    """Turn pydantic's complaint about a built Record into a one-line error naming the field."""
+    first = exc.errors()[0]
+    loc = ".".join(str(p) for p in first.get("loc", ())) or None
+    msg = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+    if loc == "model":
+        return parse_error(file, line, "record has no model", field="model",
+                           hint="every call needs the model it was sent to; check the line (or --format if mis-detected)")
+    top = loc.split(".")[0] if loc else "record"
+    return parse_error(file, line, f"invalid {top}", msg, field=loc)
+
+
+def objects(items: Iterable[Item], file: str) -> Iterator[tuple[int, dict[str, Any]] | ParseError]:
+    """Pass reader errors through and reject items that are not JSON objects."""
+    for line, obj in items:
+        if isinstance(obj, ParseError):
+            yield obj
+        elif isinstance(obj, dict):
+            yield line, obj
+        else:
+            yield parse_error(file, line, "not a JSON object", f"got {type(obj).__name__}",
+                              hint="each line must be one JSON object")
+
+
+def drive(items: Iterable[Item], file: str,
+          build: Callable[[dict[str, Any], str, int], Record | ParseError | Skipped | None]
+          ) -> Iterator[Record | ParseError | Skipped]:
+    """Run a per-line builder so that whatever a line contains, the result is a Record or a ParseError."""
+    for got in objects(items, file):
+        if isinstance(got, ParseError):
+            yield got
+            continue
+        line, obj = got
+        yield guarded(build, obj, file, line)
+
+
+def guarded(build: Callable[[dict[str, Any], str, int], Any], obj: dict[str, Any], file: str,
+            line: int) -> Any:
+    """Call a builder on one object; any failure becomes a ParseError for that line."""
+    try:
+        out = build(obj, file, line)
+    except ParseError as exc:
+        if exc.line is None:
+            exc.line = line
+        return exc
+    except ValidationError as exc:
+        return from_validation(exc, file, line)
+    except Exception as exc:  # noqa: BLE001 - a malformed line must never stop the run
+        return parse_error(file, line, "unreadable record", f"{type(exc).__name__}: {exc}",
+                           hint="the line does not have the shape this format expects")
+    if out is None:
+        return parse_error(file, line, "empty record")
+    return out
+
+
+# ------------------------------------------------------------------ values
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def opt_str(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def tokens(value: Any, field: str, file: str, line: int) -> int:
+    """A token count: absent is 0; a non-integer or negative count is a ParseError, never a silent 0."""
+    if value is None:
+        return 0
+    if isinstance(value, bool):
+        raise parse_error(file, line, "invalid token count", f"{value!r}", field=field)
+    if isinstance(value, float):
+        if not math.isfinite(value) or value != int(value):
+            raise parse_error(file, line, "invalid token count", f"{value!r}", field=field)
+        value = int(value)
+    elif isinstance(value, str):
+        if not value.strip().isdigit():
+            raise parse_error(file, line, "invalid token count", f"{value!r}", field=field)
+        value = int(value.strip())
+    elif not isinstance(value, int):
+        raise parse_error(file, line, "invalid token count", f"{type(value).__name__}", field=field)
+    if value < 0:
+        raise parse_error(file, line, "negative token count", f"{value}", field=field,
+                          hint="token counts are never negative; the log may be corrupt")
+    return value
+
+
+def opt_number(value: Any) -> float | None:
+    """A finite, non-negative number or None (latency, cost)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    if isinstance(value, int | float) and math.isfinite(value) and value >= 0:
+        return float(value)
+    return None
+
+
+def opt_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) and value >= 0:
+        return value
+    if isinstance(value, float) and math.isfinite(value) and value >= 0 and value == int(value):
+        return int(value)
+    return None
+
+
+def timestamp(value: Any) -> datetime | None:
+    """ISO 8601 text, or epoch seconds / ms / µs / ns (number or numeric text) → aware UTC; None if absent.
+
+    Raises ValueError on a value that is present but not a time.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"not a timestamp: {value!r}")
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = float(text)
+        except ValueError:
+            parsed = datetime.fromisoformat(text.replace(" UTC", "+00:00"))
+            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    if isinstance(value, int | float):
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"not a timestamp: {value!r}")
+        size = abs(value)
+        seconds = value / 1e9 if size > 1e17 else value / 1e6 if size > 1e14 else value / 1e3 if size > 1e11 else value
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    raise ValueError(f"not a timestamp: {type(value).__name__}")
+
+
+def first_time(file: str, line: int, *candidates: tuple[str, Any]) -> datetime | None:
+    """The first present timestamp among (field, value) pairs; a malformed one is a ParseError naming it."""
+    for field, value in candidates:
+        try:
+            got = timestamp(value)
+        except (ValueError, OverflowError, OSError) as exc:
+            raise parse_error(file, line, "invalid timestamp", str(exc), field=field,
+                              hint="use ISO 8601 (2025-03-03T12:00:00Z) or epoch seconds/milliseconds") from None
+        if got is not None:
+            return got
+    return None
+
+
+def no_time(file: str, line: int) -> ParseError:
+    return parse_error(file, line, "record has no timestamp", field="timestamp",
+                       hint="add a 'timestamp' (ISO 8601 or epoch) to each log line")
+
+
+def fallback_id(file: str, line: int, obj: Any) -> str:
+    """A stable id for a line that carries none: same file name + line + content → same id."""
+    h = hashlib.sha256(f"{Path(file).name}:{line}:".encode())
+    try:
+        h.update(orjson.dumps(obj, option=orjson.OPT_SORT_KEYS))
+    except (TypeError, orjson.JSONEncodeError):
+        h.update(repr(obj).encode())
+    return "line-" + h.hexdigest()[:24]
+
+
+# ------------------------------------------------------------------ content
+
+_PLACEHOLDERS = {
+    "image_url": "[image]", "image": "[image]", "input_image": "[image]",
+    "input_audio": "[audio]", "audio": "[audio]",
+    "file": "[file]", "input_file": "[file]", "document": "[document]",
+}
+
+
+def content_text(content: Any) -> str:
+    """Message content (string or parts list) as text; non-text parts become placeholders, never data."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        content = [content]
+    if not isinstance(content, list):
+        return str(content)
+    out: list[str] = []
+    for part in content:
+        if isinstance(part, str):
+            out.append(part)
+            continue
+        if not isinstance(part, dict):
+            continue
+        kind = part.get("type")
+        if kind in ("thinking", "redacted_thinking", "tool_use", "tool_result"):
+            continue  # handled (or deliberately dropped) by the provider parser
+        if kind == "refusal" and isinstance(part.get("refusal"), str):
+            out.append(part["refusal"])
+        elif isinstance(part.get("text"), str):
+            out.append(part["text"])
+        elif kind in _PLACEHOLDERS:
+            out.append(_PLACEHOLDERS[kind])
+        elif isinstance(kind, str):
+            out.append(f"[{kind}]")
+    return "\n".join(out)
+
+
+def json_text(value: Any) -> str:
+    """Tool arguments as the JSON string OpenAI uses."""
+    if isinstance(value, str):
+        return value
+    try:
+        return orjson.dumps(value).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        return str(value)
+
+
+def dict_list(value: Any) -> list[dict[str, Any]] | None:
+    items = [v for v in as_list(value) if isinstance(v, dict)]
+    return items or None
+
+
+# ------------------------------------------------------------------ finish reasons
+
+OPENAI_FINISH: dict[str, FinishReason] = {
+    "stop": FinishReason.stop, "length": FinishReason.length, "tool_calls": FinishReason.tool_calls,
+    "function_call": FinishReason.tool_calls, "content_filter": FinishReason.content_filter,
+}
+ANTHROPIC_FINISH: dict[str, FinishReason] = {
+    "end_turn": FinishReason.stop, "stop_sequence": FinishReason.stop, "max_tokens": FinishReason.length,
+    "model_context_window_exceeded": FinishReason.length, "tool_use": FinishReason.tool_calls,
+    "refusal": FinishReason.refusal, "pause_turn": FinishReason.other,
+}
+
+
+def finish(value: Any, table: dict[str, FinishReason]) -> FinishReason | None:
+    if not isinstance(value, str) or not value:
+        return None
+    if value in table:
+        return table[value]
+    try:
+        return FinishReason(value)
+    except ValueError:
+        return FinishReason.other
+
+
+# ------------------------------------------------------------------ feedback
+
+_UP = {"up", "thumbs_up", "thumbsup", "+1", "positive", "good", "yes", "true", "like", "👍"}
+_DOWN = {"down", "thumbs_down", "thumbsdown", "-1", "negative", "bad", "no", "false", "dislike", "👎"}
+
+
+def _verdict(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and value in (1, -1):
+        return value == 1
+    if isinstance(value, str):
+        v = value.strip().lower()
+        if v in _UP:
+            return True
+        if v in _DOWN:
+            return False
+    return None
+
+
+def one_feedback(value: Any) -> Feedback | None:
+    """One feedback entry in any of the loose shapes logging code writes (thumbs, score, ok, comment)."""
+    if isinstance(value, bool | str):
+        ok = _verdict(value)
+        return None if ok is None else Feedback(source="log:thumbs", ok=ok)
+    if isinstance(value, int | float):
+        return Feedback(source="log:score", score=float(value)) if math.isfinite(value) else None
+    if not isinstance(value, dict):
+        return None
+    thumbs = next((value[k] for k in ("thumbs", "thumb", "rating", "vote", "value") if k in value), None)
+    ok = value["ok"] if isinstance(value.get("ok"), bool) else _verdict(thumbs)
+    score = opt_number(value.get("score"))
+    if score is None and isinstance(value.get("score"), int | float) and not isinstance(value.get("score"), bool):
+        score = float(value["score"]) if math.isfinite(value["score"]) else None
+    if ok is None and score is None:
+        return None
+    source = value.get("source") if isinstance(value.get("source"), str) else (
+        "log:thumbs" if thumbs is not None else "log:score" if score is not None and ok is None else "log:feedback")
+    return Feedback(source=source, ok=ok, score=score, name=opt_str(value.get("name")),
+                    category=opt_str(value.get("category")), expected=opt_str(value.get("expected")),
+                    note=opt_str(value.get("note") or value.get("comment")))
+
+
+def log_feedback(*values: Any) -> list[Feedback]:
+    """Feedback found in a log line (`feedback`, `metadata.feedback`, ...): one entry or a list of them."""
+    out: list[Feedback] = []
+    for value in values:
+        for entry in value if isinstance(value, list) else [value]:
+            fb = one_feedback(entry)
+            if fb is not None:
+                out.append(fb)
+    return out
+
+
+def split_metadata(meta: Any) -> tuple[dict[str, Any], Any]:
+    """Metadata without its feedback entry, and that entry (it becomes Record.feedback)."""
+    if not isinstance(meta, dict):
+        return {}, None
+    rest = {k: v for k, v in meta.items() if k != "feedback"}
+    return rest, meta.get("feedback")
+
+
+def http_error(status: Any, body: Any, top_error: Any = None) -> str | None:
+    """'HTTP 429 rate_limit_exceeded: message' for a failed call; None when the call succeeded."""
+    code = opt_int(status)
+    err = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(err, dict) and isinstance(top_error, dict):
+        err = top_error
+    elif err is None and isinstance(top_error, str) and top_error:
+        err = {"message": top_error}
+    if isinstance(err, str):
+        err = {"message": err}
+    failed = (code is not None and code >= 400) or isinstance(err, dict)
+    if not failed:
+        return None
+    err = err if isinstance(err, dict) else {}
+    kind = opt_str(err.get("code")) or opt_str(err.get("type"))
+    message = opt_str(err.get("message")) or "request failed"
+    head = " ".join(p for p in (f"HTTP {code}" if code else "", kind or "") if p)
+    return f"{head}: {message}" if head else message

@@ -1,0 +1,189 @@
+"""OpenAI Chat Completions logs: `{request, response, timestamp?, latency_ms?, metadata?}` per line.
+
+Also reads a bare chat completion (`{"object": "chat.completion", "choices": ...}`) with the
+request's `messages` beside it. Usage semantics: `prompt_tokens` already *includes*
+`prompt_tokens_details.cached_tokens` and `completion_tokens` includes
+`completion_tokens_details.reasoning_tokens`, so both map straight onto :class:`Usage`.
+Azure OpenAI quirks (`prompt_filter_results`, deployment names as model) are tolerated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+from advisor.errors import ParseError
+from advisor.ingest.common import (
+    OPENAI_FINISH,
+    Item,
+    as_dict,
+    as_list,
+    content_text,
+    dict_list,
+    drive,
+    fallback_id,
+    finish,
+    first_time,
+    http_error,
+    log_feedback,
+    no_time,
+    opt_int,
+    opt_number,
+    opt_str,
+    split_metadata,
+    tokens,
+)
+from advisor.models import FinishReason, Record
+
+NAME = "openai_chat"
+DESCRIPTION = "OpenAI Chat Completions request/response logs ({request, response, ...} per line)"
+
+
+def _is_chat_response(resp: Any) -> bool:
+    return isinstance(resp, dict) and (isinstance(resp.get("choices"), list)
+                                       or resp.get("object") == "chat.completion")
+
+
+def _is_openai_error(resp: Any) -> bool:
+    return isinstance(resp, dict) and isinstance(resp.get("error"), dict) and resp.get("type") != "error"
+
+
+def sniff(obj: dict) -> bool:
+    """A request with `messages`, or a response with `choices` (error lines: an OpenAI `error` body)."""
+    if _is_chat_response(obj):
+        return True
+    req, resp = obj.get("request"), obj.get("response")
+    if _is_chat_response(resp):
+        return True
+    return isinstance(req, dict) and isinstance(req.get("messages"), list) and (
+        resp is None or _is_openai_error(resp))
+
+
+def usage_of(usage: Any, file: str, line: int) -> dict[str, int] | None:
+    """OpenAI usage → Usage fields. prompt_tokens includes cached; completion_tokens includes reasoning."""
+    if not isinstance(usage, dict) or ("prompt_tokens" not in usage and "completion_tokens" not in usage):
+        return None
+    prompt_details = as_dict(usage.get("prompt_tokens_details"))
+    completion_details = as_dict(usage.get("completion_tokens_details"))
+    return {
+        "input_tokens": tokens(usage.get("prompt_tokens"), "usage.prompt_tokens", file, line),
+        "output_tokens": tokens(usage.get("completion_tokens"), "usage.completion_tokens", file, line),
+        "cache_read_tokens": tokens(prompt_details.get("cached_tokens"),
+                                    "usage.prompt_tokens_details.cached_tokens", file, line),
+        "reasoning_tokens": tokens(completion_details.get("reasoning_tokens"),
+                                   "usage.completion_tokens_details.reasoning_tokens", file, line),
+    }
+
+
+def _tool_calls(value: Any) -> list[dict[str, Any]] | None:
+    return dict_list(value)
+
+
+def messages_of(raw: Any) -> tuple[str | None, list[dict[str, Any]]]:
+    """Split chat messages into the system text (system + developer, joined) and the rest."""
+    system: list[str] = []
+    out: list[dict[str, Any]] = []
+    for m in as_list(raw):
+        if not isinstance(m, dict):
+            continue
+        role = m.get("role")
+        text = content_text(m.get("content"))
+        if role in ("system", "developer"):
+            if text:
+                system.append(text)
+            continue
+        if role == "function":  # legacy function-calling result
+            role = "tool"
+        if role not in ("user", "assistant", "tool"):
+            role = "user"
+        msg: dict[str, Any] = {"role": role, "content": text}
+        calls = _tool_calls(m.get("tool_calls"))
+        if calls is None and isinstance(m.get("function_call"), dict):
+            calls = [{"type": "function", "function": m["function_call"]}]
+        if calls:
+            msg["tool_calls"] = calls
+        if opt_str(m.get("tool_call_id")):
+            msg["tool_call_id"] = opt_str(m.get("tool_call_id"))
+        if opt_str(m.get("name")):
+            msg["name"] = opt_str(m.get("name"))
+        out.append(msg)
+    return ("\n\n".join(system) if system else None), out
+
+
+def chat_record(request: Any, response: Any, *, file: str, line: int, source_format: str,
+                log: dict[str, Any] | None = None, status_code: Any = None, top_error: Any = None,
+                record_id: str | None = None, fallback_time: datetime | None = None,
+                batch: bool = False, extra_metadata: dict[str, Any] | None = None) -> Record:
+    """Build one Record from a chat request and its response (either may be missing); shared with Batch."""
+    req, resp, log = as_dict(request), as_dict(response), log or {}
+    choices = as_list(resp.get("choices"))
+    choice = as_dict(choices[0]) if choices else {}
+    message = as_dict(choice.get("message"))
+
+    error = http_error(status_code if status_code is not None else log.get("status_code"), resp,
+                       top_error if top_error is not None else log.get("error"))
+    reason = finish(choice.get("finish_reason"), OPENAI_FINISH)
+    if error:
+        code = opt_str(as_dict(resp.get("error")).get("code"))
+        reason = FinishReason.content_filter if code == "content_filter" else FinishReason.error
+
+    ts = first_time(file, line, ("timestamp", log.get("timestamp")), ("created_at", log.get("created_at")),
+                    ("response.created", resp.get("created"))) or fallback_time
+    if ts is None:
+        raise no_time(file, line)
+
+    system, messages = messages_of(req.get("messages") if "messages" in req else log.get("messages"))
+    meta, meta_feedback = split_metadata(log.get("metadata"))
+    meta = {**as_dict(req.get("metadata")), **meta, **(extra_metadata or {})}
+    req_model, resp_model = opt_str(req.get("model")), opt_str(resp.get("model"))
+    if req_model and resp_model and req_model != resp_model:
+        meta.setdefault("request_model", req_model)
+    if "prompt_filter_results" in resp or "content_filter_results" in choice:
+        meta.setdefault("azure", True)
+    if len(choices) > 1:
+        meta.setdefault("choices", len(choices))
+
+    output = message.get("content")
+    calls = _tool_calls(message.get("tool_calls"))
+    if calls is None and isinstance(message.get("function_call"), dict):
+        calls = [{"type": "function", "function": message["function_call"]}]
+    return Record.model_validate({
+        "id": record_id or opt_str(resp.get("id")) or opt_str(log.get("id")) or opt_str(log.get("request_id"))
+        or fallback_id(file, line, log or resp),
+        "source_format": source_format,
+        "source": {"file": file, "line": line},
+        "timestamp": ts,
+        "provider": "openai",
+        "model": resp_model or req_model or opt_str(log.get("model")) or "",
+        "system": system,
+        "messages": messages,
+        "tools": dict_list(req.get("tools")),
+        "response_format": req.get("response_format") if isinstance(req.get("response_format"), dict) else None,
+        "max_tokens": opt_int(req.get("max_completion_tokens")) or opt_int(req.get("max_tokens")),
+        "output": None if output is None else content_text(output),
+        "output_tool_calls": calls,
+        "refusal": opt_str(message.get("refusal")),
+        "finish_reason": reason,
+        "usage": usage_of(resp.get("usage"), file, line),
+        "cost_reported": opt_number(log.get("cost", log.get("cost_usd"))),
+        "latency_ms": opt_number(log.get("latency_ms", log.get("duration_ms"))),
+        "status": "error" if error else "ok",
+        "error": error,
+        "batch": batch,
+        "service_tier": opt_str(resp.get("service_tier")),
+        "feedback": log_feedback(log.get("feedback"), meta_feedback),
+        "metadata": meta,
+    })
+
+
+def _build(obj: dict[str, Any], file: str, line: int) -> Record:
+    if _is_chat_response(obj) and "request" not in obj:
+        request = obj.get("request") or {"messages": obj.get("messages"), "model": obj.get("model")}
+        return chat_record(request, obj, file=file, line=line, source_format=NAME, log=obj)
+    return chat_record(obj.get("request"), obj.get("response"), file=file, line=line, source_format=NAME, log=obj)
+
+
+def parse(items: Iterable[Item], file: str) -> Iterator[Record | ParseError]:
+    """One Record per log line; malformed lines come out as ParseError with file:line."""
+    yield from drive(items, file, _build)  # type: ignore[misc]

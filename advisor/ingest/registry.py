@@ -1,0 +1,25 @@
+"""The supported log formats, most specific first (detection asks each `sniff` in this order).
+
+A format is one module with ``NAME``, ``DESCRIPTION``, ``sniff(obj) -> bool`` and
+``parse(items, file) -> Iterator[Record | ParseError]``; a format whose calls span several
+files (OpenAI Batch input + output) also has ``parse_group([(file, items), ...])``.
+Adding a format = one module + one line below (put it above any format its lines also match).
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from advisor.ingest import anthropic, canonical, openai_batch, openai_chat
+
+FORMATS: dict[str, ModuleType] = {m.NAME: m for m in (
+    canonical,
+    openai_batch,
+    anthropic,
+    openai_chat,
+)}
+
+
+def format_names() -> list[str]:
+    """Names accepted by `--format`."""
+    return list(FORMATS)

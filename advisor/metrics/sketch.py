@@ -1,0 +1,121 @@
+"""Constant-memory distribution summary: exact count/sum/min/max, quantiles within 1 %.
+
+Up to 1024 values are kept verbatim (exact quantiles); past that they move into the histogram.
+
+Per-request token counts and latencies of a million records must not be kept in memory, yet the
+report needs p50/p95. A log-bucketed histogram (the DDSketch idea) gives every quantile within a
+fixed *relative* error using a few hundred buckets whatever the number of values.
+"""
+
+from __future__ import annotations
+
+import math
+from array import array
+
+from pydantic import BaseModel, Field
+
+RELATIVE_ACCURACY = 0.01  # quantiles are within ±1 % of the true value
+EXACT_LIMIT = 1024  # up to this many values are kept as they are: exact quantiles for small logs
+
+
+class Summary(BaseModel):
+    """Mean and percentiles of one per-request quantity (percentiles within ±1 %)."""
+
+    count: int = Field(description="values summarised")
+    total: float
+    mean: float | None
+    p50: float | None
+    p95: float | None
+    min: float | None
+    max: float | None
+
+
+class QuantileSketch:
+    """Streaming quantiles with bounded relative error; memory grows with log(max/min), not count."""
+
+    __slots__ = ("count", "total", "min", "max", "_zeros", "_buckets", "_log_gamma", "_gamma", "_exact")
+
+    def __init__(self, relative_accuracy: float = RELATIVE_ACCURACY) -> None:
+        self._gamma = (1 + relative_accuracy) / (1 - relative_accuracy)
+        self._log_gamma = math.log(self._gamma)
+        self.count = 0
+        self.total = 0.0
+        self.min = math.inf
+        self.max = -math.inf
+        self._zeros = 0
+        self._buckets: dict[int, int] = {}
+        self._exact: array | None = array("d")
+
+    def add(self, value: float) -> None:
+        if value < 0:
+            raise ValueError(f"negative value {value}")
+        self.count += 1
+        self.total += value
+        if value < self.min:
+            self.min = value
+        if value > self.max:
+            self.max = value
+        if self._exact is not None:
+            self._exact.append(value)
+            if len(self._exact) <= EXACT_LIMIT:
+                return
+            values, self._exact = self._exact, None
+            for v in values[:-1]:
+                self._bucket(v)
+        self._bucket(value)
+
+    def _bucket(self, value: float) -> None:
+        if value == 0:
+            self._zeros += 1
+            return
+        key = math.ceil(math.log(value) / self._log_gamma)
+        self._buckets[key] = self._buckets.get(key, 0) + 1
+
+    def quantile(self, q: float) -> float | None:
+        """Nearest-rank quantile: the smallest value with at least q of the values at or below it."""
+        if self.count == 0:
+            return None
+        rank = max(1, math.ceil(q * self.count))
+        if self._exact is not None:
+            return sorted(self._exact)[rank - 1]
+        if rank <= self._zeros:
+            return 0.0
+        seen = self._zeros
+        for key in sorted(self._buckets):
+            seen += self._buckets[key]
+            if seen >= rank:
+                value = 2 * self._gamma**key / (self._gamma + 1)
+                return min(max(value, self.min), self.max)
+        return self.max  # pragma: no cover - rank never exceeds count
+
+    def sum_capped(self, cap: float) -> float:
+        """Σ min(value, cap) over all values (approximate within the sketch accuracy)."""
+        if self.count == 0:
+            return 0.0
+        if cap >= self.max:
+            return self.total
+        if self._exact is not None:
+            return sum(min(v, cap) for v in self._exact)
+        out = 0.0
+        for key, n in self._buckets.items():
+            value = 2 * self._gamma**key / (self._gamma + 1)
+            out += n * min(value, cap)
+        return out
+
+    def summary(self, integer: bool = False) -> Summary:
+        def fmt(v: float | None) -> float | None:
+            if v is None:
+                return None
+            return float(round(v)) if integer else v
+
+        if self.count == 0:
+            return Summary(count=0, total=0.0, mean=None, p50=None, p95=None, min=None, max=None)
+        return Summary(
+            count=self.count,
+            total=self.total,
+            mean=self.total / self.count,
+            p50=fmt(self.quantile(0.50)),
+            p95=fmt(self.quantile(0.95)),
+            min=self.min,
+            max=self.max,
+        )

@@ -1,0 +1,375 @@
+"""Static prompt structure: what every request of a prompt family repeats, in tokens and in money.
+
+A *prompt family* is one model plus one system prompt (hashed); requests without a system prompt
+form one family per model. Inside a family we keep the running longest common prefix over the
+prompt's segments in the order provider caches read them — tools → system → messages — so memory
+per family is the size of one prompt, not the number of requests:
+
+* segments that equal the reference segment are skipped with one string comparison;
+* at the first differing segment the character-level common prefix shrinks, and we keep a
+  *witness* (the start of the text that made it shrink);
+* at the end the token-level prefix is measured at the divergence point: the reference and the
+  witness are tokenized (once per family) and their token LCP taken, so a word cut in half is
+  not counted as shared.
+
+Besides the prefix, paragraphs that recur inside messages in ≥ 90 % of a family's requests
+(few-shot blocks, style guides pasted after the question) are reported as *static blocks*.
+
+Prompt-cache hits are simulated from the real inter-arrival gaps of each family: a request hits
+when the previous request of the same family came less than one TTL (5 min / 1 h) before it.
+With a sampled export (sample_rate r < 1) full traffic has ~1/r times as many requests, so the
+observed gaps are multiplied by r before comparing with the TTL. This is an upper bound: real
+caches also miss on routing, eviction and the minimum cacheable length.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from array import array
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from advisor.metrics.sketch import QuantileSketch
+from advisor.models import Record
+
+Tokenizer = Callable[[str, str], list[int]]
+
+WITNESS_TAIL = 256  # characters kept past the divergence point: enough for any token boundary
+BLOCK_MIN_CHARS = 80  # shorter paragraphs are not worth reporting as static blocks
+BLOCK_CANDIDATE_REQUESTS = 50  # paragraphs are registered from the first N requests of a family
+BLOCK_MAX_CANDIDATES = 200
+BLOCK_MIN_SHARE = 0.9
+MAX_FAMILIES = 2000  # beyond this, new families are only counted (protects memory on unique prompts)
+EXCERPT_CHARS = 200
+OPENAI_MIN_CACHEABLE = 1024  # OpenAI caches prompts automatically from 1024 tokens on
+TTL_5M = 300
+TTL_1H = 3600
+
+
+def segments(record: Record) -> list[tuple[str, str]]:
+    """(kind, text) in cache order: each tool definition, the system prompt, then each message."""
+    out: list[tuple[str, str]] = []
+    for tool in record.tools or []:
+        out.append(("tool", json.dumps(tool, ensure_ascii=False, separators=(", ", ": "))))
+    if record.system:
+        out.append(("system", record.system))
+    for m in record.messages:
+        text = m.content
+        if m.tool_calls:
+            text += json.dumps(m.tool_calls, ensure_ascii=False, separators=(", ", ": "))
+        out.append((m.role, text))
+    return out
+
+
+def family_key(record: Record) -> tuple[str, str]:
+    """(model, short hash of the system prompt) — 'no-system' when the request has none."""
+    if record.system:
+        return record.model, hashlib.sha1(record.system.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+    return record.model, "no-system"
+
+
+def common_prefix_len(a: str, b: str, upto: int | None = None) -> int:
+    """Length of the common character prefix of a and b (at most `upto`), by binary search on memcmp."""
+    n = min(len(a), len(b))
+    if upto is not None:
+        n = min(n, upto)
+    if b.startswith(a[:n]):
+        return n
+    lo, hi = 0, n - 1  # a[:lo] is common, a[:hi+1] is not known to be
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if b.startswith(a[:mid]):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def common_prefix_tokens(a: list[int], b: list[int]) -> int:
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
+
+
+class _Segment:
+    __slots__ = ("kind", "text", "common", "full", "witness")
+
+    def __init__(self, kind: str, text: str) -> None:
+        self.kind = kind
+        self.text = text  # the reference (first request's) text of this segment
+        self.common = len(text)  # characters every request shares so far
+        self.full = True  # every request had exactly this segment
+        self.witness: str | None = None  # start of the text that last shrank `common`
+
+
+class _Family:
+    __slots__ = ("model", "key", "requests", "segs", "input_tokens", "cache_read", "cache_write_total",
+                 "times", "per_day", "blocks", "first_system", "estimated")
+
+    def __init__(self, model: str, key: str) -> None:
+        self.model = model
+        self.key = key
+        self.requests = 0
+        self.segs: list[_Segment] | None = None
+        self.input_tokens = 0
+        self.cache_read = QuantileSketch()
+        self.cache_write_total = 0
+        self.times = array("I")  # epoch seconds, 4 bytes per request (for the cache simulation)
+        self.per_day: dict[date, int] = {}
+        self.blocks: dict[str, int] = {}  # candidate paragraph → requests containing it
+        self.estimated = 0
+
+    def update_prefix(self, segs: list[tuple[str, str]]) -> None:
+        if self.segs is None:
+            self.segs = [_Segment(k, t) for k, t in segs]
+            return
+        for i, st in enumerate(self.segs):
+            if i >= len(segs):
+                del self.segs[i:]
+                return
+            kind, text = segs[i]
+            if st.full and kind == st.kind and text == st.text:
+                continue
+            c = 0 if kind != st.kind else common_prefix_len(st.text, text, st.common)
+            if c < st.common or st.full:
+                st.common = c
+                st.full = False
+                st.witness = text[: c + WITNESS_TAIL] if kind == st.kind else ""
+            del self.segs[i + 1:]
+            return
+
+    def count_blocks(self, segs: list[tuple[str, str]]) -> None:
+        seen: set[str] = set()
+        register = self.requests <= BLOCK_CANDIDATE_REQUESTS
+        for kind, text in segs:
+            if kind in ("tool", "system"):
+                continue
+            for para in text.split("\n\n"):
+                if len(para) < BLOCK_MIN_CHARS or para in seen:
+                    continue
+                seen.add(para)
+                if para in self.blocks:
+                    self.blocks[para] += 1
+                elif register and len(self.blocks) < BLOCK_MAX_CANDIDATES:
+                    self.blocks[para] = 1
+
+
+class StaticBlock(BaseModel):
+    excerpt: str
+    tokens: int = Field(description="tokens in the block")
+    share_of_requests: float = Field(description="share of the family's requests that contain it")
+
+
+class CacheSimulation(BaseModel):
+    """Simulated prompt-cache hit rates from inter-arrival gaps (gaps × sample_rate); an upper bound."""
+
+    hit_rate_5m: float | None
+    hit_rate_1h: float | None
+    openai_cacheable: bool = Field(description=f"static prefix ≥ {OPENAI_MIN_CACHEABLE} tokens (OpenAI minimum)")
+    observed_cache_read_share: float = Field(description="cache-read tokens / input tokens, as logged")
+
+
+class PromptFamily(BaseModel):
+    """What one prompt family repeats. Token counts are per request."""
+
+    family: str = Field(description="model + short hash of the system prompt")
+    model: str
+    requests: int
+    static_prefix_tokens: int = Field(
+        description="tokens every request repeats from the start (tools → system → messages); 0 for one request")
+    static_prefix_estimated: bool = Field(description="counted with an approximate tokenizer")
+    static_prefix_error: float = Field(description="relative error of the token count (±)")
+    mean_input_tokens: float
+    mean_variable_tokens: float = Field(description="mean input tokens − static prefix")
+    static_share_of_input_tokens: float
+    static_share_of_input_cost: float | None = Field(
+        description="static prefix's share of input cost (cached reads billed at the cached rate); None unpriced")
+    static_blocks: list[StaticBlock] = Field(default_factory=list,
+                                             description="recurring non-prefix blocks (few-shot, style guides)")
+    static_block_tokens: float = Field(0.0, description="mean tokens per request in static blocks")
+    excerpt: str = Field(description=f"first ~{EXCERPT_CHARS} characters of the static prefix")
+    segments_static: list[str] = Field(description="kinds of the segments inside the prefix")
+    static_tokens_by_kind: dict[str, int] = Field(default_factory=dict,
+                                                  description="static prefix tokens per segment kind (tool, system, user…)")
+    cache: CacheSimulation
+
+
+class StaticPromptResult(BaseModel):
+    families: list[PromptFamily]
+    overflow_requests: int = Field(description=f"requests in families beyond the first {MAX_FAMILIES}")
+    static_tokens_per_day: dict[str, float] = Field(
+        description="UTC date → static prefix tokens sent that day (not scaled)")
+
+
+def _default_tokenizer() -> Tokenizer:
+    from advisor.tokens import tokenize
+
+    return tokenize
+
+
+def _relative_error(model: str) -> tuple[float, bool]:
+    try:
+        from advisor.tokens import is_exact_tokenizer, relative_error
+    except ImportError:  # pragma: no cover - tokens module ships with advise
+        return 0.0, False
+    exact = bool(is_exact_tokenizer(model))
+    return (0.0 if exact else float(relative_error(model))), not exact
+
+
+class StaticPromptAccumulator:
+    """Streaming static-prefix detector: `add(record)` per call, `result(...)` once at the end."""
+
+    def __init__(self, *, tokenize: Tokenizer | None = None, sample_rate: float = 1.0,
+                 error_of: Callable[[str], tuple[float, bool]] | None = None) -> None:
+        self._tokenize = tokenize
+        self.sample_rate = sample_rate
+        self._error_of = error_of or _relative_error
+        self._families: dict[tuple[str, str], _Family] = {}
+        self.overflow = 0
+
+    def add(self, record: Record) -> None:
+        key = family_key(record)
+        fam = self._families.get(key)
+        if fam is None:
+            if len(self._families) >= MAX_FAMILIES:
+                self.overflow += 1
+                return
+            fam = self._families[key] = _Family(*key)
+        fam.requests += 1
+        segs = segments(record)
+        fam.update_prefix(segs)
+        fam.count_blocks(segs)
+        u = record.usage
+        if u is not None:
+            fam.input_tokens += u.input_tokens
+            fam.cache_read.add(u.cache_read_tokens)
+            fam.cache_write_total += u.cache_write_tokens
+            if u.origin == "estimated":
+                fam.estimated += 1
+        fam.times.append(max(0, int(record.timestamp.timestamp())))
+        d = record.timestamp.date()
+        fam.per_day[d] = fam.per_day.get(d, 0) + 1
+
+    # ---- end of stream -------------------------------------------------------------------------
+    def _static_tokens(self, fam: _Family) -> tuple[int, str, list[str], dict[str, int]]:
+        """Token length of the family's static prefix, its text, the segment kinds it spans, tokens per kind."""
+        if fam.requests < 2 or not fam.segs:
+            return 0, "", [], {}
+        tok = self._tokenize or _default_tokenizer()
+        total, texts, kinds, by_kind = 0, [], [], {}
+        for st in fam.segs:
+            if st.full:
+                n = len(tok(st.text, fam.model)) if st.text else 0
+            elif st.common > 0 and st.witness:
+                ref = tok(st.text[: st.common + WITNESS_TAIL], fam.model)
+                n = common_prefix_tokens(ref, tok(st.witness, fam.model))
+            else:
+                break
+            total += n
+            by_kind[st.kind] = by_kind.get(st.kind, 0) + n
+            texts.append(st.text if st.full else st.text[: st.common])
+            kinds.append(st.kind)
+            if not st.full:
+                break
+        return total, "\n".join(texts), kinds, by_kind
+
+    def _blocks(self, fam: _Family, prefix_text: str) -> list[StaticBlock]:
+        if fam.requests < 2:
+            return []
+        tok = self._tokenize or _default_tokenizer()
+        out = []
+        for para, n in fam.blocks.items():
+            share = n / fam.requests
+            if share >= BLOCK_MIN_SHARE and para not in prefix_text:
+                out.append(StaticBlock(excerpt=para[:EXCERPT_CHARS], tokens=len(tok(para, fam.model)),
+                                       share_of_requests=share))
+        return sorted(out, key=lambda b: -b.tokens * b.share_of_requests)
+
+    def _cache(self, fam: _Family, static_tokens: int) -> CacheSimulation:
+        times = sorted(fam.times)
+        hits_5m = hits_1h = 0
+        for prev, cur in zip(times, times[1:], strict=False):
+            gap = (cur - prev) * self.sample_rate
+            hits_5m += gap <= TTL_5M
+            hits_1h += gap <= TTL_1H
+        n = len(times)
+        return CacheSimulation(
+            hit_rate_5m=hits_5m / n if n else None,
+            hit_rate_1h=hits_1h / n if n else None,
+            openai_cacheable=static_tokens >= OPENAI_MIN_CACHEABLE,
+            observed_cache_read_share=fam.cache_read.total / fam.input_tokens if fam.input_tokens else 0.0,
+        )
+
+    def result(self, price_of: Callable[[str], Any] | None = None) -> StaticPromptResult:
+        """`price_of(model)` returns a ModelPrice (or None) for the static share of input cost."""
+        families: list[PromptFamily] = []
+        per_day: dict[date, float] = {}
+        for fam in sorted(self._families.values(), key=lambda f: -f.requests):
+            static, text, kinds, by_kind = self._static_tokens(fam)
+            mean_in = fam.input_tokens / fam.requests if fam.requests else 0.0
+            # a logged input count below our static count means our tokenizer over-counted: cap it
+            static_eff = min(static, int(mean_in)) if fam.input_tokens else static
+            err, estimated = self._error_of(fam.model)
+            blocks = self._blocks(fam, text)
+            for d, n in fam.per_day.items():
+                per_day[d] = per_day.get(d, 0.0) + n * static_eff
+            families.append(PromptFamily(
+                family=f"{fam.model}#{fam.key}",
+                model=fam.model,
+                requests=fam.requests,
+                static_prefix_tokens=static,
+                static_prefix_estimated=estimated,
+                static_prefix_error=err,
+                mean_input_tokens=mean_in,
+                mean_variable_tokens=max(0.0, mean_in - static_eff),
+                static_share_of_input_tokens=static_eff / mean_in if mean_in else 0.0,
+                static_share_of_input_cost=static_cost_share(fam, static_eff, price_of(fam.model))
+                if price_of else None,
+                static_blocks=blocks,
+                static_block_tokens=sum(b.tokens * b.share_of_requests for b in blocks),
+                excerpt=text[:EXCERPT_CHARS],
+                segments_static=kinds,
+                static_tokens_by_kind=by_kind,
+                cache=self._cache(fam, static),
+            ))
+        return StaticPromptResult(
+            families=families,
+            overflow_requests=self.overflow,
+            static_tokens_per_day={d.isoformat(): v for d, v in sorted(per_day.items())},
+        )
+
+
+def _rate(price: Any, name: str, fallback: float) -> float:
+    v = getattr(price, name, None)
+    return float(v) if v is not None else fallback
+
+
+def static_cost_share(fam: _Family, static: int, price: Any) -> float | None:
+    """Share of the family's input cost spent on the static prefix.
+
+    The prefix is the start of every prompt, so it is what cache reads cover first: per request
+    min(static, cache_read) tokens bill at the cached rate, the rest of the prefix at the cache-write
+    rate while writes last, then at the plain input rate. Input cost uses the same rates.
+    """
+    if price is None or fam.requests == 0 or fam.input_tokens == 0:
+        return None
+    p_in = _rate(price, "input_mtok", 0.0)
+    p_cached = _rate(price, "cached_input_mtok", p_in)
+    p_write = _rate(price, "cache_write_mtok", p_in)
+    read_total = fam.cache_read.total
+    write_total = fam.cache_write_total
+    uncached_total = fam.input_tokens - read_total - write_total
+    input_cost = uncached_total * p_in + read_total * p_cached + write_total * p_write
+    if input_cost <= 0:
+        return 0.0 if static == 0 else None
+    static_read = fam.cache_read.sum_capped(static)
+    static_rest = static * fam.requests - static_read
+    static_write = min(write_total, static_rest)
+    static_cost = static_read * p_cached + static_write * p_write + (static_rest - static_write) * p_in
+    return max(0.0, min(1.0, static_cost / input_cost))

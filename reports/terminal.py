@@ -1,0 +1,152 @@
+"""The rich terminal summary of an Analysis: tables with units, sources and ranges.
+
+Estimated figures (tokens counted offline rather than reported by the provider) are marked
+with "≈" and a ± range from the tokenizer's relative error; money always carries its currency
+and the price table's source and date; scaled figures say they are scaled from a sample.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+if TYPE_CHECKING:
+    from advisor.analysis import Analysis, ModelSummary
+
+
+def fmt_int(x: float | None) -> str:
+    return "—" if x is None else f"{x:,.0f}"
+
+
+def fmt_money(x: float | None, currency: str | None) -> str:
+    if x is None:
+        return "unknown"
+    cur = currency or "USD"
+    if x != 0 and abs(x) < 0.01:
+        return f"{x:.5f} {cur}"
+    return f"{x:,.2f} {cur}"
+
+
+def fmt_pct(x: float | None, digits: int = 0) -> str:
+    return "—" if x is None else f"{x * 100:.{digits}f}%"
+
+
+def token_error(m: ModelSummary) -> float:
+    """Relative uncertainty of this model's token totals: the tokenizer error × share estimated."""
+    return m.tokenizer.relative_error * m.tokens.estimated_share
+
+
+def approx(text: str, err: float) -> str:
+    """Mark an estimated figure: '≈1,234 ±5%'."""
+    return f"≈{text} ±{err * 100:.0f}%" if err > 0 else text
+
+
+def summary_tables(a: Analysis) -> list:
+    """The renderables, in order (header lines and tables); kept separate so tests can inspect them."""
+    out: list = []
+    cur = a.cost.currency
+    files = ", ".join(f"{f.path} ({f.format or '?'}, {f.records:,} records)" for f in a.inputs) or "(records given)"
+    first = a.window.first.strftime("%Y-%m-%d %H:%M") if a.window.first else "—"
+    last = a.window.last.strftime("%Y-%m-%d %H:%M") if a.window.last else "—"
+    out.append(f"[bold]advise analyze[/] — {files}")
+    out.append(f"Window: {first} → {last} UTC ({a.window.days} days), {a.data_quality.records:,} records")
+    dates = f", entries dated {', '.join(a.prices.dates)}" if a.prices.dates else ""
+    out.append(f"Prices: {a.prices.source}{dates}" + (f" + {a.prices.user_file}" if a.prices.user_file else ""))
+    if a.sampling.label:
+        out.append(f"[yellow]Volumes and money {a.sampling.label} (× {a.sampling.scale:g}).[/]")
+
+    v = a.volume
+    vol = Table(title="Volume", title_justify="left")
+    vol.add_column("metric")
+    vol.add_column("value", justify="right")
+    vol.add_row("requests logged", fmt_int(v.requests))
+    if a.sampling.label:
+        vol.add_row("requests, full traffic (scaled)", fmt_int(v.requests_scaled))
+    vol.add_row("mean requests/day" + (" (scaled)" if a.sampling.label else ""), fmt_int(v.mean_per_day))
+    trend = "— (fewer than 3 days)" if v.trend_pct_per_week is None else f"{v.trend_pct_per_week:+.1f} %/week"
+    vol.add_row("trend (least squares on daily counts)", trend)
+    if v.peak_hour_utc is not None:
+        vol.add_row("peak hour of day (UTC)", f"{v.peak_hour_utc:02d}:00 ({fmt_pct(v.peak_hour_share)} of requests)")
+        vol.add_row("busiest clock hour", f"{v.busiest_hour} ({fmt_int(v.busiest_hour_requests)} requests)")
+    out.append(vol)
+
+    tok = Table(title="Tokens per request, by model (mean · p50 · p95)", title_justify="left")
+    for col in ("model", "requests", "input tok", "cached tok", "cache-write tok", "output tok", "reasoning tok"):
+        tok.add_column(col, justify="left" if col == "model" else "right")
+    for name, m in a.models.items():
+        err = token_error(m)
+        t = m.tokens.tokens
+
+        def dist(kind: str, e: float = err, t: dict = t) -> str:
+            d = t[kind]
+            return approx(f"{fmt_int(d.mean)} · {fmt_int(d.p50)} · {fmt_int(d.p95)}", e)
+
+        tok.add_row(name, fmt_int(m.tokens.requests), dist("input"), dist("cache_read", 0.0),
+                    dist("cache_write", 0.0), dist("output"), dist("reasoning", 0.0))
+    out.append(tok)
+
+    money = Table(title="Cost at list price and reliability, by model", title_justify="left")
+    for col in ("model", "per request", "per day", "per month (30 d)", "errors", "latency p50 · p95"):
+        money.add_column(col, justify="left" if col == "model" else "right")
+    for name, m in a.models.items():
+        e = token_error(m) if m.cost.priced else 0.0
+        lat = m.reliability.latency_ms
+        money.add_row(name, approx(fmt_money(m.cost.per_request, m.cost.currency), e),
+                      approx(fmt_money(m.cost.per_day, m.cost.currency), e),
+                      approx(fmt_money(m.cost.per_month, m.cost.currency), e),
+                      fmt_pct(m.reliability.error_rate, 1),
+                      f"{fmt_int(lat.p50)} · {fmt_int(lat.p95)} ms" if lat else "not logged")
+    out.append(money)
+    total_err = max((token_error(m) for m in a.models.values()), default=0.0)
+    line = (f"Total: {approx(fmt_money(a.cost.total, cur), total_err)} for the logged calls, "
+            f"{approx(fmt_money(a.cost.per_day, cur), total_err)}/day, "
+            f"{approx(fmt_money(a.cost.per_month, cur), total_err)}/month projected (30 days"
+            + (f", {a.sampling.label})" if a.sampling.label else ")"))
+    if not a.cost.complete:
+        line += f" — [red]cost unknown for {', '.join(a.cost.unpriced_models)} (no price)[/]"
+    out.append(line)
+
+    fam = Table(title="Prompt families: tokens every request repeats", title_justify="left")
+    for col in ("#", "model", "requests", "static prefix tok", "variable tok", "static % input tok",
+                "static % input cost", "cache hit 5m · 1h (sim.)"):
+        fam.add_column(col, justify="left" if col == "model" else "right")
+    shown = a.prompt_families[:10]
+    for i, f in enumerate(shown, 1):
+        static = fmt_int(f.static_prefix_tokens)
+        if f.static_prefix_estimated:
+            static = approx(static, f.static_prefix_error)
+        if f.static_block_tokens:
+            static += f" (+{f.static_block_tokens:,.0f} in blocks)"
+        fam.add_row(str(i), f.model, fmt_int(f.requests), static, fmt_int(f.mean_variable_tokens),
+                    fmt_pct(f.static_share_of_input_tokens), fmt_pct(f.static_share_of_input_cost),
+                    f"{fmt_pct(f.cache.hit_rate_5m)} · {fmt_pct(f.cache.hit_rate_1h)}")
+    out.append(fam)
+    for i, f in enumerate(shown, 1):
+        if f.excerpt:
+            text = f.excerpt[:100].replace("\n", " ")
+            out.append(f"  #{i} static prefix starts: [dim]{escape(text)}{'…' if len(f.excerpt) > 100 else ''}[/]")
+    if len(a.prompt_families) > len(shown):
+        out.append(f"  … and {len(a.prompt_families) - len(shown)} more families in analysis.json")
+
+    dq = a.data_quality
+    skipped = sum(dq.skipped_lines.values())
+    parts = [f"tokens reported for {fmt_pct(1 - dq.estimated_share)} of records, "
+             f"estimated offline for {fmt_pct(dq.estimated_share)}"]
+    if skipped:
+        parts.append(f"{skipped:,} malformed lines skipped (" +
+                     ", ".join(f"{k}: {n}" for k, n in dq.skipped_lines.items()) + ")")
+    if dq.filtered_out:
+        parts.append(f"{dq.filtered_out:,} records outside --since/--until")
+    if dq.unpriced_models:
+        parts.append(f"unpriced: {', '.join(dq.unpriced_models)}")
+    out.append("Data quality: " + "; ".join(parts))
+    return out
+
+
+def print_summary(a: Analysis, console: Console | None = None) -> None:
+    console = console or Console()
+    for item in summary_tables(a):
+        console.print(item)
