@@ -150,3 +150,62 @@ def print_summary(a: Analysis, console: Console | None = None) -> None:
     console = console or Console()
     for item in summary_tables(a):
         console.print(item)
+    if a.failures:
+        from advisor.failures import FailureAnalysis
+        from advisor.failures.render import print_failures
+
+        print_failures(FailureAnalysis.model_validate(a.failures), console)
+    for item in decision_tables(a):
+        console.print(item)
+
+
+def fmt_days(r: dict | None) -> str:
+    """A payback Range as 'N d (lo–hi)'; 'never' when it does not pay back within reach."""
+    if not r or r.get("value") is None:
+        return "never"
+    lo, hi = r.get("low"), r.get("high")
+    band = f" ({lo:,.0f}–{hi:,.0f})" if lo is not None and hi is not None else (
+        f" ({lo:,.0f}–never)" if lo is not None else "")
+    return f"{r['value']:,.0f} d{band}"
+
+
+def decision_tables(a: Analysis) -> list:
+    """The ranked strategies and the recommendation, when the analysis carries them."""
+    out: list = []
+    if a.recommendation and not a.strategies:
+        out.append(f"[bold]Recommendation:[/] {a.recommendation.get('headline', '')}")
+    if not a.strategies or not a.recommendation:
+        return out
+    rec = a.recommendation
+    cur = rec.get("currency", "USD")
+    order = {k: i for i, k in enumerate(rec.get("ranking", []))}
+    t = Table(title=f"Strategies, ranked (money in {cur}; payback with its bootstrap/prior range)")
+    for col in ("#", "strategy", "run cost / month", "one-time", "net value / month", "payback",
+                "12-month net value", "failure rate after"):
+        t.add_column(col, justify="left" if col in ("strategy",) else "right")
+    for s in sorted(a.strategies, key=lambda s: order.get(s["key"], 99)):
+        win = s["key"] == rec.get("winner")
+        name = s["name"] + ("" if s.get("eligible", True) else " (ruled out)")
+        t.add_row(str(order.get(s["key"], 0) + 1), f"[bold green]{name}[/]" if win else name,
+                  fmt_money(s["monthly_run_cost"], cur), fmt_money(s["one_time_cost"], cur),
+                  fmt_money(s["monthly_net_value"]["value"], cur), fmt_days(s["payback_days"]),
+                  fmt_money(s["net_value_12m"]["value"], cur), fmt_pct(s["failure_rate_after"], 1))
+    out.append(t)
+    out.append(f"[bold]Recommendation:[/] {rec.get('headline', '')}")
+    for line in rec.get("explanation", []):
+        out.append(f"  • {line}")
+    flips = rec.get("flip_conditions") or []
+    if flips:
+        out.append("[bold]The answer would change if:[/]")
+        for f in flips:
+            out.append(f"  • {f['text']}")
+    rows = (a.assumptions or {}).get("rows") or []
+    if rows:
+        at = Table(title="Assumptions (value · source)")
+        for col in ("assumption", "value", "source"):
+            at.add_column(col)
+        for r in rows:
+            at.add_row(r["name"], f"{r['display']} {r['unit']}".strip(), r["source"])
+        out.append(at)
+    out.append(f"Prices: {rec.get('price_source', a.prices.source)}")
+    return out

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from advisor.assumptions import assumption_options
+
 MAX_PRINTED_ERRORS = 20
 
 
@@ -46,10 +48,18 @@ class _ErrorPrinter:
 @click.option("--force", is_flag=True, help="Overwrite existing output files.")
 @click.option("--strict", is_flag=True, help="Stop at the first malformed line instead of skipping it.")
 @click.option("--allow-unpriced", is_flag=True, help="Report cost as unknown for models without a price.")
+@click.option("--labels", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Labels file (JSONL: id, ok, category, note) [default: labels.jsonl beside the logs].")
+@click.option("--schema", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="JSON schema the outputs must follow (overrides [failures] schema).")
+@click.option("--json-output", "json_output", is_flag=True, default=None,
+              help="Treat outputs as JSON even when the request did not ask for it.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
+@assumption_options
 def analyze(paths: tuple[Path, ...], fmt: str | None, prices: Path | None, config: Path | None,
             since: str | None, until: str | None, json_out: str | None, output: Path | None, force: bool,
-            strict: bool, allow_unpriced: bool, quiet: bool) -> None:
+            strict: bool, allow_unpriced: bool, labels: Path | None, schema: Path | None, json_output: bool | None,
+            quiet: bool, **what_if) -> None:
     """Measure volume, token mix, cost, latency, errors and static prompt structure of LLM logs.
 
     \b
@@ -58,8 +68,11 @@ def analyze(paths: tuple[Path, ...], fmt: str | None, prices: Path | None, confi
       advise analyze calls.jsonl.gz --since 2025-03-01 --until 2025-03-31
       advise analyze logs/ --prices my_prices.toml -o out/analysis.json --force
       advise analyze logs/ --json - | jq .cost   # machine output only
+      advise analyze logs/ --volume 10000/day --examples 2000 --failure-cost 0.05   # what-if
     """
-    from advisor.analysis import analysis_json, build_analysis
+    from advisor.analysis import analysis_json
+    from advisor.assumptions import cli_overrides
+    from advisor.pipeline import analyze_logs
     from advisor.io import atomic_write_text, check_writable
     from advisor.progress import progress_bar
 
@@ -77,9 +90,10 @@ def analyze(paths: tuple[Path, ...], fmt: str | None, prices: Path | None, confi
         def on_progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        analysis = build_analysis(list(paths), format=fmt, prices=prices, since=since, until=until, strict=strict,
-                                  allow_unpriced=allow_unpriced, config=config, on_error=errors,
-                                  progress=on_progress if not bar.disable else None)
+        analysis = analyze_logs(list(paths), format=fmt, prices=prices, since=since, until=until, strict=strict,
+                                allow_unpriced=allow_unpriced, config=config, labels=labels, schema=schema,
+                                json_output=json_output, overrides=cli_overrides(**what_if), on_error=errors,
+                                progress=on_progress if not bar.disable else None)
     errors.finish()
     text = analysis_json(analysis)
     if output is not None:

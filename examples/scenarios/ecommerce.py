@@ -200,6 +200,10 @@ ADVISE_TOML = """# Northwind product descriptions: the brand's hard rules as aut
 [traffic]
 sample_rate = {sample_rate}          # the committed logs hold a {pct}% sample of ~{per_day:,} requests/day
 
+[assumptions]
+# What one off-brand description costs Northwind: an editor spends ~5 s spotting and fixing it (≈ USD 15/h).
+failure_cost = 0.02
+
 [[failures.checks]]
 name = "bullets"
 category = "format"

@@ -1,0 +1,59 @@
+"""`advise evaluate`: measure baseline (full prompt) vs fine-tuned (short prompt) on held-out data."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.command("evaluate")
+@click.option("--run", "run_dir", required=True, type=click.Path(path_type=Path, file_okay=False, exists=True),
+              help="Run directory written by `advise train`.")
+@click.option("--test", "test_path", required=True, type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="test.jsonl from `advise dataset` (short prompt + original full prompt).")
+@click.option("--baseline", default="base", show_default=True,
+              help="'base' = the run's base model with the full prompt, or another model (local dir / hub id).")
+@click.option("--checks", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+              help="advise.toml whose [failures] checks define pass/fail (format/style rules).")
+@click.option("--analysis", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+              help="analysis.json: adds the measured ROI (same cost model, measured tokens and pass rates).")
+@click.option("--limit", type=int, default=None, help="Evaluate only the first N test examples.")
+@click.option("--max-new-tokens", type=int, default=160, show_default=True)
+@click.option("--batch-size", type=int, default=16, show_default=True)
+@click.option("--no-probe", is_flag=True, help="Skip the forgetting probe (general-text loss before/after).")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=Path("eval.json"),
+              show_default=True)
+@click.option("--force", is_flag=True, help="Overwrite an existing output.")
+@click.option("--json", "as_json", is_flag=True, help="Print eval.json to stdout instead of the summary.")
+def evaluate(run_dir: Path, test_path: Path, baseline: str, checks: Path | None, analysis: Path | None,
+             limit: int | None, max_new_tokens: int, batch_size: int, no_probe: bool, output: Path, force: bool,
+             as_json: bool) -> None:
+    """Generate with both variants on the same examples; report accuracy, tokens, latency, McNemar p.
+
+    \b
+    Examples:
+      advise evaluate --run runs/brand --test data/test.jsonl --checks advise.toml -o eval.json
+      advise evaluate --run runs/brand --test data/test.jsonl --analysis analysis.json --json
+    """
+    from advisor.io import atomic_write_text, check_writable
+    from trainer.evaluate import run_evaluation
+
+    check_writable(output, force)
+    ev = run_evaluation(run_dir, test_path, checks=checks, baseline=baseline, limit=limit,
+                        max_new_tokens=max_new_tokens, batch_size=batch_size, probe=not no_probe, quiet=as_json)
+    if analysis is not None:
+        from advisor.analysis import load_analysis
+        from advisor.measured import measured_roi
+
+        ev.measured_roi = measured_roi(load_analysis(analysis), ev)
+    text = ev.model_dump_json(indent=2)
+    atomic_write_text(output, text)
+    if as_json:
+        sys.stdout.write(text + "\n")
+        return
+    from reports.terminal_eval import print_evaluation
+
+    print_evaluation(ev)
+    click.echo(f"Wrote {output}", err=True)

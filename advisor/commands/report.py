@@ -1,0 +1,42 @@
+"""`advise report`: the stakeholder ROI report as one self-contained HTML page or Markdown + PNGs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command("report")
+@click.argument("analysis", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.argument("evaluation", required=False, type=click.Path(path_type=Path, dir_okay=False, exists=True))
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=Path("report.html"),
+              show_default=True, help="report.html or report.md (format from the suffix).")
+@click.option("--format", "fmt", type=click.Choice(["html", "md"]), default=None,
+              help="Override the format the suffix implies.")
+@click.option("--title", default=None, help="Report title.")
+@click.option("--force", is_flag=True, help="Overwrite an existing report.")
+def report(analysis: Path, evaluation: Path | None, output: Path, fmt: str | None, title: str | None,
+           force: bool) -> None:
+    """Write the ROI report a manager can read: verdict, costs, strategies, charts, assumptions.
+
+    \b
+    Examples:
+      advise report analysis.json -o report.html
+      advise report analysis.json eval.json -o report.md     # with measured before/after
+    """
+    from advisor.analysis import load_analysis
+    from advisor.io import check_writable
+    from reports.context import build_context
+    from reports.render import write_report
+
+    fmt = fmt or ("md" if output.suffix.lower() in (".md", ".markdown") else "html")
+    check_writable(output, force)
+    a = load_analysis(analysis)
+    ev = None
+    if evaluation is not None:
+        from trainer.evaluate import load_evaluation
+
+        ev = load_evaluation(evaluation)
+    files = write_report(build_context(a, ev, title), output, fmt)
+    click.echo(f"Wrote {', '.join(str(f) for f in files)}", err=True)

@@ -1,0 +1,224 @@
+"""Automatic and user checks on one record: pure, records in, failures out.
+
+Order matters: provider errors end the checks (there is no output to judge); a truncated
+output is not also reported as invalid JSON (the truncation is the cause).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from advisor.failures.config import FailureConfig, UserCheck
+from advisor.failures.signatures import json_path
+from advisor.models import FinishReason, Record
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """One detected problem: `signature` groups recurring problems, `detail` is for people."""
+
+    signature: str
+    category: str
+    detail: str
+
+
+_FENCE = re.compile(r"^\s*```[a-zA-Z0-9_-]*\s*\n?(.*?)\n?\s*```\s*$", re.S)
+_REFUSAL = re.compile(
+    r"^\W*(?:i['’]m sorry,? but i can(?:not|['’]t)|i can(?:not|['’]t) (?:help|assist|comply|provide|do that)"
+    r"|i(?: am|['’]m) (?:unable|not able) to (?:help|assist|comply|provide)|i won['’]t be able to help"
+    r"|sorry, (?:but )?i can(?:not|['’]t)|as an ai(?: language model)?,? i can(?:not|['’]t))", re.I)
+_NO_ANSWER = re.compile(
+    r"\b(?:i don['’]t (?:have|know)(?: (?:any|that|this|the|enough))? ?(?:information|details|data|access)?"
+    r"|i do not have (?:any |that |this )?(?:information|details|data|access)"
+    r"|i(?: am|['’]m) not sure (?:about|what|whether|if)|(?:as of|since) my (?:last|knowledge) (?:update|cutoff)"
+    r"|my knowledge cut-?off|i (?:cannot|can['’]t) (?:browse|access real-time|check (?:the )?current))", re.I)
+_PHRASE_CUES = ("sorry", "i can", "i am", "i'm", "i won", "as an ai", "i don", "i do not", "my knowledge",
+                "my last")
+_ERROR_KINDS = (
+    ("rate_limit", re.compile(r"\b429\b|rate.?limit|too many requests", re.I)),
+    ("overloaded", re.compile(r"\b529\b|overloaded", re.I)),
+    ("timeout", re.compile(r"time ?out|timed out|\b504\b|\b408\b", re.I)),
+    ("context_length", re.compile(r"context.?length|maximum context|too many tokens|prompt is too long", re.I)),
+    ("auth", re.compile(r"\b40[13]\b|unauthori[sz]ed|forbidden|api key", re.I)),
+    ("server_error", re.compile(r"\b50[0-3]\b|server.?error|service unavailable|bad gateway", re.I)),
+    ("bad_request", re.compile(r"\b4\d\d\b|invalid request|bad request", re.I)),
+)
+_VALIDATORS: dict[str, Any] = {}
+MAX_SCHEMA_ERRORS = 3
+
+
+def error_kind(message: str | None) -> str:
+    """Provider error text → a short kind (rate_limit, server_error, …) so errors group by cause."""
+    for kind, pattern in _ERROR_KINDS:
+        if message and pattern.search(message):
+            return kind
+    return "other"
+
+
+def wants_json(record: Record, config: FailureConfig) -> bool:
+    rf = (record.response_format or {}).get("type")
+    return config.wants_json or rf in ("json_object", "json_schema")
+
+
+def requested_schema(record: Record, config: FailureConfig) -> dict[str, Any] | None:
+    """The user's --schema/config schema wins over the one sent in response_format."""
+    if config.output_schema is not None:
+        return config.output_schema
+    rf = record.response_format or {}
+    if rf.get("type") == "json_schema":
+        js = rf.get("json_schema") or {}
+        schema = js.get("schema") if isinstance(js, dict) else None
+        return schema if isinstance(schema, dict) else None
+    return None
+
+
+def parse_json_leniently(text: str) -> tuple[Any, str | None]:
+    """(value, problem): problem is None for clean JSON, else a format signature suffix; value None if unparseable."""
+    try:
+        return json.loads(text), None
+    except ValueError:
+        pass
+    m = _FENCE.match(text)
+    if m:
+        try:
+            return json.loads(m.group(1)), "json_code_fence"
+        except ValueError:
+            return None, "invalid_json"
+    start, end = text.find("{"), text.rfind("}")
+    if 0 <= start < end:
+        try:
+            return json.loads(text[start:end + 1]), "json_with_prose"
+        except ValueError:
+            pass
+    return None, "invalid_json"
+
+
+def _schema_failures(value: Any, schema: dict[str, Any]) -> list[Failure]:
+    from jsonschema import Draft202012Validator
+
+    key = json.dumps(schema, sort_keys=True)
+    validator = _VALIDATORS.get(key)
+    if validator is None:
+        if len(_VALIDATORS) > 64:
+            _VALIDATORS.clear()
+        validator = _VALIDATORS[key] = Draft202012Validator(schema)
+    out: list[Failure] = []
+    for err in sorted(validator.iter_errors(value), key=lambda e: list(map(str, e.absolute_path))):
+        path = json_path(err.absolute_path)
+        if err.validator == "required":
+            field = re.search(r"'([^']+)' is a required property", err.message)
+            name = field.group(1) if field else "?"
+            sig = f"schema:missing:{(path + '.') if path != '$' else ''}{name}"
+        elif err.validator == "additionalProperties":
+            extra = re.findall(r"'([^']+)'", err.message)
+            sig = f"schema:extra:{(path + '.') if path != '$' else ''}{extra[0] if extra else '?'}"
+        else:
+            sig = f"schema:{err.validator}:{path}"
+        if all(f.signature != sig for f in out):
+            out.append(Failure(sig, "schema", err.message[:200]))
+        if len(out) >= MAX_SCHEMA_ERRORS:
+            break
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    """A UserCheck flattened for the per-record loop (pydantic attribute access is slow at 100k records)."""
+
+    signature: str
+    category: str
+    must: re.Pattern[str] | None
+    must_match: str | None
+    must_not: re.Pattern[str] | None
+    max_chars: int | None
+    required_fields: tuple[str, ...]
+
+
+_COMPILED: dict[int, tuple[FailureConfig, tuple[_Compiled, ...], bool]] = {}
+
+
+def _compiled(config: FailureConfig) -> tuple[tuple[_Compiled, ...], bool]:
+    hit = _COMPILED.get(id(config))
+    if hit is None or hit[0] is not config:
+        checks = tuple(_compile(c) for c in config.checks)
+        if len(_COMPILED) > 16:
+            _COMPILED.clear()
+        hit = _COMPILED[id(config)] = (config, checks, any(c.required_fields for c in checks))
+    return hit[1], hit[2]
+
+
+def _compile(c: UserCheck) -> _Compiled:
+    return _Compiled(c.signature, c.category, c.must, c.must_match, c.must_not, c.max_chars,
+                     tuple(c.required_fields or ()))
+
+
+def _user_check(check: _Compiled, text: str, parsed: Any, parse_problem: str | None) -> str | None:
+    """The first violated rule of one user check, as a detail string; None when it passes."""
+    if check.must is not None and not check.must.search(text):
+        return f"does not match {check.must_match!r}"
+    if check.must_not is not None:
+        m = check.must_not.search(text)
+        if m:
+            return f"matches forbidden {m.group(0)[:60]!r}"
+    if check.max_chars is not None and len(text) > check.max_chars:
+        return f"{len(text)} chars > max {check.max_chars}"
+    if check.required_fields:
+        if parse_problem == "invalid_json" or not isinstance(parsed, dict):
+            return "output is not a JSON object"
+        missing = [f for f in check.required_fields if f not in parsed]
+        if missing:
+            return "missing: " + ", ".join(missing)
+    return None
+
+
+def check_record(record: Record, config: FailureConfig) -> list[Failure]:
+    """Every automatic and user check that fails on `record`, most decisive first."""
+    if record.status == "error" or record.finish_reason == FinishReason.error:
+        kind = error_kind(record.error)
+        return [Failure(f"provider:{kind}", "error", (record.error or "provider error")[:200])]
+    out: list[Failure] = []
+    fr = record.finish_reason
+    if fr == FinishReason.content_filter:
+        out.append(Failure("content_filter", "content_filter", "finish_reason content_filter"))
+    if record.refusal:
+        out.append(Failure("refusal:field", "refusal", record.refusal[:200]))
+    elif fr == FinishReason.refusal:
+        out.append(Failure("refusal:stop_reason", "refusal", "stop_reason refusal"))
+    text = record.output or ""
+    truncated = fr == FinishReason.length or (
+        fr is None and record.max_tokens is not None and record.usage is not None
+        and record.usage.output_tokens >= record.max_tokens)
+    if truncated:
+        out.append(Failure("truncation:max_tokens", "truncation",
+                           f"stopped at max_tokens={record.max_tokens}" if record.max_tokens else "finish_reason length"))
+    if not text.strip():
+        if not record.output_tool_calls and not out:
+            out.append(Failure("empty:output", "empty", "no text and no tool calls"))
+        return out
+    head = text[:600].lower().replace("’", "'")
+    cue = any(k in head for k in _PHRASE_CUES)  # cheap gate: the phrase regexes are the costly part at 100k records
+    if cue and not record.refusal and fr != FinishReason.refusal and _REFUSAL.search(text[:300]):
+        out.append(Failure("refusal:phrase", "refusal", text[:120]))
+    elif cue and _NO_ANSWER.search(text[:600]):
+        out.append(Failure("knowledge:no_answer", "factual", text[:120]))
+    parsed: Any = None
+    problem: str | None = None
+    checks, any_fields = _compiled(config)
+    json_wanted = wants_json(record, config)
+    if json_wanted or any_fields:
+        parsed, problem = parse_json_leniently(text)
+    if json_wanted and not truncated:
+        if problem is not None:
+            out.append(Failure(f"format:{problem}", "format", text[:120]))
+        schema = requested_schema(record, config)
+        if schema is not None and parsed is not None:
+            out.extend(_schema_failures(parsed, schema))
+    for check in checks:
+        detail = _user_check(check, text, parsed, problem)
+        if detail is not None:
+            out.append(Failure(check.signature, check.category, detail))
+    return out
+

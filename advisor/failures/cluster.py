@@ -1,0 +1,162 @@
+"""Group free-text failures (reviewer notes, outputs flagged bad) into readable themes.
+
+TF-IDF over words and word pairs (numbers dropped, so "€15" and "€10" notes about the same fee
+meet), then average-linkage agglomerative clustering on cosine distance with a distance
+threshold, so the number of clusters is chosen by the data: near-identical notes merge,
+one-offs stay alone. Deterministic (no random init).
+
+Memory is bounded: texts arrive through a seeded reservoir (``capacity`` items, default
+4,000); identical texts are clustered once with a weight; at most ``MAX_UNIQUE`` distinct texts
+(default 1,500) enter the O(n²) distance matrix, the rest join their nearest cluster. Sizes
+from a sample are scaled back to the full count (``sampled`` says so).
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from advisor.failures.signatures import ID_RE, QUOTED_RE, URL_RE
+
+DISTANCE_THRESHOLD = 0.75
+MAX_UNIQUE = 1500
+LABEL_TERMS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class TextItem:
+    record_id: str
+    text: str  # what is clustered (note, or the bad output)
+    excerpt: str  # what people see
+    category: str
+
+
+@dataclass
+class TextReservoir:
+    """Uniform sample of at most `capacity` items from a stream (Algorithm R, seeded)."""
+
+    capacity: int = 4000
+    seed: int = 0
+    seen: int = 0
+    items: list[TextItem] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+
+    def add(self, item: TextItem) -> None:
+        self.seen += 1
+        if len(self.items) < self.capacity:
+            self.items.append(item)
+            return
+        j = self._rng.randrange(self.seen)
+        if j < self.capacity:
+            self.items[j] = item
+
+    @property
+    def scale(self) -> float:
+        return self.seen / len(self.items) if self.items else 1.0
+
+
+@dataclass
+class TextCluster:
+    label: str
+    size: float  # estimated count in the full stream
+    members: list[TextItem]
+    category: str
+    terms: list[str]
+
+
+def _top_terms(matrix, rows: list[int], weights: list[int], vocab: list[str], k: int = LABEL_TERMS) -> list[str]:
+    import numpy as np
+
+    sub = matrix[rows]
+    w = np.asarray(weights, dtype=float)[:, None]
+    centroid = np.asarray(sub.multiply(w).sum(axis=0)).ravel()
+    order = np.argsort(-centroid, kind="stable")
+    terms: list[str] = []
+    for i in order:
+        if centroid[i] <= 0 or len(terms) >= k:
+            break
+        term = vocab[i]
+        if any(term in t or t in term for t in terms):  # "sku missing" vs "sku": keep the more specific once
+            continue
+        terms.append(term)
+    return terms
+
+
+def cluster_texts(items: list[TextItem], *, scale: float = 1.0,
+                  distance_threshold: float = DISTANCE_THRESHOLD) -> list[TextCluster]:
+    """Clusters, biggest first; singletons are returned too (callers decide what to show)."""
+    if not items:
+        return []
+    by_text: dict[str, list[TextItem]] = defaultdict(list)
+    for it in items:
+        by_text[_clean(it.text)].append(it)
+    texts = sorted(by_text, key=lambda t: (-len(by_text[t]), t))  # deterministic order
+    head, tail = texts[:MAX_UNIQUE], texts[MAX_UNIQUE:]
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vec = TfidfVectorizer(stop_words="english", sublinear_tf=True, ngram_range=(1, 2),
+                          token_pattern=r"(?u)\b[^\W\d_][\w'-]*[^\W\d_]\b", max_features=20000)
+    try:
+        matrix = vec.fit_transform(texts)
+    except ValueError:  # only stop words / numbers: nothing to cluster on
+        return [_one_cluster(by_text[t], scale, ["unlabelled"]) for t in texts]
+    vocab = list(vec.get_feature_names_out())
+    if len(head) == 1:
+        labels = [0]
+    else:
+        from sklearn.cluster import AgglomerativeClustering
+        from sklearn.metrics.pairwise import cosine_distances
+
+        dist = cosine_distances(matrix[: len(head)]).astype("float32")
+        model = AgglomerativeClustering(n_clusters=None, metric="precomputed", linkage="average",
+                                        distance_threshold=distance_threshold)
+        labels = list(model.fit_predict(dist))
+    if tail:
+        labels += _assign_nearest(matrix, labels, len(head), distance_threshold)
+    groups: dict[int, list[int]] = defaultdict(list)
+    for row, lab in enumerate(labels):
+        groups[int(lab)].append(row)
+    out = []
+    for rows in groups.values():
+        weights = [len(by_text[texts[r]]) for r in rows]
+        terms = _top_terms(matrix, rows, weights, vocab)
+        members = [it for r in rows for it in by_text[texts[r]]]
+        out.append(_one_cluster(members, scale, terms or ["unlabelled"]))
+    out.sort(key=lambda c: (-c.size, c.label))
+    return out
+
+
+def _clean(text: str) -> str:
+    """Ids and quoted values say *which* record, not *what* went wrong: drop them before TF-IDF."""
+    t = QUOTED_RE.sub(" ", ID_RE.sub(" ", URL_RE.sub(" ", text)))
+    return " ".join(t.lower().split())
+
+
+def _assign_nearest(matrix, labels: list[int], n_head: int, threshold: float) -> list[int]:
+    """Texts beyond MAX_UNIQUE join the nearest head cluster centroid, or start their own."""
+    import numpy as np
+    from sklearn.preprocessing import normalize
+
+    lab = np.asarray(labels)
+    ids = sorted(set(labels))
+    centroids = normalize(np.vstack([np.asarray(matrix[:n_head][lab == i].mean(axis=0)) for i in ids]))
+    sims = matrix[n_head:] @ centroids.T
+    best = np.argmax(sims, axis=1)
+    next_id = max(ids) + 1
+    out = []
+    for r, b in enumerate(best):
+        if 1 - sims[r, b] <= threshold:
+            out.append(ids[b])
+        else:
+            out.append(next_id)
+            next_id += 1
+    return out
+
+
+def _one_cluster(members: list[TextItem], scale: float, terms: list[str]) -> TextCluster:
+    category = Counter(m.category for m in members).most_common(1)[0][0]
+    return TextCluster(label=" · ".join(terms), size=len(members) * scale, members=members,
+                       category=category, terms=terms)

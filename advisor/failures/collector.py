@@ -1,0 +1,280 @@
+"""Streaming failure analysis: `add(record)` per record, `finish()` once → FailureAnalysis.
+
+Per record: decide pass/fail with precedence **label > feedback > checks** (the deciding
+source is recorded), give each failure a primary signature (plus secondary ones), count per
+signature and per day, and keep bounded examples and a bounded text sample for clustering.
+State is O(signatures + days + examples + text sample), never O(records).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from advisor.failures import consistency as C
+from advisor.failures.checks import Failure, check_record
+from advisor.failures.cluster import DISTANCE_THRESHOLD, TextItem, TextReservoir, cluster_texts
+from advisor.failures.config import FailureConfig, from_advise_config
+from advisor.failures.labels import MAX_REPORTED_UNKNOWN, Label, LabelIndex
+from advisor.failures.result import (
+    THRESHOLDS,
+    Clustering,
+    ClusterRow,
+    ConsistencyReport,
+    DayRate,
+    Example,
+    FailureAnalysis,
+    ProviderErrors,
+    Shares,
+    SignatureRow,
+    Sources,
+    TrendReport,
+    UnknownLabels,
+    VolatilityReport,
+)
+from advisor.failures.signatures import KNOWLEDGE, STRUCTURAL, bucket_of, normalise_detail
+from advisor.failures.volatility import SIGNALS, volatility_signals
+from advisor.models import Feedback, FinishReason, Record
+
+MAX_EXAMPLES = 5
+MAX_SIGNATURES = 10_000  # beyond this, new one-off signatures fold into "<source>:<category>:other"
+MAX_LISTED_SIGNATURES = 50
+EXCERPT_CHARS = 160
+AUTOMATIC_CHECKS = ["provider-error", "content-filter", "refusal", "truncation", "empty-output", "no-answer",
+                    "json-validity", "json-schema"]
+
+
+def _short(text: str | None, n: int = EXCERPT_CHARS) -> str:
+    t = " ".join((text or "").split())
+    return t if len(t) <= n else t[: n - 1] + "…"
+
+
+@dataclass
+class _SigStats:
+    category: str
+    count: int = 0
+    primary: int = 0
+    days: set[str] = field(default_factory=set)
+    primary_by_day: Counter[str] = field(default_factory=Counter)
+    examples: list[Example] = field(default_factory=list)
+
+
+def feedback_verdict(feedback: list[Feedback], min_score: float | None) -> Feedback | None:
+    """The feedback that decides a record: any negative verdict wins over positives; scores need min_score."""
+    decided = [f for f in feedback if f.ok is not None]
+    if not decided and min_score is not None:
+        decided = [f.model_copy(update={"ok": f.score >= min_score}) for f in feedback if f.score is not None]
+    for f in decided:
+        if f.ok is False:
+            return f
+    return decided[0] if decided else None
+
+
+class FailureCollector:
+    """Feed every analysed record to `add`; `finish` returns the `failures` section of analysis.json."""
+
+    def __init__(self, config: FailureConfig | None = None, labels: LabelIndex | None = None, *,
+                 text_capacity: int = 4000, seed: int = 0) -> None:
+        self.config = config or FailureConfig()
+        self.labels = labels
+        self.requests = 0
+        self.failures = 0
+        self.errors: Counter[str] = Counter()
+        self.sigs: dict[str, _SigStats] = {}
+        self.daily: dict[str, list[int]] = {}
+        self.decided_by: Counter[str] = Counter()
+        self.label_overrides = 0
+        self.labelled = 0
+        self.feedback_records = 0
+        self.bucket_failures: Counter[str] = Counter()
+        self.volatile_requests = 0
+        self.volatile_failures = 0
+        self.rag_failures = 0
+        self.signal_counts: Counter[str] = Counter()
+        self.texts = TextReservoir(capacity=text_capacity, seed=seed)
+
+    # -- streaming -------------------------------------------------------------------------
+    def add(self, record: Record) -> None:
+        label = self.labels.take(record.id) if self.labels is not None else None
+        if record.status == "error" or record.finish_reason == FinishReason.error:
+            self.errors[check_record(record, self.config)[0].signature] += 1
+            return
+        self.requests += 1
+        day = record.timestamp.date().isoformat()
+        per_day = self.daily.setdefault(day, [0, 0])
+        per_day[0] += 1
+        signals = volatility_signals(record)
+        if signals:
+            self.volatile_requests += 1
+            self.signal_counts.update(signals)
+        checks = check_record(record, self.config)
+        fb = feedback_verdict(record.feedback, self.config.min_score)
+        if fb is not None:
+            self.feedback_records += 1
+        human: Label | Feedback | None
+        if label is not None:
+            self.labelled += 1
+            human, source, failed = label, "label", not label.ok
+            if label.ok and checks:
+                self.label_overrides += 1
+        elif fb is not None:
+            human, source, failed = fb, "feedback", not fb.ok
+        else:
+            human, source, failed = None, "checks", bool(checks)
+        if not failed:
+            return
+        self.failures += 1
+        per_day[1] += 1
+        self.decided_by[source] += 1
+        primary, category = self._primary(human, checks)
+        bucket = bucket_of(category)
+        self.bucket_failures[bucket] += 1
+        if signals:
+            self.volatile_failures += 1
+        if bucket == "knowledge" or (signals and bucket != "structural"):
+            self.rag_failures += 1
+        note = getattr(human, "note", None) if human is not None else None
+        human_excerpt = _short(note) if note else _short(record.output) or "(no output)"
+        self._count(primary, category, day, record.id, human_excerpt if human is not None else _short(
+            next((f.detail for f in checks if f.signature == primary), record.output)), is_primary=True)
+        for f in checks:
+            if f.signature != primary:
+                self._count(f.signature, f.category, day, record.id, _short(f.detail), is_primary=False)
+        if human is not None:
+            text = note or record.output or ""
+            if text.strip():
+                excerpt = _short(note) if note else "output: " + _short(record.output)
+                self.texts.add(TextItem(record.id, text, excerpt, category))
+
+    def _primary(self, human: Label | Feedback | None, checks: list[Failure]) -> tuple[str, str]:
+        """Main signature: a check agreeing with the human category, else the human's own, else the first check."""
+        if human is None:
+            return checks[0].signature, checks[0].category
+        cat = human.category if human.category in (*STRUCTURAL, *KNOWLEDGE, "refusal", "other") else None
+        if checks:
+            agree = [f for f in checks if f.category == cat] if cat else checks
+            if agree:
+                return agree[0].signature, agree[0].category
+        prefix = "label" if isinstance(human, Label) else f"feedback:{normalise_detail(human.source, 3)}"
+        sig = f"{prefix}:{cat or 'unspecified'}"
+        if human.note:
+            sig += ":" + normalise_detail(human.note)
+        return sig, cat or "other"
+
+    def _count(self, sig: str, category: str, day: str, rid: str, excerpt: str, *, is_primary: bool) -> None:
+        st = self.sigs.get(sig)
+        if st is None:
+            if len(self.sigs) >= MAX_SIGNATURES:
+                sig = sig.split(":")[0] + f":{category}:other"
+                st = self.sigs.get(sig)
+            if st is None:
+                st = self.sigs[sig] = _SigStats(category)
+        st.count += 1
+        st.primary += int(is_primary)
+        st.days.add(day)
+        if is_primary:
+            st.primary_by_day[day] += 1
+        if len(st.examples) < MAX_EXAMPLES:
+            st.examples.append(Example(id=rid, excerpt=excerpt))
+
+    # -- result ----------------------------------------------------------------------------
+    def finish(self) -> FailureAnalysis:
+        n, f = self.requests, self.failures
+        days_observed = len(self.daily)
+        cfg = self.config
+        conc = C.concentration(
+            (C.SignatureCount(s, st.category, st.primary, len(st.days)) for s, st in self.sigs.items()),
+            min_count=cfg.recurring_min_count, min_days=cfg.recurring_min_days, days_observed=days_observed)
+        rows = []
+        for sig, st in sorted(self.sigs.items(), key=lambda kv: (-kv[1].primary, -kv[1].count, kv[0])):
+            rows.append(SignatureRow(
+                signature=sig, category=st.category, bucket=bucket_of(st.category), count=st.count,
+                primary=st.primary, share_of_requests=round(st.count / n, 4) if n else 0.0,
+                share_of_failures=round(st.primary / f, 4) if f else 0.0, days_seen=len(st.days),
+                recurring=C.is_recurring(st.primary, len(st.days), conc.min_count, conc.min_days),
+                examples=st.examples, per_day=dict(sorted(st.primary_by_day.items()))))
+        daily = [(d, v[0], v[1]) for d, v in sorted(self.daily.items())]
+        trend = C.daily_trend(daily)
+        total_calls = n + sum(self.errors.values())
+        return FailureAnalysis(
+            requests=n, failures=f, failure_rate=round(f / n, 4) if n else 0.0,
+            failure_rate_range=C.wilson_interval(f, n),
+            provider_errors=ProviderErrors(count=sum(self.errors.values()),
+                                           share_of_all_calls=round(sum(self.errors.values()) / total_calls, 4)
+                                           if total_calls else 0.0, by_kind=dict(self.errors.most_common())),
+            sources=self._sources(),
+            unknown_label_ids=self._unknown(),
+            signatures=rows[:MAX_LISTED_SIGNATURES], more_signatures=max(0, len(rows) - MAX_LISTED_SIGNATURES),
+            clustering=self._clusters(n, f),
+            consistency=ConsistencyReport(
+                consistency=conc.consistency, recurrence=conc.recurrence, concentration=conc.concentration,
+                verdict=conc.verdict, recurring_min_count=conc.min_count, recurring_min_days=conc.min_days,
+                thresholds=THRESHOLDS,
+                definition="share of failures whose main signature is structural (format/schema/style) and recurs "
+                           f"on ≥{conc.min_count} records over ≥{conc.min_days} days; see advisor.failures.consistency"),
+            shares=Shares(structural=conc.structural_share, knowledge=conc.knowledge_share, other=conc.other_share),
+            trend=TrendReport(
+                verdict=trend.verdict, slope_per_day=trend.slope_per_day, slope_p=trend.slope_p,
+                relative_change=trend.relative_change, dispersion_index=trend.dispersion_index,
+                dispersion_p=trend.dispersion_p, burst_days=trend.burst_days,
+                method="weighted LS slope z-test (p<0.01, ≥25% change) → drifting; Pearson dispersion around the "
+                       "line ≥2 with χ² p<0.001 → bursty; else stable",
+                daily=[DayRate(day=d, requests=r, failures=k, rate=round(k / r, 4)) for d, r, k in daily]),
+            volatility=VolatilityReport(
+                volatile_requests=self.volatile_requests,
+                volatile_request_share=round(self.volatile_requests / n, 4) if n else 0.0,
+                volatile_failure_share=round(self.volatile_failures / f, 4) if f else 0.0,
+                knowledge_failure_share=conc.knowledge_share,
+                rag_share=round(self.rag_failures / f, 4) if f else 0.0,
+                signals={k: self.signal_counts.get(k, 0) for k in SIGNALS},
+                method="volatile = last user turn is a question naming a price/fee, date, 'as of'/'still', "
+                       "'latest'/'current', or a policy/plan/hours"),
+        )
+
+    def _sources(self) -> Sources:
+        return Sources(
+            labels_file=self.labels.path if self.labels is not None else None,
+            labels=len(self.labels) if self.labels is not None else 0,
+            labelled_records=self.labelled, feedback_records=self.feedback_records,
+            checks=AUTOMATIC_CHECKS + [c.signature for c in self.config.checks],
+            decided_by={k: self.decided_by.get(k, 0) for k in ("label", "feedback", "checks")},
+            label_overrides=self.label_overrides,
+            label_duplicates=self.labels.duplicates if self.labels is not None else 0)
+
+    def _unknown(self) -> UnknownLabels:
+        ids = self.labels.unknown_ids() if self.labels is not None else []
+        return UnknownLabels(count=len(ids), examples=ids[:MAX_REPORTED_UNKNOWN],
+                             note="label ids that matched no analysed record (typo, another export, or outside "
+                                  "--since/--until); they were not used")
+
+    def _clusters(self, n: int, f: int) -> Clustering:
+        found = cluster_texts(self.texts.items, scale=self.texts.scale)
+        rows = []
+        for c in found:
+            if len(c.members) < 2:
+                continue
+            size = round(c.size)
+            rows.append(ClusterRow(id=len(rows) + 1, label=c.label, size=size,
+                                   share_of_requests=round(size / n, 4) if n else 0.0,
+                                   share_of_failures=round(size / f, 4) if f else 0.0, category=c.category,
+                                   examples=[Example(id=m.record_id, excerpt=m.excerpt)
+                                             for m in c.members[:MAX_EXAMPLES]]))
+        return Clustering(method="TF-IDF (words + word pairs, numbers dropped) → agglomerative, average linkage, "
+                                 f"cosine distance threshold {DISTANCE_THRESHOLD}; sample of ≤{self.texts.capacity} texts",
+                          texts=self.texts.seen, sampled=len(self.texts.items),
+                          one_offs=sum(len(c.members) for c in found if len(c.members) == 1),
+                          clusters=rows)
+
+
+def make_collector(advise_config: Any = None, *, labels: str | Path | None = None, schema: str | Path | None = None,
+                   json_output: bool | None = None) -> FailureCollector:
+    """What `advise analyze` calls: config from advise.toml + CLI --labels/--schema/--json-output."""
+    if advise_config is None:
+        from advisor.config import AdviseConfig
+
+        advise_config = AdviseConfig()
+    cfg = from_advise_config(advise_config, schema_override=schema, json_override=json_output)
+    index = LabelIndex.load(labels) if labels is not None else None
+    return FailureCollector(cfg, index)

@@ -1,0 +1,44 @@
+"""Knowledge volatility: does the user ask about facts that change (prices, dates, policies, "latest")?
+
+Only *questions* count: a supplier line that merely contains a price is data to transform, not
+a fact the model must know. A request is volatile when its last user turn is a question
+(``?`` or an interrogative/request opening) and names a changeable fact. Such failures point
+to retrieval (RAG), because fine-tuning would bake today's fact into the weights.
+"""
+
+from __future__ import annotations
+
+import re
+
+from advisor.models import Record
+
+_QUESTION = re.compile(
+    r"\?|^\W*(?:what|when|where|which|who|how|is|are|does|do|can|could|will|would|should|tell me|"
+    r"please (?:tell|let me know|confirm)|i(?:['’]d| would) like to know)\b", re.I | re.M)
+SIGNALS: dict[str, re.Pattern[str]] = {
+    "price": re.compile(r"[€$£]\s?\d|\b(?:price|prices|pricing|cost|costs|fee|fees|charge|charges|rate|rates|"
+                        r"tariff|how much|discount|refund|compensation)\b", re.I),
+    "date": re.compile(r"\b(?:19|20)\d\d\b|\b\d{4}-\d\d-\d\d\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|"
+                       r"nov|dec)[a-z]*\.? \d{1,2}\b|\b\d{1,2}\.? (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)",
+                       re.I),
+    "as_of": re.compile(r"\bas of\b|\bsince\b|\bany more\b|\banymore\b|\bstill\b|\bchanged?\b", re.I),
+    "recency": re.compile(r"\b(?:latest|current|currently|today|now|new|newest|recent|recently|this (?:week|month|"
+                          r"year)|upcoming|deadline)\b", re.I),
+    "policy": re.compile(r"\b(?:policy|policies|terms|plan|plans|opening hours|hours|availability|available|in stock|"
+                         r"release|version|schedule|rules?|regulations?|law)\b", re.I),
+}
+
+
+def last_user_text(record: Record) -> str:
+    for m in reversed(record.messages):
+        if m.role == "user":
+            return m.content
+    return ""
+
+
+def volatility_signals(record: Record) -> tuple[str, ...]:
+    """Names of the changing-fact cues in the last user question; empty when it is not a question."""
+    text = last_user_text(record)[:2000]
+    if not text or not _QUESTION.search(text):
+        return ()
+    return tuple(name for name, pattern in SIGNALS.items() if pattern.search(text))

@@ -1,0 +1,130 @@
+"""Map analysis.json onto the decision engine's TrafficProfile, and fill the decision slots of an Analysis.
+
+The only place that knows both contracts: when the Analysis or failure model changes, only this
+module follows. Prices come from the same PriceBook the analysis used (user file first).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from advisor.assumptions import Assumptions, load_assumptions
+from advisor.decide import DaySample, Decision, FamilyProfile, Prices, TrafficProfile, decide
+from advisor.errors import AdviseError
+
+RECURRING_FAMILY_SHARE = 0.05  # a family with ≥5% of the model's traffic is "recurring" (hybrid coverage)
+
+
+def _dominant_model(analysis: Any) -> str:
+    if not analysis.models:
+        raise AdviseError("the analysis has no models to decide for", hint="re-run `advise analyze` on the logs")
+    return max(analysis.models, key=lambda m: analysis.models[m].tokens.requests)
+
+
+def _prices(price: Any) -> Prices:
+    return Prices(input=price.input_mtok, output=price.output_mtok or 0.0, cached_input=price.cached_input_mtok,
+                  cache_write=price.cache_write_mtok, currency=price.currency or "USD",
+                  source=price.source or "price table", date=price.date)
+
+
+def _mean(mix: Any, kind: str) -> float:
+    s = mix.tokens.get(kind)
+    return float(s.mean) if s is not None and s.mean is not None else 0.0
+
+
+def _failures(failures: dict[str, Any] | None) -> dict[str, Any]:
+    """The failure fields the profile needs, from the FailureAnalysis dump (absent → no failures known)."""
+    if not failures:
+        return {"failure_source": "none"}
+    shares = failures.get("shares") or {}
+    consistency = failures.get("consistency") or {}
+    volatility = failures.get("volatility") or {}
+    decided = (failures.get("sources") or {}).get("decided_by") or {}
+    return {
+        "failure_rate": float(failures.get("failure_rate") or 0.0),
+        "structural_share": float(shares.get("structural") or 0.0),
+        "knowledge_share": float(shares.get("knowledge") or 0.0),
+        "other_share": float(shares.get("other") or 0.0),
+        "consistency": consistency.get("consistency"),
+        "consistency_verdict": consistency.get("verdict"),
+        "knowledge_volatility_share": volatility.get("volatile_request_share"),
+        "failure_source": ", ".join(sorted(k for k, n in decided.items() if n)) or "checks",
+    }
+
+
+def profile_from_analysis(analysis: Any, *, price_book: Any = None, target_model: str | None = None) -> TrafficProfile:
+    """The decision input for the model that carries most of the traffic."""
+    from advisor.pricing import PriceBook
+
+    book = price_book or PriceBook(analysis.prices.user_file)
+    model = _dominant_model(analysis)
+    summary = analysis.models[model]
+    at = analysis.window.last
+    price = book.lookup(model, at=at)
+    target = _prices(book.lookup(target_model, at=at)) if target_model else None
+    mix = summary.tokens
+    families = [f for f in analysis.prompt_families if f.model == model]
+    n_fam = sum(f.requests for f in families)
+    static = (sum(f.requests * (f.static_prefix_tokens + f.static_block_tokens) for f in families) / n_fam
+              if n_fam else 0.0)
+    mean_in = _mean(mix, "input")
+    static = min(static, mean_in)
+    fams = [FamilyProfile(name=f.family, share_of_requests=f.requests / n_fam,
+                          static_prefix_tokens=f.static_prefix_tokens, hit_rate_5m=f.cache.hit_rate_5m,
+                          hit_rate_1h=f.cache.hit_rate_1h) for f in families] if n_fam else []
+    recurring = sum(f.share_of_requests for f in fams if f.share_of_requests >= RECURRING_FAMILY_SHARE) if fams \
+        else None
+    volume = analysis.volume
+    burst = volume.peak_hour_share * 24 if volume.peak_hour_share is not None else None
+    days = [DaySample(date=d.date, requests=d.requests, input_tokens=d.input_tokens, static_tokens=d.static_tokens,
+                      output_tokens=d.output_tokens, cost=d.cost) for d in analysis.daily]
+    per_day = volume.mean_per_day or (volume.requests_scaled / max(volume.days, 1))
+    return TrafficProfile(
+        requests_per_day=per_day, days=days, model=model, provider=price.provider, prices=_prices(price),
+        target_prices=target, static_prefix_tokens=static, variable_input_tokens=max(0.0, mean_in - static),
+        output_tokens=_mean(mix, "output"), cache_read_tokens=_mean(mix, "cache_read"),
+        cache_write_tokens=_mean(mix, "cache_write"), families=fams, recurring_share=recurring,
+        burstiness=burst, **_failures(analysis.failures))
+
+
+def price_file_assumptions(analysis: Any, price_book: Any = None) -> dict[str, float]:
+    """Training and hosting prices a user price file gives for the model (they count as the user's values)."""
+    from advisor.pricing import PriceBook
+
+    book = price_book or PriceBook(analysis.prices.user_file)
+    price = book.lookup(_dominant_model(analysis), at=analysis.window.last)
+    out: dict[str, float] = {}
+    if getattr(price, "training_mtok", None) is not None:
+        out["training_price_per_1m"] = price.training_mtok
+    if getattr(price, "hosting_per_hour", None) is not None:
+        out["gpu_hour_price"] = price.hosting_per_hour
+    return out
+
+
+def decide_from_analysis(analysis: Any, assumptions: Assumptions | None = None, *,
+                         price_book: Any = None) -> Decision:
+    a = assumptions or Assumptions()
+    profile = profile_from_analysis(analysis, price_book=price_book, target_model=a.target_model)
+    return decide(profile, a)
+
+
+def decision_hook(config_section: dict[str, Any] | None = None, overrides: dict[str, Any] | None = None, *,
+                  config_file: str | None = None, price_book: Any = None) -> Callable[[Any], Any]:
+    """A `post_process` for build_analysis: fills `strategies`, `recommendation`, `assumptions`.
+
+    Precedence: defaults ← price file (training/hosting prices) ← advise.toml [assumptions] ← CLI flags.
+    """
+    def hook(analysis: Any) -> Any:
+        from_prices = price_file_assumptions(analysis, price_book)
+        a = load_assumptions({**from_prices, **(config_section or {})}, overrides, config_file=config_file)
+        decision = decide_from_analysis(analysis, a, price_book=price_book)
+        data = decision.model_dump(mode="json")
+        analysis.strategies = data["strategies"]
+        analysis.recommendation = {**data["recommendation"], "currency": data["currency"],
+                                   "price_source": data["price_source"], "volume_per_day": data["volume_per_day"],
+                                   "schema_version": data["schema_version"]}
+        analysis.assumptions = {"rows": data["assumptions"]}
+        return analysis
+
+    return hook

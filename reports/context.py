@@ -1,0 +1,261 @@
+"""analysis.json (+ eval.json) → the report's content, in the order a stakeholder reads it.
+
+Pure: it formats numbers that already exist in the analysis/evaluation (never recomputes them),
+so tests can check that every figure in the report equals the one in the JSON contracts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from advisor.analysis import Analysis
+from reports import charts
+
+
+def money(x: float | None, cur: str) -> str:
+    if x is None:
+        return "unknown"
+    if x == 0:
+        return f"{cur} 0"
+    if abs(x) >= 100:
+        return f"{cur} {x:,.0f}"
+    if abs(x) >= 1:
+        return f"{cur} {x:,.2f}"
+    return f"{cur} {x:.5f}"
+
+
+def pct(x: float | None, digits: int = 1) -> str:
+    return "—" if x is None else f"{100 * x:.{digits}f}%"
+
+
+def days(r: dict[str, Any] | None) -> str:
+    if not r or r.get("value") is None:
+        return "never"
+    lo, hi = r.get("low"), r.get("high")
+    if lo is not None and hi is not None:
+        return f"{r['value']:,.0f} d ({lo:,.0f}–{hi:,.0f})"
+    if lo is not None:
+        return f"{r['value']:,.0f} d ({lo:,.0f}–never)"
+    return f"{r['value']:,.0f} d"
+
+
+def value_range(r: dict[str, Any], cur: str) -> str:
+    lo, hi = r.get("low"), r.get("high")
+    band = f" ({money(lo, cur)} to {money(hi, cur)})" if lo is not None and hi is not None else ""
+    return money(r.get("value"), cur) + band
+
+
+def _current_state(a: Analysis, cur: str) -> list[dict[str, str]]:
+    v, c = a.volume, a.cost
+    sample = f"; {a.sampling.label}" if a.sampling.label else ""
+    est = a.data_quality.estimated_share
+    tok_src = "reported by the provider" if est == 0 else f"{100 * (1 - est):.0f}% reported, {100 * est:.0f}% estimated offline"
+    rows = [
+        {"label": "requests per day", "value": f"{v.mean_per_day:,.0f}" if v.mean_per_day else "—",
+         "source": f"measured over {v.days} days{sample}"},
+        {"label": "cost per month", "value": money(c.per_month, cur), "source": f"30-day projection at list price ({a.prices.source})"},
+        {"label": "cost per request", "value": money(c.per_request, cur), "source": f"tokens {tok_src}"},
+        {"label": "volume trend", "value": f"{v.trend_pct_per_week:+.1f}%/week" if v.trend_pct_per_week is not None else "—",
+         "source": "least squares on daily counts"},
+    ]
+    for name, m in a.models.items():
+        t = m.tokens.tokens
+        mean = {k: (t[k].mean or 0.0) if k in t else 0.0 for k in ("input", "cache_read", "output", "reasoning")}
+        rows.append({"label": f"tokens / request — {name}",
+                     "value": f"{mean['input']:,.0f} in · {mean['output']:,.0f} out",
+                     "source": f"{m.tokens.requests:,} requests; cached {mean['cache_read']:,.0f}, reasoning {mean['reasoning']:,.0f}"})
+    for f in a.prompt_families[:3]:
+        rows.append({"label": f"static prompt share — {f.family}",
+                     "value": f"{f.static_prefix_tokens:,} tokens = {pct(f.static_share_of_input_tokens, 0)} of input",
+                     "source": f"{pct(f.static_share_of_input_cost, 0)} of input cost; token-level common prefix of "
+                               f"{f.requests:,} requests" + (" (estimated tokenizer)" if f.static_prefix_estimated else "")})
+    if a.failures:
+        fa = a.failures
+        rows.append({"label": "failure rate", "value": pct(fa["failure_rate"]),
+                     "source": "decided by " + ", ".join(k for k, n in fa["sources"]["decided_by"].items() if n)})
+        con = fa["consistency"]
+        rows.append({"label": "failure consistency", "value": f"{con['consistency']:.2f} ({con['verdict']})",
+                     "source": "share of failures in recurring structural signatures (0–1)"})
+    return rows
+
+
+def _charts(a: Analysis, cur: str, winner: str | None) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    strat = sorted(a.strategies, key=lambda s: s["monthly_run_cost"])
+
+    def add(cid: str, fig: Any, caption: str, alt: str) -> None:
+        out.append({"id": cid, "png": charts.to_png(fig), "caption": caption, "alt": alt})
+
+    if strat:
+        names = [s["name"] for s in strat]
+        win_name = next((s["name"] for s in strat if s["key"] == winner), None)
+        add("monthly-cost", charts.monthly_cost_by_strategy(names, [s["monthly_run_cost"] for s in strat], cur,
+                                                            highlight=win_name),
+            f"Run cost per month of each strategy at the measured volume ({cur}, list prices).",
+            "Monthly cost by strategy")
+    fams = a.prompt_families[:4]
+    if fams:
+        labels = [f"{f.family}" for f in fams]
+        static = [float(f.static_prefix_tokens) for f in fams]
+        variable = [f.mean_variable_tokens for f in fams]
+        outs = []
+        for f in fams:
+            m = a.models.get(f.model)
+            outs.append((m.tokens.tokens["output"].mean or 0.0) if m and "output" in m.tokens.tokens else 0.0)
+        win = next((s for s in a.strategies if s["key"] == winner), None)
+        rows = {r["name"]: r["value"] for r in (a.assumptions or {}).get("rows", [])}
+        if win and win["kind"] in ("fine-tune", "hybrid") and "short_prompt_tokens" in rows:
+            labels.append("after fine-tuning (short prompt)")
+            static.append(float(rows["short_prompt_tokens"]))
+            variable.append(variable[0])
+            outs.append(outs[0])
+        add("token-composition", charts.token_composition(labels, static, variable, outs),
+            "Tokens per request by prompt family: the static part is what fine-tuning bakes in or caching discounts.",
+            "Token composition per request")
+    if strat:
+        base = next((s for s in a.strategies if s["key"] == "prompting"), None)
+        series: dict[str, tuple[float, float]] = {}
+        paybacks: dict[str, float | None] = {}
+        if base is not None:
+            series["today (keep prompting)"] = (0.0, base["baseline_monthly_cost"])
+        shown = [s for s in a.strategies if s["eligible"] or s["key"] == winner]
+        for s in sorted(shown, key=lambda s: -(s["net_value_12m"]["value"] or 0))[:4]:
+            if s["key"] == "prompting":
+                continue
+            series[s["name"]] = (s["one_time_cost"], s["monthly_run_cost"] - s["failure_value_monthly"]
+                                 + s["recurring_monthly"])
+            paybacks[s["name"]] = s["payback_days"]["value"]
+        add("cumulative-cost", charts.cumulative_cost(series, cur, baseline="today (keep prompting)", payback_days=paybacks),
+            "Cumulative cost over 12 months, failures priced at the failure cost; dots mark payback.",
+            "Cumulative cost over 12 months")
+    rec = a.recommendation or {}
+    sens = rec.get("sensitivity") or []
+    rows = [(r["input"], r["payback_low"], r["payback_high"]) for r in sens
+            if r.get("payback_low") is not None and r.get("payback_high") is not None][:7]
+    winner_s = next((s for s in a.strategies if s["key"] == rec.get("sensitivity_strategy")), None)
+    if rows and winner_s and winner_s["payback_days"]["value"] is not None:
+        add("sensitivity", charts.sensitivity_tornado(rows, winner_s["payback_days"]["value"]),
+            f"Payback of {winner_s['name']} with each input at its low and high value (others fixed).",
+            "Sensitivity of payback")
+    if a.failures and a.failures.get("signatures"):
+        sigs = a.failures["signatures"][:6]
+        all_days = sorted({d for s in sigs for d in s.get("per_day", {})} | set(a.volume.per_day))
+        if all_days:
+            by = {s["signature"]: [s.get("per_day", {}).get(d, 0) for d in all_days] for s in sigs}
+            add("failures-over-time", charts.failures_over_time(all_days, by, "failures per day (logged sample)"),
+                "Failures per day by signature, as logged (not scaled).", "Failures over time by signature")
+    return out
+
+
+def _clusters(a: Analysis) -> list[dict[str, Any]]:
+    if not a.failures:
+        return []
+    rows = []
+    for s in a.failures["signatures"][:10]:
+        rows.append({"label": s["signature"], "kind": f"{s['category']} ({s['bucket']})", "count": f"{s['primary']:,}",
+                     "share": pct(s["share_of_failures"]),
+                     "examples": [f"{e['id']}: {e['excerpt']}" for e in s["examples"][:2]]})
+    for c in a.failures["clustering"]["clusters"][:5]:
+        rows.append({"label": f"cluster {c['id']}: {c['label']}", "kind": "free-text cluster",
+                     "count": f"{c['size']:,}", "share": pct(c.get("share_of_failures", c.get("share"))),
+                     "examples": [f"{e['id']}: {e['excerpt']}" for e in c.get("examples", [])[:2]]})
+    return rows
+
+
+def _measured(ev: Any, cur: str) -> dict[str, Any]:
+    from reports.terminal_eval import eval_rows
+
+    s = ev.significance
+    rows = [{"metric": m, "baseline": b, "candidate": c, "note": n} for m, b, c, n in eval_rows(ev)]
+    rows.append({"metric": "McNemar p-value (pass/fail, paired)", "baseline": "", "candidate": f"{s.p_value:.3g}",
+                 "note": f"{s.finetuned_only_passed} fixed, {s.baseline_only_passed} broken; {s.method}"})
+    pvm = []
+    roi = ev.measured_roi
+    if roi:
+        pr, me = roi["prior"], roi["measured"]
+        pvm = [
+            {"name": "failure rate after", "prior": pct(pr["failure_rate_after"]), "measured": pct(me["failure_rate_after"])},
+            {"name": "saving per request", "prior": pct(pr["per_request_saving_share"], 0),
+             "measured": pct(me["per_request_saving_share"], 0)},
+            {"name": "run cost per month", "prior": money(pr["monthly_run_cost"], roi["currency"]),
+             "measured": money(me["monthly_run_cost"], roi["currency"])},
+            {"name": "payback", "prior": f"{pr['payback_days']:,.0f} days" if pr["payback_days"] is not None else "never",
+             "measured": f"{me['payback_days']:,.0f} days" if me["payback_days"] is not None else "never"},
+            {"name": "12-month net value", "prior": money(pr["net_value_12m"], roi["currency"]),
+             "measured": money(me["net_value_12m"], roi["currency"])},
+        ]
+    verdict = "a statistically significant" if s.significant_at_0_05 else "no statistically significant"
+    summary = (f"Measured on {ev.n_examples} held-out examples: the fine-tuned model with the short prompt passes "
+               f"{pct(ev.finetuned.pass_rate)} of the format checks vs {pct(ev.baseline.pass_rate)} for "
+               f"{ev.baseline.model} with the full prompt — {verdict} difference (McNemar p = {s.p_value:.3g}) — with "
+               f"{100 * ev.prompt_token_reduction:.0f}% fewer prompt tokens per request.")
+    if roi:
+        summary += " " + roi["summary"]
+    return {"summary": summary, "baseline_name": f"{ev.baseline.model}, full prompt",
+            "candidate_name": "adapter, short prompt", "rows": rows, "prior_vs_measured": pvm}
+
+
+def build_context(a: Analysis, ev: Any | None = None, title: str | None = None) -> dict[str, Any]:
+    rec = a.recommendation or {}
+    cur = rec.get("currency") or a.cost.currency or "USD"
+    win = next((s for s in a.strategies if s["key"] == rec.get("winner")), None)
+    files = ", ".join(i.path for i in a.inputs[:3]) + (f" +{len(a.inputs) - 3} more" if len(a.inputs) > 3 else "")
+    kpis = []
+    verdict = rec.get("headline", "No recommendation (no strategies were costed).")
+    if win:
+        verdict = " ".join(rec.get("explanation", [])[:2]) or verdict
+        kpis = [
+            {"label": "recommended", "value": win["name"]},
+            {"label": "payback (range)", "value": days(win["payback_days"])},
+            {"label": f"12-month net value ({cur})", "value": value_range(win["net_value_12m"], cur)},
+            {"label": "saving per request", "value": pct(win["per_request_saving_share"], 0)},
+            {"label": "requests per day", "value": f"{rec.get('volume_per_day', 0):,.0f}"},
+            {"label": "cost per month today", "value": money(a.cost.per_month, cur)},
+        ]
+    order = {k: i for i, k in enumerate(rec.get("ranking", []))}
+    strategies = [{
+        "rank": order.get(s["key"], len(order)) + 1, "name": s["name"] + ("" if s["eligible"] else " (ruled out)"),
+        "monthly": money(s["monthly_run_cost"], cur), "one_time": money(s["one_time_cost"], cur),
+        "net_monthly": money(s["monthly_net_value"]["value"], cur),
+        "payback": days(s["payback_days"]) if s["eligible"] else "—",
+        "value_12m": money(s["net_value_12m"]["value"], cur), "failure_after": pct(s["failure_rate_after"]),
+        "winner": s["key"] == rec.get("winner"),
+    } for s in sorted(a.strategies, key=lambda s: order.get(s["key"], 99))]
+    assumptions = [{"name": r["name"], "value": f"{r['display']} {r['unit']}".strip(), "source": r["source"],
+                    "note": r.get("basis") or r.get("description", "")} for r in (a.assumptions or {}).get("rows", [])]
+    fa = a.failures
+    failure_summary = "No failure analysis in this analysis.json."
+    if fa:
+        failure_summary = (f"{fa['failures']:,} of {fa['requests']:,} answers failed ({pct(fa['failure_rate'])}); "
+                           f"structural {pct(fa['shares']['structural'], 0)}, knowledge {pct(fa['shares']['knowledge'], 0)}, "
+                           f"other {pct(fa['shares']['other'], 0)}. Consistency {fa['consistency']['consistency']:.2f} "
+                           f"({fa['consistency']['verdict']}); daily failure rate {fa['trend']['verdict']}.")
+    notes = [
+        f"Prices: {a.prices.source}" + (f"; user price file {a.prices.user_file}" if a.prices.user_file else "") + ".",
+        f"Tokens: {100 * (1 - a.data_quality.estimated_share):.0f}% of records had provider-reported usage; the rest "
+        "were counted offline with tiktoken (estimated, ± the tokenizer's error).",
+        "Ranges: 10th–90th percentile of a bootstrap over logged days combined with the priors' spans.",
+        f"Window: {a.window.first:%Y-%m-%d} to {a.window.last:%Y-%m-%d} UTC ({a.window.days} days)." if a.window.first else "",
+    ]
+    if a.sampling.label:
+        notes.append(f"Volumes and money are {a.sampling.label}.")
+    if ev is not None:
+        notes.append(f"Evaluation: {ev.n_examples} held-out examples, greedy decoding on {ev.device}; pass = "
+                     f"{ev.pass_definition}; checks from {ev.checks_source}.")
+        if ev.forgetting:
+            fg = ev.forgetting
+            notes.append(f"Forgetting probe: general-text loss {fg.general_loss_base:.3f} → {fg.general_loss_adapter:.3f} "
+                         f"({fg.worst_increase_pct:+.1f}% worst; warning above {fg.threshold_pct:.0f}%)."
+                         + (f" {fg.warning}" if fg.warning else ""))
+    from advisor import __version__
+
+    return {
+        "title": title or "LLM cost and quality: prompting, RAG or fine-tuning?",
+        "generated_at": a.generated_at.strftime("%Y-%m-%d %H:%M UTC"), "version": __version__,
+        "inputs_line": f"{a.volume.requests:,} logged calls from {files}",
+        "verdict": verdict, "kpis": kpis, "measured": _measured(ev, cur) if ev is not None else None,
+        "current_state": _current_state(a, cur), "strategies": strategies,
+        "charts": _charts(a, cur, rec.get("winner")),
+        "flips": [f["text"] for f in rec.get("flip_conditions", [])], "assumptions": assumptions,
+        "failure_summary": failure_summary, "clusters": _clusters(a), "notes": [n for n in notes if n],
+    }

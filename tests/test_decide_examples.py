@@ -1,0 +1,34 @@
+"""End to end: the generated example logs → build_analysis → glue → decision (four scenarios, four winners)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXPECTED = {"ecommerce": "fine-tune", "support": "rag", "lowvolume": "prompting", "caching": "caching"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(EXPECTED))
+def test_example_logs_pick_the_expected_strategy(name: str) -> None:
+    from advisor.analysis import build_analysis
+    from advisor.config import find_config, load_config
+    from advisor.failures.collector import make_collector
+    from advisor.strategies.from_analysis import decision_hook
+
+    directory = ROOT / "examples" / name
+    if not directory.is_dir():
+        pytest.skip(f"examples/{name} not generated")
+    cfg = load_config(find_config([directory]))
+    labels = next(iter(directory.glob("labels.jsonl*")), None)
+    analysis = build_analysis([directory], config=cfg, collectors={"failures": make_collector(cfg, labels=labels)},
+                              post_process=decision_hook(cfg.assumptions))
+    winner = analysis.recommendation["winner"]
+    kinds = {s["key"]: s["kind"] for s in analysis.strategies}
+    assert kinds[winner] == EXPECTED[name], analysis.recommendation["explanation"]
+    assert analysis.strategies[0]["key"] == winner
+    rows = analysis.assumptions["rows"]
+    assert {r["source"] for r in rows} >= {"measured", "default"}
+    assert analysis.recommendation["currency"] == "USD"
