@@ -142,6 +142,10 @@ def summary_tables(a: Analysis) -> list:
         parts.append(f"{dq.filtered_out:,} records outside --since/--until")
     if dq.unpriced_models:
         parts.append(f"unpriced: {', '.join(dq.unpriced_models)}")
+    by_format: dict[str, int] = {}
+    for f in a.inputs:
+        by_format[f.format or "unknown"] = by_format.get(f.format or "unknown", 0) + f.records
+    parts.append("records per source format: " + ", ".join(f"{k} {v:,}" for k, v in sorted(by_format.items())))
     out.append("Data quality: " + "; ".join(parts))
     return out
 

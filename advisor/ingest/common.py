@@ -125,6 +125,9 @@ def opt_str(value: Any) -> str | None:
     return None
 
 
+MAX_TOKENS_PER_CALL = 10**9  # far above any context window; beyond it a count is corruption, not traffic
+
+
 def tokens(value: Any, field: str, file: str, line: int) -> int:
     """A token count: absent is 0; a non-integer or negative count is a ParseError, never a silent 0."""
     if value is None:
@@ -144,6 +147,9 @@ def tokens(value: Any, field: str, file: str, line: int) -> int:
     if value < 0:
         raise parse_error(file, line, "negative token count", f"{value}", field=field,
                           hint="token counts are never negative; the log may be corrupt")
+    if value > MAX_TOKENS_PER_CALL:
+        raise parse_error(file, line, "implausible token count", f"{value}", field=field,
+                          hint=f"no single call uses more than {MAX_TOKENS_PER_CALL:,} tokens; the log may be corrupt")
     return value
 
 

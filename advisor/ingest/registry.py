@@ -10,11 +10,29 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from advisor.ingest import anthropic, canonical, openai_batch, openai_chat
+from advisor.ingest import (
+    anthropic,
+    canonical,
+    helicone,
+    langfuse,
+    langsmith,
+    litellm,
+    openai_batch,
+    openai_chat,
+    openai_responses,
+    otel,
+)
 
+# LiteLLM and Helicone rows embed OpenAI-shaped responses: they must be asked before openai_chat.
 FORMATS: dict[str, ModuleType] = {m.NAME: m for m in (
     canonical,
     openai_batch,
+    litellm,
+    helicone,
+    langsmith,
+    langfuse,
+    otel,
+    openai_responses,
     anthropic,
     openai_chat,
 )}
