@@ -7,9 +7,11 @@ see `Collector` and the `collectors=` / `post_process=` hooks (failures, decisio
 
 from __future__ import annotations
 
+import gc
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -240,6 +242,19 @@ def _file_stats(report: Any, files: list[Path]) -> list[InputFile]:
     return out
 
 
+@contextmanager
+def _fewer_gc_passes(threshold: int = 50_000) -> Iterator[None]:
+    """Run the cyclic GC every `threshold` allocations instead of 700 while streaming: each record allocates
+    hundreds of short-lived, acyclic objects (parsed JSON, the Record), so the default young-generation passes
+    cost time and collect nothing. Memory is unaffected: those objects are freed by reference counting."""
+    old = gc.get_threshold()
+    gc.set_threshold(max(old[0], threshold), old[1], old[2])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+
+
 def build_analysis(
     paths: Iterable[str | Path],
     *,
@@ -296,26 +311,31 @@ def build_analysis(
     extra = dict(collectors or {})
     filtered = reported = estimated = 0
 
-    for record in records:
-        if ticker:
-            ticker.update(record)
-        if (start and record.timestamp < start) or (stop and record.timestamp >= stop):
-            filtered += 1
-            continue
-        if record.usage is None:
-            record = fill_usage(record)
-        if record.usage.origin == Origin.estimated:  # type: ignore[union-attr]
-            estimated += 1
-        else:
-            reported += 1
-        volume.add(record)
-        mix.add(record)
-        cost = money.add(record)
-        ops.add(record)
-        days.add(record, cost)
-        static.add(record)
-        for c in extra.values():  # hook: failure analysis and any later streaming stage
-            c.add(record)
+    # Bound methods, looked up once: this loop runs once per record (a million times at scale).
+    add_volume, add_mix, add_money, add_ops, add_day, add_static = (
+        volume.add, mix.add, money.add, ops.add, days.add, static.add)
+    add_extra = [c.add for c in extra.values()]  # hook: failure analysis and any later streaming stage
+    with _fewer_gc_passes():
+        for record in records:
+            if ticker:
+                ticker.update(record)
+            if (start and record.timestamp < start) or (stop and record.timestamp >= stop):
+                filtered += 1
+                continue
+            if record.usage is None:
+                record = fill_usage(record)
+            if record.usage.origin == Origin.estimated:  # type: ignore[union-attr]
+                estimated += 1
+            else:
+                reported += 1
+            add_volume(record)
+            add_mix(record)
+            cost = add_money(record)
+            add_ops(record)
+            add_day(record, cost)
+            add_static(record)
+            for add in add_extra:
+                add(record)
     if ticker:
         ticker.finish()
 

@@ -490,6 +490,30 @@ class PriceBook:
         parts["total"] = sum(parts.values())
         return parts
 
+    @staticmethod
+    def bill(usage: Usage, price: ModelPrice, batch: bool = False) -> tuple[float, float]:
+        """(total, input part) of `cost_breakdown(usage, price, batch)` with the same float arithmetic, minus
+        the dict: `advise analyze` bills every record, so this is the per-record path at 1M records."""
+        rates = _BILL_RATES.get((id(price), batch))
+        if rates is None or rates[0] is not price:
+            rates = _bill_rates(price, batch)
+        _, flat, factor, rin, cached, write, write_1h, out_rate, has_out = rates
+        if not flat:  # long-context tiers: resolve per request, as cost_breakdown does
+            parts = PriceBook.cost_breakdown(usage, price, batch)
+            return parts["total"], float(parts["input"] + parts["cache_read"] + parts["cache_write"]
+                                         + parts["cache_write_1h"])
+        out_tokens = usage.output_tokens
+        if out_tokens and not has_out:
+            raise UnpricedModelError(f"no output price for model '{price.model}'", field="model",
+                                     hint="add the model with an output price to a --prices file")
+        read, writes, writes_1h = usage.cache_read_tokens, usage.cache_write_tokens, usage.cache_write_1h_tokens
+        a = (usage.input_tokens - read - writes) * rin / MTOK * factor
+        b = read * cached / MTOK * factor
+        c = (writes - writes_1h) * write / MTOK * factor
+        d = writes_1h * write_1h / MTOK * factor
+        e = out_tokens * out_rate / MTOK * factor
+        return a + b + c + d + e, float(a + b + c + d)
+
     def cost(self, record: Record) -> float:
         """What one call cost at list price, in the price's currency (usage estimated offline when absent)."""
         usage = record.usage
@@ -509,6 +533,38 @@ class PriceBook:
             text = (f"{self.user_file} ({len(self.user_prices)} model{'s' if len(self.user_prices) != 1 else ''}, "
                     f"dated {span}) over {text}")
         return text
+
+
+_BILL_RATES: dict[tuple[int, bool], tuple[Any, ...]] = {}
+
+
+def _bill_rates(price: ModelPrice, batch: bool) -> tuple[Any, ...]:
+    """The flat rates `cost_breakdown` derives from a price (batch rates, fallbacks), computed once per price."""
+    factor = 1.0
+    if batch:
+        if price.batch_price is not None:
+            price_used = price.batch_price
+        else:
+            price_used = price
+            if price.batch_discount is not None:
+                factor = price.batch_discount
+    else:
+        price_used = price
+    r = price_used
+    cached = r.cached_input_mtok if r.cached_input_mtok is not None else r.input_mtok
+    write = r.cache_write_mtok if r.cache_write_mtok is not None else r.input_mtok
+    if r.cache_write_1h_mtok is not None:
+        write_1h = r.cache_write_1h_mtok
+    elif (r.provider or "").lower() == "anthropic":
+        write_1h = ANTHROPIC_1H_WRITE_MULTIPLIER * r.input_mtok
+    else:
+        write_1h = write
+    rates = (price, not r.tiers, factor, r.input_mtok, cached, write, write_1h, r.output_mtok or 0.0,
+             r.output_mtok is not None)
+    if len(_BILL_RATES) > 4096:
+        _BILL_RATES.clear()
+    _BILL_RATES[(id(price), batch)] = rates
+    return rates
 
 
 @functools.cache

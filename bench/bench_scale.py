@@ -7,8 +7,14 @@ For each size a realistic OpenAI-chat log (bench/gen_logs.py: prompt families wi
 prompts, usage reported) is written under --workdir (default /tmp, never the repo). Then, in the same
 run: (a) the floor — read the lines and orjson.loads each one, in a fresh process; (b) the full
 `advise analyze FILE --json OUT --force -q --allow-unpriced` in a fresh process. Wall time, records/s,
-the ratio to the floor and each process's own peak RSS (os.wait4 → ru_maxrss) are written to
-bench/results/scale.json with the machine description. Goal: ratio ≤ 3, peak RSS < 500 MB and flat.
+the ratio to the floor (wall and CPU seconds: the CPU ratio is the one to trust on a shared machine) and
+each process's own peak RSS (VmHWM, reported by the process itself) are written to bench/results/scale.json
+with the machine description. Goal: ratio ≤ 3, peak RSS < 500 MB and flat.
+
+    python bench/bench_scale.py --sizes 100000 1000000 --baseline 5cce20d
+
+also times the code of another commit (`git archive REF advisor` into the workdir, run with PYTHONPATH)
+on the same file in the same run, for sizes up to --baseline-max, so before/after numbers are comparable.
 """
 
 from __future__ import annotations
@@ -26,13 +32,29 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "scale.json"
-FLOOR = ("import sys, orjson\n"
+# Each measured process reports its own peak RSS (VmHWM of its own address space) on stderr when it exits.
+# ru_maxrss from wait4 is not used: Linux carries the parent's high-water mark over fork+exec, so every child
+# of this (log-writing) process would look as big as the parent.
+_HWM = ("import atexit, sys\n"
+        "def _report_hwm():\n"
+        "    for row in open('/proc/self/status'):\n"
+        "        if row.startswith('VmHWM:'):\n"
+        "            sys.stderr.write('PEAK_RSS_KB ' + row.split()[1] + '\\n')\n"
+        "atexit.register(_report_hwm)\n")
+FLOOR = (_HWM +
+         "import orjson\n"
          "n = 0\n"
          "with open(sys.argv[1], 'rb') as fh:\n"
          "    for line in fh:\n"
          "        if line.strip():\n"
          "            orjson.loads(line); n += 1\n"
          "print(n)\n")
+# `advise analyze ARGS`, exactly as the console script runs it (advisor.cli as __main__), plus the RSS report.
+ANALYZE = (_HWM +
+           "import runpy, advisor\n"
+           "sys.stderr.write('ADVISOR_FROM ' + advisor.__file__ + '\\n')\n"
+           "sys.argv = ['advise'] + sys.argv[1:]\n"
+           "runpy.run_module('advisor.cli', run_name='__main__', alter_sys=True)\n")
 
 
 def machine() -> dict:
@@ -60,36 +82,73 @@ def machine() -> dict:
             "load_avg_at_start": [round(x, 2) for x in load] if load else None}
 
 
-def timed(cmd: list[str]) -> tuple[float, float, str]:
-    """Run a command in a fresh process: (wall seconds, its peak RSS in MB, stdout)."""
+def timed(cmd: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT) -> dict:
+    """Run a command in a fresh process: wall and CPU seconds, its own peak RSS in MB, its stdout."""
+    before = os.times()
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out = proc.stdout.read().decode() if proc.stdout else ""
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    _, status, usage = os.wait4(proc.pid, 0)
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False, env=env)
     wall = time.perf_counter() - t0
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"failed: {' '.join(cmd)}\n{err[-2000:]}")
-    rss = usage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)
-    return wall, rss, out
+    after = os.times()
+    if proc.returncode != 0:
+        raise SystemExit(f"failed: {' '.join(cmd)}\n{proc.stderr[-2000:]}")
+    peaks = [int(row.split()[1]) for row in proc.stderr.splitlines() if row.startswith("PEAK_RSS_KB ")]
+    if not peaks:
+        raise SystemExit(f"no peak RSS reported by: {' '.join(cmd)}")
+    cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
+    origin = [row.split(" ", 1)[1] for row in proc.stderr.splitlines() if row.startswith("ADVISOR_FROM ")]
+    return {"wall": wall, "cpu": cpu, "rss": peaks[-1] / 1024, "stdout": proc.stdout,
+            "advisor_from": origin[-1] if origin else ""}
 
 
-def run_size(n: int, workdir: Path, seed: int) -> dict:
+def baseline_tree(ref: str, workdir: Path) -> Path:
+    """The `advisor` package of commit `ref`, extracted (read-only git) for a before/after comparison."""
+    target = workdir / f"baseline-{ref}"
+    if not (target / "advisor").is_dir():
+        target.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "archive", ref, "advisor"], cwd=ROOT, capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True)
+    return target
+
+
+def run_size(n: int, workdir: Path, seed: int, baseline: Path | None = None) -> dict:
     sys.path.insert(0, str(ROOT))
     from bench.gen_logs import write_logs
 
     log = workdir / f"scale-{n}.jsonl"
     size = write_logs(log, n, seed=seed)
-    floor_s, floor_rss, counted = timed([sys.executable, "-c", FLOOR, str(log)])
+    floor = timed([sys.executable, "-c", FLOOR, str(log)])
     out = workdir / f"scale-{n}.analysis.json"
-    wall, rss, _ = timed([sys.executable, "-m", "advisor.cli", "analyze", str(log), "--json", str(out), "--force",
-                          "-q", "--allow-unpriced"])
+    args = ["analyze", str(log), "--json", str(out), "--force", "-q", "--allow-unpriced"]
+    run = timed([sys.executable, "-c", ANALYZE, *args])
     analysed = json.loads(out.read_text())["data_quality"]["records"]
+    row = {"records": analysed, "lines": int(floor["stdout"]), "log_mb": round(size / 1e6, 1),
+           "floor_orjson_s": round(floor["wall"], 2), "floor_cpu_s": round(floor["cpu"], 2),
+           "floor_peak_rss_mb": round(floor["rss"], 1),
+           "analyze_s": round(run["wall"], 2), "analyze_cpu_s": round(run["cpu"], 2),
+           "analyze_records_per_s": round(analysed / run["wall"], 1),
+           "ratio_to_floor": round(run["wall"] / floor["wall"], 2),
+           "cpu_ratio_to_floor": round(run["cpu"] / floor["cpu"], 2),
+           "analyze_peak_rss_mb": round(run["rss"], 1)}
+    if baseline is not None:
+        mine = json.loads(out.read_text())
+        env = {**os.environ, "PYTHONPATH": str(baseline)}
+        # cwd = the baseline tree: `python -c` puts the cwd first on sys.path, ahead of PYTHONPATH
+        before = timed([sys.executable, "-c", ANALYZE, *args], env=env, cwd=baseline)
+        if str(baseline) not in before["advisor_from"]:
+            raise SystemExit(f"baseline run imported advisor from {before['advisor_from']}, not {baseline}")
+        theirs = json.loads(out.read_text())
+        same = {k: v for k, v in mine.items() if k != "generated_at"} == {
+            k: v for k, v in theirs.items() if k != "generated_at"}
+        row["baseline"] = {"analyze_s": round(before["wall"], 2), "analyze_cpu_s": round(before["cpu"], 2),
+                           "ratio_to_floor": round(before["wall"] / floor["wall"], 2),
+                           "cpu_ratio_to_floor": round(before["cpu"] / floor["cpu"], 2),
+                           "analyze_peak_rss_mb": round(before["rss"], 1),
+                           "speedup_cpu": round(before["cpu"] / run["cpu"], 2),
+                           "advisor_from": before["advisor_from"],
+                           "identical_analysis_json": same}
     log.unlink(missing_ok=True)
-    return {"records": analysed, "lines": int(counted), "log_mb": round(size / 1e6, 1),
-            "floor_orjson_s": round(floor_s, 2), "floor_peak_rss_mb": round(floor_rss, 1),
-            "analyze_s": round(wall, 2), "analyze_records_per_s": round(analysed / wall, 1),
-            "ratio_to_floor": round(wall / floor_s, 2), "analyze_peak_rss_mb": round(rss, 1)}
+    out.unlink(missing_ok=True)
+    return row
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,22 +157,33 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/advise-scale"))
     ap.add_argument("--results", type=Path, default=RESULTS)
+    ap.add_argument("--baseline", metavar="REF", help="also time the advisor package of this git commit")
+    ap.add_argument("--baseline-max", type=int, default=100_000, help="largest size the baseline is timed at")
     args = ap.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
     info = machine()
     runs = []
     for n in args.sizes:
-        r = run_size(n, args.workdir, args.seed)
+        base = baseline_tree(args.baseline, args.workdir) if args.baseline and n <= args.baseline_max else None
+        r = run_size(n, args.workdir, args.seed, base)
         runs.append(r)
         print(f"{r['records']:>9,} records {r['log_mb']:8.1f} MB  floor {r['floor_orjson_s']:7.1f} s  "
-              f"analyze {r['analyze_s']:7.1f} s ({r['analyze_records_per_s']:,.0f}/s)  ×{r['ratio_to_floor']:.2f}  "
-              f"peak RSS {r['analyze_peak_rss_mb']:.0f} MB", flush=True)
+              f"analyze {r['analyze_s']:7.1f} s ({r['analyze_records_per_s']:,.0f}/s)  ×{r['ratio_to_floor']:.2f} "
+              f"(CPU ×{r['cpu_ratio_to_floor']:.2f})  peak RSS {r['analyze_peak_rss_mb']:.0f} MB", flush=True)
+        if "baseline" in r:
+            b = r["baseline"]
+            print(f"{'':>9} baseline {args.baseline}: analyze {b['analyze_s']:7.1f} s  ×{b['ratio_to_floor']:.2f} "
+                  f"(CPU ×{b['cpu_ratio_to_floor']:.2f})  peak RSS {b['analyze_peak_rss_mb']:.0f} MB  "
+                  f"identical output: {b['identical_analysis_json']}", flush=True)
     result = {
         "benchmark": "advise analyze vs orjson parse floor (issue 10)",
         "goal": {"ratio_to_floor_max": 3.0, "peak_rss_mb_max": 500},
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": info,
-        "note": "floor = read lines + orjson.loads, fresh process; both on the same file in the same run",
+        "baseline": args.baseline,
+        "note": "floor = read lines + orjson.loads, fresh process; both on the same file in the same run. "
+                "cpu_* = user+system seconds of the process (robust to other load on a shared machine); "
+                "peak RSS = the process's own VmHWM",
         "runs": runs,
         "rss_growth": round(runs[-1]["analyze_peak_rss_mb"] / runs[0]["analyze_peak_rss_mb"], 3) if len(runs) > 1
         else None,

@@ -4,7 +4,6 @@ loads in a real browser with every chart."""
 import gzip
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 

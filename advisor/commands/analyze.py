@@ -72,8 +72,8 @@ def analyze(paths: tuple[Path, ...], fmt: str | None, prices: Path | None, confi
     """
     from advisor.analysis import analysis_json
     from advisor.assumptions import cli_overrides
-    from advisor.pipeline import analyze_logs
     from advisor.io import atomic_write_text, check_writable
+    from advisor.pipeline import analyze_logs
     from advisor.progress import progress_bar
 
     to_stdout = json_out == "-"

@@ -199,7 +199,7 @@ def check_record(record: Record, config: FailureConfig) -> list[Failure]:
             out.append(Failure("empty:output", "empty", "no text and no tool calls"))
         return out
     head = text[:600].lower().replace("’", "'")
-    cue = any(k in head for k in _PHRASE_CUES)  # cheap gate: the phrase regexes are the costly part at 100k records
+    cue = any(map(head.__contains__, _PHRASE_CUES))  # cheap gate: the phrase regexes are the costly part at 100k records
     if cue and not record.refusal and fr != FinishReason.refusal and _REFUSAL.search(text[:300]):
         out.append(Failure("refusal:phrase", "refusal", text[:120]))
     elif cue and _NO_ANSWER.search(text[:600]):

@@ -63,6 +63,8 @@ class _SigStats:
 
 def feedback_verdict(feedback: list[Feedback], min_score: float | None) -> Feedback | None:
     """The feedback that decides a record: any negative verdict wins over positives; scores need min_score."""
+    if not feedback:
+        return None
     decided = [f for f in feedback if f.ok is not None]
     if not decided and min_score is not None:
         decided = [f.model_copy(update={"ok": f.score >= min_score}) for f in feedback if f.score is not None]
@@ -94,6 +96,7 @@ class FailureCollector:
         self.rag_failures = 0
         self.signal_counts: Counter[str] = Counter()
         self.texts = TextReservoir(capacity=text_capacity, seed=seed)
+        self._iso: dict[Any, str] = {}  # date → ISO text (one isoformat per day, not per record)
 
     # -- streaming -------------------------------------------------------------------------
     def add(self, record: Record) -> None:
@@ -102,7 +105,10 @@ class FailureCollector:
             self.errors[check_record(record, self.config)[0].signature] += 1
             return
         self.requests += 1
-        day = record.timestamp.date().isoformat()
+        date = record.timestamp.date()
+        day = self._iso.get(date)
+        if day is None:
+            day = self._iso[date] = date.isoformat()
         per_day = self.daily.setdefault(day, [0, 0])
         per_day[0] += 1
         signals = volatility_signals(record)

@@ -18,7 +18,7 @@ from types import ModuleType
 from advisor.errors import AdviseError, ParseError
 from advisor.ingest.common import Item, Skipped, reason_of
 from advisor.ingest.detect import SNIFF_ITEMS, detect_format, non_log_kind
-from advisor.ingest.reader import iter_items
+from advisor.ingest.reader import FileDigest, iter_items
 from advisor.ingest.registry import FORMATS, format_names
 from advisor.io import sha256_file
 from advisor.models import Record
@@ -102,7 +102,8 @@ class _Opened:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.file = str(path)
-        self._items = iter_items(path)
+        self.digest = FileDigest()  # sha256 computed from the same reads as the records (no second pass)
+        self._items = iter_items(path, self.digest)
         self.head: list[Item] = []
         dicts = 0
         for item in self._items:
@@ -160,15 +161,18 @@ class _Ingest:
     def finish(self, opened: _Opened) -> None:
         stats = self.stats[opened.file]
         try:
-            stats.sha256 = sha256_file(opened.path)
+            stats.sha256 = opened.digest.hexdigest() or sha256_file(opened.path)
         except OSError:
             stats.sha256 = None
 
     def emit(self, results: Iterable[object]) -> Iterator[Record]:
         """Count each parser result against its file; errors go to on_error (or raise when strict)."""
+        file, stats = None, None  # the current file's stats, looked up once per file, not per record
         for got in results:
             if isinstance(got, Record):
-                self._stats_for(got.source.file).records += 1
+                if got.source.file != file or stats is None:
+                    file, stats = got.source.file, self._stats_for(got.source.file)
+                stats.records += 1
                 yield got
             elif isinstance(got, ParseError):
                 self._error(got)

@@ -77,12 +77,16 @@ def drive(items: Iterable[Item], file: str,
           build: Callable[[dict[str, Any], str, int], Record | ParseError | Skipped | None]
           ) -> Iterator[Record | ParseError | Skipped]:
     """Run a per-line builder so that whatever a line contains, the result is a Record or a ParseError."""
-    for got in objects(items, file):
-        if isinstance(got, ParseError):
-            yield got
-            continue
-        line, obj = got
-        yield guarded(build, obj, file, line)
+    for line, obj in items:  # `objects` inlined: this loop runs once per log line
+        if type(obj) is dict:
+            yield guarded(build, obj, file, line)
+        elif isinstance(obj, ParseError):
+            yield obj
+        elif isinstance(obj, dict):
+            yield guarded(build, obj, file, line)
+        else:
+            yield parse_error(file, line, "not a JSON object", f"got {type(obj).__name__}",
+                              hint="each line must be one JSON object")
 
 
 def guarded(build: Callable[[dict[str, Any], str, int], Any], obj: dict[str, Any], file: str,
@@ -132,6 +136,8 @@ def tokens(value: Any, field: str, file: str, line: int) -> int:
     """A token count: absent is 0; a non-integer or negative count is a ParseError, never a silent 0."""
     if value is None:
         return 0
+    if type(value) is int and 0 <= value <= MAX_TOKENS_PER_CALL:  # the common case, checked first
+        return value
     if isinstance(value, bool):
         raise parse_error(file, line, "invalid token count", f"{value!r}", field=field)
     if isinstance(value, float):
@@ -182,6 +188,8 @@ def timestamp(value: Any) -> datetime | None:
 
     Raises ValueError on a value that is present but not a time.
     """
+    if type(value) is int and 0 <= value <= 1e11:  # epoch seconds, the common case: as the general path below
+        return datetime.fromtimestamp(value, tz=UTC)
     if value is None or value == "":
         return None
     if isinstance(value, bool):
@@ -281,6 +289,8 @@ def json_text(value: Any) -> str:
 
 
 def dict_list(value: Any) -> list[dict[str, Any]] | None:
+    if value is None:
+        return None
     items = [v for v in as_list(value) if isinstance(v, dict)]
     return items or None
 
@@ -355,6 +365,8 @@ def one_feedback(value: Any) -> Feedback | None:
 def log_feedback(*values: Any) -> list[Feedback]:
     """Feedback found in a log line (`feedback`, `metadata.feedback`, ...): one entry or a list of them."""
     out: list[Feedback] = []
+    if all(v is None for v in values):  # most lines carry none
+        return out
     for value in values:
         for entry in value if isinstance(value, list) else [value]:
             fb = one_feedback(entry)
@@ -373,6 +385,8 @@ def split_metadata(meta: Any) -> tuple[dict[str, Any], Any]:
 
 def http_error(status: Any, body: Any, top_error: Any = None) -> str | None:
     """'HTTP 429 rate_limit_exceeded: message' for a failed call; None when the call succeeded."""
+    if status is None and top_error is None and (not isinstance(body, dict) or body.get("error") is None):
+        return None  # no status, no error anywhere: a success (the common case, decided without the rules below)
     code = opt_int(status)
     err = body.get("error") if isinstance(body, dict) else None
     if not isinstance(err, dict) and isinstance(top_error, dict):

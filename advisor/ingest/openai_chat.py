@@ -98,15 +98,18 @@ def messages_of(raw: Any) -> tuple[str | None, list[dict[str, Any]]]:
         if role not in ("user", "assistant", "tool"):
             role = "user"
         msg: dict[str, Any] = {"role": role, "content": text}
-        calls = _tool_calls(m.get("tool_calls"))
+        raw_calls = m.get("tool_calls")
+        calls = None if raw_calls is None else _tool_calls(raw_calls)
         if calls is None and isinstance(m.get("function_call"), dict):
             calls = [{"type": "function", "function": m["function_call"]}]
         if calls:
             msg["tool_calls"] = calls
-        if opt_str(m.get("tool_call_id")):
-            msg["tool_call_id"] = opt_str(m.get("tool_call_id"))
-        if opt_str(m.get("name")):
-            msg["name"] = opt_str(m.get("name"))
+        call_id = opt_str(m.get("tool_call_id"))
+        if call_id:
+            msg["tool_call_id"] = call_id
+        name = opt_str(m.get("name"))
+        if name:
+            msg["name"] = name
         out.append(msg)
     return ("\n\n".join(system) if system else None), out
 

@@ -10,8 +10,9 @@ report ``file:line: reason``, count it and carry on.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +79,11 @@ def _read_failure(exc: BaseException, file: str, line: int) -> object:
                        hint="the rest of this file was not read; re-export or re-download it")
 
 
-def _lines(fh: Any, file: str) -> Iterator[Item]:
+BLOCK = 1 << 20  # bytes read at a time: fewer, larger reads than line iteration, and one hash update each
+
+
+def _stream_lines(fh: Any, file: str) -> Iterator[Item]:
+    """Line by line (gzip: a truncated stream still gives every line before the cut)."""
     line = 0
     try:
         for raw in fh:
@@ -92,18 +97,92 @@ def _lines(fh: Any, file: str) -> Iterator[Item]:
         yield line + 1, _read_failure(exc, file, line + 1)
 
 
-def iter_items(path: str | Path) -> Iterator[tuple[int, object]]:
-    """Yield (line, item) for every non-blank line or document item; malformed ones as ParseError items."""
+def _lines(fh: Any, file: str, digest: Any = None) -> Generator[Item, None, bool]:
+    """Plain files in 1 MB blocks split on b"\n" (as iterating the file would); each block also feeds `digest`.
+
+    Returns True when the file was read to its end.
+    """
+    line = 0
+    rest = b""
+    pending: list[bytes] = []  # blocks of one line longer than a block (joined once, not re-copied per block)
+    try:
+        while block := fh.read(BLOCK):
+            if digest is not None:
+                digest.update(block)
+            if b"\n" not in block:
+                pending.append(block)
+                continue
+            if pending:
+                rest, pending = rest + b"".join(pending), []
+            parts = (rest + block if rest else block).split(b"\n")
+            rest = parts.pop()
+            for raw in parts:
+                line += 1
+                if line == 1 and raw.startswith(_BOM):
+                    raw = raw[len(_BOM):]
+                raw = raw.strip()
+                if raw:
+                    yield line, _decode(raw, file, line)
+        if pending:
+            rest += b"".join(pending)
+        if rest:
+            line += 1
+            if line == 1 and rest.startswith(_BOM):
+                rest = rest[len(_BOM):]
+            rest = rest.strip()
+            if rest:
+                yield line, _decode(rest, file, line)
+    except (EOFError, zlib.error, OSError) as exc:
+        yield line + 1, _read_failure(exc, file, line + 1)
+        return False
+    return True
+
+
+class FileDigest:
+    """sha256 of a file's bytes computed while it is read, so hashing needs no second pass over the file.
+
+    `hexdigest()` is None unless the whole (uncompressed-on-disk) file went through the reader.
+    """
+
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
+        self.complete = False
+        self.usable = True  # False for gzip: the reader sees decompressed bytes, the digest is of the file
+
+    def update(self, data: bytes) -> None:
+        self._hash.update(data)
+
+    def hexdigest(self) -> str | None:
+        return self._hash.hexdigest() if self.complete and self.usable else None
+
+
+def iter_items(path: str | Path, digest: FileDigest | None = None) -> Iterator[tuple[int, object]]:
+    """Yield (line, item) for every non-blank line or document item; malformed ones as ParseError items.
+
+    With `digest`, the file's sha256 is computed from the same reads (see :class:`FileDigest`).
+    """
     file = str(path)
     with open_log(path) as fh:
+        gz = isinstance(fh, gzip.GzipFile)
+        if digest is not None and gz:
+            digest.usable = False
+        sink = digest if digest is not None and digest.usable else None
         if not is_document(path):
-            yield from _lines(fh, file)
+            if gz:
+                yield from _stream_lines(fh, file)
+                return
+            complete = yield from _lines(fh, file, sink)
+            if digest is not None:
+                digest.complete = complete
             return
         try:
             data = fh.read()
         except (EOFError, zlib.error, OSError) as exc:
             yield 1, _read_failure(exc, file, 1)
             return
+        if sink is not None:
+            sink.update(data)
+            digest.complete = True  # type: ignore[union-attr]
     if data.startswith(_BOM):
         data = data[len(_BOM):]
     if not data.strip():

@@ -87,6 +87,10 @@ class CostAccumulator:
         self._models: dict[str, _ModelMoney] = {}
         self._price_cache: dict[tuple[str, str | None, date], Any] = {}
         self._first_unpriced: dict[str, tuple[str, int]] = {}
+        from advisor.pricing import PriceBook
+
+        # PriceBook's per-record fast path; other price sources (and subclasses) bill through cost_breakdown
+        self._bill = prices.bill if type(prices) is PriceBook else None
 
     def price_for(self, record: Record) -> Any:
         """The ModelPrice valid on the record's date, or None when allowed to be unpriced."""
@@ -109,18 +113,23 @@ class CostAccumulator:
         m.requests += 1
         if record.cost_reported is not None:
             m.reported = (m.reported or 0.0) + record.cost_reported
-        price = self.price_for(record)
+        key = (record.model, record.provider, record.timestamp.date())
+        price = self._price_cache[key] if key in self._price_cache else self.price_for(record)
         if price is None or record.usage is None:
             return None
-        parts = self.prices.cost_breakdown(record.usage, price, batch=record.batch)
-        cost = breakdown_total(parts)
+        if self._bill is not None:  # PriceBook: (total, input) with cost_breakdown's arithmetic, no dict per call
+            cost, input_cost = self._bill(record.usage, price, record.batch)
+        else:
+            parts = self.prices.cost_breakdown(record.usage, price, batch=record.batch)
+            cost, input_cost = breakdown_total(parts), input_part(parts)
         m.priced_requests += 1
         m.total += cost
-        m.input_total += input_part(parts)
-        m.currency = getattr(price, "currency", None) or "USD"
-        m.source = getattr(price, "source", None)
-        m.date = str(getattr(price, "date", None) or "") or None
-        m.price = price
+        m.input_total += input_cost
+        if price is not m.price:  # the same price object always gives the same currency, source and date
+            m.currency = getattr(price, "currency", None) or "USD"
+            m.source = getattr(price, "source", None)
+            m.date = str(getattr(price, "date", None) or "") or None
+            m.price = price
         return cost
 
     def latest_price(self, model: str) -> Any:

@@ -48,6 +48,7 @@ EXCERPT_CHARS = 200
 OPENAI_MIN_CACHEABLE = 1024  # OpenAI caches prompts automatically from 1024 tokens on
 TTL_5M = 300
 TTL_1H = 3600
+RECENT_KEYS = 16  # system prompts remembered by `_key` (interleaved prompt families)
 
 
 def segments(record: Record) -> list[tuple[str, str]]:
@@ -232,9 +233,27 @@ class StaticPromptAccumulator:
         self._error_of = error_of or _relative_error
         self._families: dict[tuple[str, str], _Family] = {}
         self.overflow = 0
+        self._recent_keys: list[tuple[str, str, tuple[str, str]]] = []  # (model, system, family key), newest first
+
+    def _key(self, record: Record) -> tuple[str, str]:
+        """family_key(record), remembering recent system prompts: comparing a long prompt with a remembered one
+        is one memcmp, hashing it again is a full SHA-1 per request."""
+        system = record.system
+        if not system:
+            return family_key(record)
+        recent = self._recent_keys
+        for i, (model, text, key) in enumerate(recent):
+            if model == record.model and text == system:
+                if i:
+                    recent.insert(0, recent.pop(i))
+                return key
+        key = family_key(record)
+        recent.insert(0, (record.model, system, key))
+        del recent[RECENT_KEYS:]
+        return key
 
     def add(self, record: Record) -> None:
-        key = family_key(record)
+        key = self._key(record)
         fam = self._families.get(key)
         if fam is None:
             if len(self._families) >= MAX_FAMILIES:

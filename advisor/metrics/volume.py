@@ -29,6 +29,9 @@ class VolumeMetrics(BaseModel):
     by_hour_of_day: list[int] = Field(description="24 counts, hour 0..23 UTC (not scaled)")
 
 
+_HOUR = timedelta(hours=1)
+
+
 def trend_pct_per_week(counts: list[float]) -> float | None:
     """Slope of an ordinary least-squares line through daily counts, as % of the mean per 7 days."""
     n = len(counts)
@@ -57,18 +60,34 @@ class VolumeAccumulator:
         self.first: datetime | None = None
         self.last: datetime | None = None
         self._per_hour: dict[datetime, int] = {}  # truncated to the hour, UTC
+        self._hour: datetime | None = None  # the clock hour being counted (added to _per_hour when it changes)
+        self._hour_end: datetime | None = None
+        self._hour_count = 0
 
     def add(self, record: Record) -> None:
-        ts = record.timestamp.astimezone(UTC)
+        ts = record.timestamp
+        hour = self._hour
+        if hour is not None and hour <= ts < self._hour_end and ts.tzinfo is UTC:
+            self._hour_count += 1  # same clock hour as the previous record (logs are mostly in time order)
+        else:
+            ts = ts.astimezone(UTC)
+            self._flush_hour()
+            hour = self._hour = ts.replace(minute=0, second=0, microsecond=0)
+            self._hour_end = hour + _HOUR
+            self._hour_count = 1
         self.count += 1
         if self.first is None or ts < self.first:
-            self.first = ts
+            self.first = ts.astimezone(UTC)
         if self.last is None or ts > self.last:
-            self.last = ts
-        hour = ts.replace(minute=0, second=0, microsecond=0)
-        self._per_hour[hour] = self._per_hour.get(hour, 0) + 1
+            self.last = ts.astimezone(UTC)
+
+    def _flush_hour(self) -> None:
+        if self._hour is not None and self._hour_count:
+            self._per_hour[self._hour] = self._per_hour.get(self._hour, 0) + self._hour_count
+            self._hour_count = 0
 
     def per_day(self) -> dict[date, int]:
+        self._flush_hour()
         out: dict[date, int] = {}
         if self.first is None or self.last is None:
             return out
@@ -79,6 +98,7 @@ class VolumeAccumulator:
         return out
 
     def result(self) -> VolumeMetrics:
+        self._flush_hour()
         per_day = self.per_day()
         by_hod = [0] * 24
         for hour, n in self._per_hour.items():

@@ -1,0 +1,235 @@
+"""Issue 10 (scale): every fast path of `advise analyze` gives exactly what the plain path gives.
+
+The per-record shortcuts (block reads hashed on the way, PriceBook.bill, the clock-hour memo, the system
+prompt memo, the `?` gate of the question regex) are each checked against the code they replace.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from advisor.failures.volatility import _QUESTION, is_question
+from advisor.ingest import IngestReport, read_records
+from advisor.ingest.reader import FileDigest, iter_items
+from advisor.io import sha256_file
+from advisor.metrics.cost import CostAccumulator, breakdown_total, input_part
+from advisor.metrics.static_prompt import StaticPromptAccumulator, family_key
+from advisor.metrics.volume import VolumeAccumulator
+from advisor.models import Message, Record, SourceRef, Usage
+from advisor.pricing import ModelPrice, PriceBook, TierRate
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def _line_items(path: Path) -> list[tuple[int, object]]:
+    """The reference: iterate the binary file line by line, as the reader did before block reads."""
+    import orjson
+
+    out = []
+    with open(path, "rb") as fh:
+        for n, raw in enumerate(fh, 1):
+            if n == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            raw = raw.strip()
+            if raw:
+                try:
+                    out.append((n, orjson.loads(raw)))
+                except orjson.JSONDecodeError:
+                    out.append((n, "error"))
+    return out
+
+
+@pytest.mark.parametrize("body", [
+    b'{"a": 1}\n{"a": 2}\n',
+    b'{"a": 1}\n\n  \n{"a": 2}',  # blank lines, no final newline
+    b'\xef\xbb\xbf{"a": 1}\r\n{"a": 2}\r\n',  # BOM, CRLF
+    b'{"a": 1}\nnot json\n{"a": 3}\n',
+    b"",
+])
+def test_block_reader_numbers_lines_like_line_iteration(tmp_path: Path, body: bytes) -> None:
+    path = tmp_path / "log.jsonl"
+    path.write_bytes(body)
+    digest = FileDigest()
+    got = [(n, "error" if type(obj).__name__ == "ParseError" else obj) for n, obj in iter_items(path, digest)]
+    assert got == _line_items(path)
+    assert digest.hexdigest() == hashlib.sha256(body).hexdigest()
+
+
+def test_block_reader_across_block_boundaries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import advisor.ingest.reader as reader
+
+    monkeypatch.setattr(reader, "BLOCK", 7)  # lines longer than a block, boundaries inside every line
+    path = tmp_path / "log.jsonl"
+    path.write_bytes(b"".join(b'{"i": %d, "pad": "%s"}\n' % (i, b"x" * i) for i in range(40)) + b'{"last": 1}')
+    digest = FileDigest()
+    assert list(iter_items(path, digest)) == _line_items(path)
+    assert digest.hexdigest() == sha256_file(path)
+
+
+def test_digest_of_gzip_and_partial_reads_is_not_used(tmp_path: Path) -> None:
+    gz = tmp_path / "log.jsonl.gz"
+    gz.write_bytes(gzip.compress(b'{"a": 1}\n'))
+    digest = FileDigest()
+    assert len(list(iter_items(gz, digest))) == 1
+    assert digest.hexdigest() is None  # the reader saw decompressed bytes: the file hash is computed apart
+    plain = tmp_path / "log.jsonl"
+    plain.write_bytes(b'{"a": 1}\n{"a": 2}\n')
+    digest = FileDigest()
+    items = iter_items(plain, digest)
+    next(items)
+    items.close()
+    assert digest.hexdigest() is None
+
+
+def test_ingest_report_hashes_match_sha256_file() -> None:
+    report = IngestReport()
+    records = list(read_records([EXAMPLES / "formats"], report=report))
+    assert records and report.files
+    for f in report.files:
+        assert f.sha256 == sha256_file(f.path)
+        assert f.records == sum(1 for r in records if r.source.file == f.path)
+
+
+def _price(**kw: object) -> ModelPrice:
+    base: dict = {"model": "m", "provider": "openai", "input_mtok": 2.5, "output_mtok": 10.0}
+    base.update(kw)
+    return ModelPrice(**base)
+
+
+PRICES = [
+    _price(),
+    _price(cached_input_mtok=1.25),
+    _price(provider="anthropic", input_mtok=3.0, output_mtok=15.0, cached_input_mtok=0.3, cache_write_mtok=3.75),
+    _price(cache_write_1h_mtok=6.0, cache_write_mtok=3.75, batch_discount=0.5),
+    _price(batch_price=_price(input_mtok=1.0, output_mtok=4.0, cached_input_mtok=0.5)),
+    _price(tiers=(TierRate("input_mtok", 200_000, 5.0), TierRate("output_mtok", 200_000, 20.0))),
+    _price(input_mtok=0.1234567, output_mtok=0.7654321, cached_input_mtok=0.0617, batch_discount=0.5),
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 400_000), st.integers(0, 100_000), st.integers(0, 100), st.integers(0, 100),
+       st.integers(0, 100), st.integers(0, 100), st.booleans(), st.sampled_from(range(len(PRICES))))
+def test_bill_is_cost_breakdown_to_the_last_bit(input_tokens: int, output_tokens: int, read_pct: int,
+                                                 write_pct: int, write_1h_pct: int, reasoning_pct: int,
+                                                 batch: bool, which: int) -> None:
+    read = input_tokens * read_pct // 100
+    write = (input_tokens - read) * write_pct // 100
+    usage = Usage(input_tokens=input_tokens, output_tokens=output_tokens, cache_read_tokens=read,
+                  cache_write_tokens=write, cache_write_1h_tokens=write * write_1h_pct // 100,
+                  reasoning_tokens=output_tokens * reasoning_pct // 100)
+    price = PRICES[which]
+    parts = PriceBook.cost_breakdown(usage, price, batch=batch)
+    assert PriceBook.bill(usage, price, batch) == (breakdown_total(parts), input_part(parts))
+
+
+def _record(i: int, ts: datetime, *, model: str = "gpt-4o-mini", system: str | None = "sys",
+            provider: str = "openai") -> Record:
+    return Record(id=f"r{i}", source_format="test", source=SourceRef(file="f", line=i + 1), timestamp=ts,
+                  provider=provider, model=model, system=system,
+                  messages=[Message(role="user", content=f"question {i % 5}")],
+                  usage=Usage(input_tokens=1000 + i, output_tokens=50 + i % 7, cache_read_tokens=(i % 3) * 128),
+                  batch=i % 4 == 0, cost_reported=0.001 * (i % 2) or None)
+
+
+class _Breakdowns:
+    """A price source that is not a PriceBook: CostAccumulator must bill it through cost_breakdown."""
+
+    def __init__(self) -> None:
+        self.book = PriceBook()
+
+    def lookup(self, model: str, provider: str | None = None, at: object = None) -> ModelPrice:
+        return self.book.lookup(model, provider, at)
+
+    def cost_breakdown(self, usage: Usage, price: ModelPrice, batch: bool = False) -> dict:
+        return PriceBook.cost_breakdown(usage, price, batch)
+
+    def describe(self) -> str:
+        return "test"
+
+
+def test_cost_accumulator_fast_path_equals_breakdown_path() -> None:
+    start = datetime(2025, 3, 1, tzinfo=UTC)
+    records = [_record(i, start + timedelta(minutes=37 * i), model=("gpt-4o-mini", "gpt-4o")[i % 2])
+               for i in range(300)]
+    fast, slow = CostAccumulator(PriceBook()), CostAccumulator(_Breakdowns())
+    assert fast._bill is not None and slow._bill is None
+    assert [fast.add(r) for r in records] == [slow.add(r) for r in records]
+    assert fast.result(window_days=9).model_dump() == slow.result(window_days=9).model_dump()
+
+
+class _PlainVolume(VolumeAccumulator):
+    """The accumulator as it was: every record converted and truncated to its hour."""
+
+    def add(self, record: Record) -> None:
+        ts = record.timestamp.astimezone(UTC)
+        self.count += 1
+        if self.first is None or ts < self.first:
+            self.first = ts
+        if self.last is None or ts > self.last:
+            self.last = ts
+        hour = ts.replace(minute=0, second=0, microsecond=0)
+        self._per_hour[hour] = self._per_hour.get(hour, 0) + 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 4 * 24 * 3600), st.sampled_from([0, 2, -5])), min_size=1, max_size=80))
+def test_volume_hour_memo_matches_plain_counting(offsets: list[tuple[int, int]]) -> None:
+    start = datetime(2025, 3, 1, tzinfo=UTC)
+    records = []
+    for i, (sec, tz_hours) in enumerate(sorted(offsets)[: len(offsets) // 2] + offsets[len(offsets) // 2:]):
+        ts = start + timedelta(seconds=sec)
+        if tz_hours:
+            ts = ts.astimezone(timezone(timedelta(hours=tz_hours)))
+        records.append(_record(i, ts))
+    fast, plain = VolumeAccumulator(), _PlainVolume()
+    for r in records:
+        fast.add(r)
+        plain.add(r)
+    assert fast.result().model_dump() == plain.result().model_dump()
+
+
+def test_static_prompt_family_memo_gives_family_key() -> None:
+    acc = StaticPromptAccumulator(tokenize=lambda text, model: list(text.encode()))
+    start = datetime(2025, 3, 1, tzinfo=UTC)
+    systems = [f"system prompt {k} " * 50 for k in range(20)] + [None]
+    for i in range(400):
+        rec = _record(i, start + timedelta(minutes=i), model=("a", "b")[i % 2], system=systems[(i * 7) % 21])
+        assert acc._key(rec) == family_key(rec)
+        acc.add(rec)
+    assert sum(f.requests for f in acc.result().families) == 400
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(["what", "When", "?", "\n", "  ", "-", "is", "island", "tell me", "please tell",
+                                 "i'd like to know", "foo", "\n\n", "\t", "é", "how", ".", "Does"])
+                | st.text(max_size=3), max_size=12))
+def test_question_gate_equals_the_regex(words: list[str]) -> None:
+    text = "".join(words)
+    assert is_question(text) == bool(_QUESTION.search(text))
+
+
+def test_chdtrc_is_chi2_sf() -> None:
+    """consistency.daily_trend uses scipy.special.chdtrc instead of importing scipy.stats (~1 s)."""
+    from scipy.special import chdtrc
+    from scipy.stats import chi2
+
+    for df in range(1, 60):
+        for x in (0.0, 0.5, 3.3, 17.0, 80.0, 250.0, 1e4):
+            assert float(chdtrc(df, x)) == float(chi2.sf(x, df))
+
+
+@pytest.mark.parametrize("value", [0, 1, 1_735_689_600, 10**11 - 1, 10**11, 10**11 + 1, 1_735_689_600_123])
+def test_epoch_int_fast_path_equals_the_general_rule(value: int) -> None:
+    from advisor.ingest.common import timestamp
+
+    seconds = value / 1e3 if value > 1e11 else value  # the documented rule: above 1e11 it is milliseconds
+    assert timestamp(value) == datetime.fromtimestamp(seconds, tz=UTC)
+    assert timestamp(value) == timestamp(str(value))  # numeric text takes the general path
