@@ -40,3 +40,28 @@ def progress_bar(quiet: bool = False, *extra_columns) -> Iterator[Progress]:
     ]
     with Progress(*columns, console=stderr_console, disable=not progress_enabled(quiet), transient=False) as p:
         yield p
+
+
+def quiet_ml_libraries() -> None:
+    """Keep transformers/peft's own bars, deprecation chatter and info logs out of our output.
+
+    Our rich bars already show loading, training and evaluation; theirs would interleave with them.
+    """
+    import logging
+    import os
+    import warnings
+
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"transformers\..*")
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"(transformers|peft)\..*")
+    for name in ("transformers", "peft", "accelerate", "huggingface_hub"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+    except ImportError:  # pragma: no cover - training extra not installed
+        pass

@@ -329,7 +329,7 @@ def forgetting_probe(model, tokenizer) -> Forgetting:
 
 
 def run_evaluation(run_dir: Path, test_path: Path, *, checks: Path | None = None, baseline: str = "base",
-                   limit: int | None = None, max_new_tokens: int = 160, batch_size: int = 16,
+                   limit: int | None = None, max_new_tokens: int | None = None, batch_size: int = 32,
                    probe: bool = True, quiet: bool = False) -> Evaluation:
     """Generate with baseline (full prompt) and adapter (short prompt) on the same examples and score both."""
     from advisor.io import sha256_file
@@ -340,6 +340,9 @@ def run_evaluation(run_dir: Path, test_path: Path, *, checks: Path | None = None
     checker, check_names, json_expected, checks_source = make_checker(checks)
     model, tok, run = load_adapter(run_dir, merge=False)
     base_id = run.base.get("id", "base")
+    if max_new_tokens is None:  # room for the longest reference and then some: rambling fails the checks anyway
+        longest = max(len(tok(ex.reference, add_special_tokens=False)["input_ids"]) for ex in examples)
+        max_new_tokens = min(512, int(longest * 1.25) + 8)
     n = len(examples)
     with progress_bar(quiet) as bar:
         task = bar.add_task("evaluating baseline + fine-tuned", total=2 * n)

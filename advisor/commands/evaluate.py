@@ -20,15 +20,16 @@ import click
 @click.option("--analysis", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
               help="analysis.json: adds the measured ROI (same cost model, measured tokens and pass rates).")
 @click.option("--limit", type=int, default=None, help="Evaluate only the first N test examples.")
-@click.option("--max-new-tokens", type=int, default=160, show_default=True)
-@click.option("--batch-size", type=int, default=16, show_default=True)
+@click.option("--max-new-tokens", type=int, default=None,
+              help="Generation cap [default: 1.25 × the longest reference + 8 tokens].")
+@click.option("--batch-size", type=int, default=32, show_default=True)
 @click.option("--no-probe", is_flag=True, help="Skip the forgetting probe (general-text loss before/after).")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=Path("eval.json"),
               show_default=True)
 @click.option("--force", is_flag=True, help="Overwrite an existing output.")
 @click.option("--json", "as_json", is_flag=True, help="Print eval.json to stdout instead of the summary.")
 def evaluate(run_dir: Path, test_path: Path, baseline: str, checks: Path | None, analysis: Path | None,
-             limit: int | None, max_new_tokens: int, batch_size: int, no_probe: bool, output: Path, force: bool,
+             limit: int | None, max_new_tokens: int | None, batch_size: int, no_probe: bool, output: Path, force: bool,
              as_json: bool) -> None:
     """Generate with both variants on the same examples; report accuracy, tokens, latency, McNemar p.
 
@@ -38,7 +39,10 @@ def evaluate(run_dir: Path, test_path: Path, baseline: str, checks: Path | None,
       advise evaluate --run runs/brand --test data/test.jsonl --analysis analysis.json --json
     """
     from advisor.io import atomic_write_text, check_writable
+    from advisor.progress import quiet_ml_libraries
     from trainer.evaluate import run_evaluation
+
+    quiet_ml_libraries()
 
     check_writable(output, force)
     ev = run_evaluation(run_dir, test_path, checks=checks, baseline=baseline, limit=limit,

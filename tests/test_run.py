@@ -1,0 +1,57 @@
+"""`advise run`: stops after the report when fine-tuning does not win; end to end on the bundled example."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from advisor.cli import main
+from tests.conftest import ROOT
+
+
+def test_low_volume_example_stops_with_keep_prompting_and_no_training(tmp_path: Path, capsys):
+    out = tmp_path / "out"
+    assert main(["run", str(ROOT / "examples" / "lowvolume"), "-o", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["trained"] is False and summary["winner"] == "prompting"
+    assert "Keep prompting" in summary["reason"]
+    assert (out / "analysis.json").is_file() and (out / "report.html").is_file()
+    assert not (out / "data").exists() and not (out / "run").exists() and not (out / "eval.json").exists()
+    # resumable: a rerun reuses the unchanged stages
+    assert main(["run", str(ROOT / "examples" / "lowvolume"), "-o", str(out), "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["stages_run"] == [] and set(again["stages_skipped"]) == {"analyze", "report"}
+
+
+def test_run_refuses_a_foreign_output_directory(tmp_path: Path):
+    (tmp_path / "precious.txt").write_text("keep me")
+    assert main(["run", str(ROOT / "examples" / "lowvolume"), "-o", str(tmp_path)]) == 1
+    assert (tmp_path / "precious.txt").read_text() == "keep me"
+
+
+@pytest.mark.slow
+def test_ecommerce_fine_tune_beats_full_prompt_baseline_measured(tmp_path: Path, capsys):
+    """The product's promise on the bundled example: trained, measured, significant, reported as measured."""
+    out = tmp_path / "out"
+    report = tmp_path / "report.html"
+    args = ["run", str(ROOT / "examples" / "ecommerce"), "-o", str(out), "--budget-minutes", "2",
+            "--max-train-examples", "300", "--eval-examples", "24", "--report", str(report), "--json"]
+    assert main(args) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["trained"] is True and summary["winner"].startswith("fine-tune")
+    ev = json.loads((out / "eval.json").read_text())
+    assert ev["significance"]["p_value"] < 0.05
+    assert ev["finetuned"]["pass_rate"] > ev["baseline"]["pass_rate"]
+    assert ev["finetuned"]["prompt_tokens_mean"] < ev["baseline"]["prompt_tokens_mean"]
+    run = json.loads((out / "run" / "run.json").read_text())
+    assert run["final_val_loss"] < run["initial_val_loss"]
+    # the report shows the measured figures, exactly as in eval.json
+    html = report.read_text()
+    assert f"{100 * ev['finetuned']['pass_rate']:.1f}%" in html
+    assert f"{100 * ev['baseline']['pass_rate']:.1f}%" in html
+    assert f"{ev['significance']['p_value']:.3g}" in html
+    assert f"{ev['finetuned']['prompt_tokens_mean']:,.0f}" in html
+    # rerun: every stage is reused
+    assert main(args + ["--force"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert again["stages_run"] == []
