@@ -13,25 +13,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from _machine import describe
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "analyze.json"
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def generate(n: int, workdir: Path, scenario: str, seed: int) -> tuple[Path, int]:
@@ -88,8 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         "benchmark": "advise analyze",
         "scenario": args.scenario,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform()},
+        "machine": describe(),
         "runs": runs,
         "size_ratio": round(size_ratio, 2),
         "peak_rss_ratio": round(growth, 3),

@@ -22,13 +22,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
+
+from _machine import describe
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "scale.json"
@@ -55,31 +55,6 @@ ANALYZE = (_HWM +
            "sys.stderr.write('ADVISOR_FROM ' + advisor.__file__ + '\\n')\n"
            "sys.argv = ['advise'] + sys.argv[1:]\n"
            "runpy.run_module('advisor.cli', run_name='__main__', alter_sys=True)\n")
-
-
-def machine() -> dict:
-    cpu = platform.processor() or platform.machine()
-    mem_gb = None
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                mem_gb = round(int(line.split()[1]) / 1024 / 1024, 1)
-    except OSError:
-        pass
-    versions = {}
-    for pkg in ("advise", "orjson", "pydantic", "tiktoken", "genai-prices"):
-        try:
-            versions[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            versions[pkg] = None
-    load = os.getloadavg() if hasattr(os, "getloadavg") else None
-    return {"cpu": cpu, "cores": os.cpu_count(), "ram_gb": mem_gb, "python": platform.python_version(),
-            "platform": platform.platform(), "versions": versions,
-            "load_avg_at_start": [round(x, 2) for x in load] if load else None}
 
 
 def timed(cmd: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT) -> dict:
@@ -161,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--baseline-max", type=int, default=100_000, help="largest size the baseline is timed at")
     args = ap.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
-    info = machine()
+    info = describe(("advise", "orjson", "pydantic", "tiktoken", "genai-prices"))
     runs = []
     for n in args.sizes:
         base = baseline_tree(args.baseline, args.workdir) if args.baseline and n <= args.baseline_max else None

@@ -15,13 +15,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+from _machine import describe
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -173,8 +174,7 @@ def _step_tokens(metrics: list[dict], m: dict) -> int:
 def machine() -> dict:
     import torch
 
-    d = {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-         "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(), "torch": torch.__version__}
+    d = {**describe(("advise", "torch", "transformers", "peft")), "torch_threads": torch.get_num_threads()}
     if torch.cuda.is_available():
         d["gpu"] = torch.cuda.get_device_name(0)
     return d
