@@ -212,6 +212,14 @@ def build_context(a: Analysis, ev: Any | None = None, title: str | None = None) 
             {"label": "requests per day", "value": f"{rec.get('volume_per_day', 0):,.0f}"},
             {"label": "cost per month today", "value": money(a.cost.per_month, cur)},
         ]
+    if ev is not None and ev.measured_roi:
+        me = ev.measured_roi["measured"]
+        kpis += [
+            {"label": "measured pass rate: fine-tuned vs baseline",
+             "value": f"{pct(ev.finetuned.pass_rate, 0)} vs {pct(ev.baseline.pass_rate, 0)}"},
+            {"label": "measured payback", "value": f"{me['payback_days']:,.0f} d" if me["payback_days"] is not None
+             else "never"},
+        ]
     order = {k: i for i, k in enumerate(rec.get("ranking", []))}
     strategies = [{
         "rank": order.get(s["key"], len(order)) + 1, "name": s["name"] + ("" if s["eligible"] else " (ruled out)"),

@@ -26,7 +26,7 @@ def eval_rows(ev: Evaluation) -> list[tuple[str, str, str, str]]:
     if b.field_f1 is not None:
         rows.append(("field F1", f"{b.field_f1:.3f}", f"{f.field_f1:.3f}", "leaf fields of the JSON output"))
     for name in b.check_pass_rates:
-        rows.append((f"check {name}", pct(b.check_pass_rates[name]), pct(f.check_pass_rates.get(name)), "pass rate"))
+        rows.append((name, pct(b.check_pass_rates[name]), pct(f.check_pass_rates.get(name)), "pass rate of this check"))
     rows += [
         ("prompt tokens / request", f"{b.prompt_tokens_mean:,.0f}", f"{f.prompt_tokens_mean:,.0f}",
          f"{100 * ev.prompt_token_reduction:.0f}% fewer (model tokenizer, measured)"),

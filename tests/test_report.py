@@ -12,7 +12,7 @@ from advisor.pipeline import analyze_logs
 from reports.context import build_context, pct
 from reports.render import render_html, render_markdown
 from tests.conftest import ROOT
-from trainer.evaluate import TestExample, compare, score_variant
+from trainer.evaluate import HeldOutExample, compare, score_variant
 
 EXAMPLE = ROOT / "examples" / "ecommerce"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -26,7 +26,7 @@ def analysis():
 def toy_evaluation():
     from trainer.evaluate import Evaluation, now
 
-    exs = [TestExample(id=str(i), short_messages=[], full_messages=[], reference="ok") for i in range(20)]
+    exs = [HeldOutExample(id=str(i), short_messages=[], full_messages=[], reference="ok") for i in range(20)]
     checker = lambda text: [] if text == "ok" else ["check:bullets"]  # noqa: E731
     base = score_variant("baseline", "base", None, "full", exs, ["bad"] * 15 + ["ok"] * 5, [500] * 20, [40] * 20,
                          [100.0] * 20, checker, False, ["check:bullets"])

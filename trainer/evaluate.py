@@ -111,7 +111,7 @@ class Evaluation(BaseModel):
 # ---------------------------------------------------------------- test data
 
 @dataclass
-class TestExample:
+class HeldOutExample:
     id: str
     short_messages: list[dict]  # system (short) + user turns, no assistant target
     full_messages: list[dict]  # original production prompt
@@ -126,9 +126,9 @@ def _split_target(messages: list[dict]) -> tuple[list[dict], str]:
     return messages[:-1], str(messages[-1].get("content") or "")
 
 
-def load_test_examples(path: Path, limit: int | None = None) -> list[TestExample]:
+def load_test_examples(path: Path, limit: int | None = None) -> list[HeldOutExample]:
     """Read test.jsonl: `messages` (short prompt + target) and `original_messages` (full prompt)."""
-    out: list[TestExample] = []
+    out: list[HeldOutExample] = []
     with open(path, encoding="utf-8") as fh:
         for i, line in enumerate(fh, 1):
             if not line.strip():
@@ -142,7 +142,7 @@ def load_test_examples(path: Path, limit: int | None = None) -> list[TestExample
                 raise AdviseError(f"invalid test example: {exc}", file=str(path), line=i, field="messages",
                                   hint="test files come from `advise dataset` (messages + original_messages)") from exc
             meta = row.get("metadata") or {}
-            out.append(TestExample(id=str(meta.get("id", i)), short_messages=prompt, full_messages=full_prompt,
+            out.append(HeldOutExample(id=str(meta.get("id", i)), short_messages=prompt, full_messages=full_prompt,
                                    reference=ref, cluster=meta.get("cluster"), meta=meta))
             if limit and len(out) >= limit:
                 break
@@ -156,7 +156,7 @@ def load_test_examples(path: Path, limit: int | None = None) -> list[TestExample
 Checker = Callable[[str], list[str]]  # output text → names of failed checks
 
 
-def score_variant(name: str, model: str, adapter: str | None, prompt: str, examples: Sequence[TestExample],
+def score_variant(name: str, model: str, adapter: str | None, prompt: str, examples: Sequence[HeldOutExample],
                   outputs: Sequence[str], prompt_tokens: Sequence[int], output_tokens: Sequence[int],
                   latencies_ms: Sequence[float], checker: Checker | None, json_expected: bool,
                   check_names: Sequence[str] = ()) -> VariantResult:
