@@ -467,14 +467,7 @@ class PriceBook:
             elif price.batch_discount is not None:
                 factor = price.batch_discount
         r = price.rates_for(usage.input_tokens)
-        cached = r.cached_input_mtok if r.cached_input_mtok is not None else r.input_mtok
-        write = r.cache_write_mtok if r.cache_write_mtok is not None else r.input_mtok
-        if r.cache_write_1h_mtok is not None:
-            write_1h = r.cache_write_1h_mtok
-        elif (r.provider or "").lower() == "anthropic":
-            write_1h = ANTHROPIC_1H_WRITE_MULTIPLIER * r.input_mtok
-        else:
-            write_1h = write
+        cached, write, write_1h = _cache_rates(r)
         if usage.output_tokens and r.output_mtok is None:
             raise UnpricedModelError(f"no output price for model '{price.model}'", field="model",
                                      hint="add the model with an output price to a --prices file")
@@ -538,6 +531,22 @@ class PriceBook:
 _BILL_RATES: dict[tuple[int, bool], tuple[Any, ...]] = {}
 
 
+def _cache_rates(r: ModelPrice) -> tuple[float, float, float]:
+    """Cached-read, cache-write and 1-hour-write rates per 1M, falling back where a table has none.
+
+    No cached price → the input price; no 1-hour price → Anthropic's documented 2× input, else the write price.
+    """
+    cached = r.cached_input_mtok if r.cached_input_mtok is not None else r.input_mtok
+    write = r.cache_write_mtok if r.cache_write_mtok is not None else r.input_mtok
+    if r.cache_write_1h_mtok is not None:
+        write_1h = r.cache_write_1h_mtok
+    elif (r.provider or "").lower() == "anthropic":
+        write_1h = ANTHROPIC_1H_WRITE_MULTIPLIER * r.input_mtok
+    else:
+        write_1h = write
+    return cached, write, write_1h
+
+
 def _bill_rates(price: ModelPrice, batch: bool) -> tuple[Any, ...]:
     """The flat rates `cost_breakdown` derives from a price (batch rates, fallbacks), computed once per price."""
     factor = 1.0
@@ -551,14 +560,7 @@ def _bill_rates(price: ModelPrice, batch: bool) -> tuple[Any, ...]:
     else:
         price_used = price
     r = price_used
-    cached = r.cached_input_mtok if r.cached_input_mtok is not None else r.input_mtok
-    write = r.cache_write_mtok if r.cache_write_mtok is not None else r.input_mtok
-    if r.cache_write_1h_mtok is not None:
-        write_1h = r.cache_write_1h_mtok
-    elif (r.provider or "").lower() == "anthropic":
-        write_1h = ANTHROPIC_1H_WRITE_MULTIPLIER * r.input_mtok
-    else:
-        write_1h = write
+    cached, write, write_1h = _cache_rates(r)
     rates = (price, not r.tiers, factor, r.input_mtok, cached, write, write_1h, r.output_mtok or 0.0,
              r.output_mtok is not None)
     if len(_BILL_RATES) > 4096:
