@@ -49,3 +49,12 @@ class MissingExtraError(AdviseError):
             f"this command needs the optional '{extra}' dependencies ({module} is not installed)",
             hint=f"pip install 'advise[{extra}]'",
         )
+
+
+def require_train_extra() -> None:
+    """Fail with an install hint (not an ImportError traceback) when the [train] extra is missing."""
+    import importlib.util
+
+    for mod in ("torch", "transformers", "peft"):
+        if importlib.util.find_spec(mod) is None:
+            raise MissingExtraError("train", mod)

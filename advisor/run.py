@@ -102,6 +102,10 @@ def run_pipeline(opts: RunOptions, say: Say = lambda s: None) -> RunResult:
         paths = _report(analysis, None, out, opts, state, h, ran, skipped)
         return RunResult(analysis, False, reason, ran, skipped, None, paths)
 
+    from advisor.errors import require_train_extra
+
+    require_train_extra()  # before any work that needs it, with an install hint
+
     # 2. dataset from the same logs (prefix stripped, filtered, scrubbed, deduped, split)
     data_dir = out / "data"
     h_data = hash_inputs("dataset", state.outputs_hash("analyze"), *[Path(p) for p in opts.paths], cfg_path or "",

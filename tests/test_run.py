@@ -55,3 +55,15 @@ def test_ecommerce_fine_tune_beats_full_prompt_baseline_measured(tmp_path: Path,
     assert main(args + ["--force"]) == 0
     again = json.loads(capsys.readouterr().out)
     assert again["stages_run"] == []
+
+
+def test_training_commands_name_the_missing_extra(monkeypatch, tmp_path: Path, capsys):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "peft" else real(name, *a))
+    data = tmp_path / "train.jsonl"
+    data.write_text('{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}\n')
+    assert main(["train", "--data", str(data), "-o", str(tmp_path / "run")]) == 1
+    err = capsys.readouterr().err
+    assert "peft" in err and "pip install 'advise[train]'" in err

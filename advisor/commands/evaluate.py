@@ -38,11 +38,13 @@ def evaluate(run_dir: Path, test_path: Path, baseline: str, checks: Path | None,
       advise evaluate --run runs/brand --test data/test.jsonl --checks advise.toml -o eval.json
       advise evaluate --run runs/brand --test data/test.jsonl --analysis analysis.json --json
     """
+    from advisor.errors import require_train_extra
     from advisor.io import atomic_write_text, check_writable
     from advisor.progress import quiet_ml_libraries
-    from trainer.evaluate import run_evaluation
 
+    require_train_extra()
     quiet_ml_libraries()
+    from trainer.evaluate import run_evaluation
 
     check_writable(output, force)
     ev = run_evaluation(run_dir, test_path, checks=checks, baseline=baseline, limit=limit,

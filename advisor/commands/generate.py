@@ -30,6 +30,9 @@ def generate(prompt: str | None, run_dir: Path, prompt_file: Path | None, system
       advise generate --run runs/first "Describe: blue cotton t-shirt, size M"
       advise generate --run runs/first --file prompts.txt --json
     """
+    from advisor.errors import require_train_extra
+
+    require_train_extra()
     from trainer.generate import build_messages, generate_batch, load_adapter
 
     if (prompt is None) == (prompt_file is None):

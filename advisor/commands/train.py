@@ -6,15 +6,7 @@ from pathlib import Path
 
 import click
 
-from advisor.errors import MissingExtraError
-
-
-def _require_train_extra() -> None:
-    import importlib.util
-
-    for mod in ("torch", "transformers", "peft"):
-        if importlib.util.find_spec(mod) is None:
-            raise MissingExtraError("train", mod)
+from advisor.errors import require_train_extra
 
 
 @click.command("train")
@@ -62,7 +54,7 @@ def train(data: Path, val: Path | None, base: str | None, out: Path, config_path
       advise train --data train.jsonl -o runs/first --resume          # after Ctrl-C
       advise train --data train.jsonl --base ./my-model --lora-r 32 --target-modules all-linear -o runs/big
     """
-    _require_train_extra()
+    require_train_extra()
     from trainer.config import load_train_config
     from trainer.train import train as run_training
 
