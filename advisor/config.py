@@ -55,8 +55,16 @@ def load_config(path: str | Path | None) -> AdviseConfig:
     except ValidationError as exc:
         err = exc.errors()[0]
         field = ".".join(str(x) for x in err["loc"])
-        raise AdviseError(err["msg"], file=str(p), field=field,
-                          hint="known sections: [traffic] [failures] [assumptions] [dataset] [train]") from exc
+        hint = "known sections: [traffic] [failures] [assumptions] [dataset] [train]"
+        if err["type"] == "extra_forbidden":
+            import difflib
+
+            model = TrafficConfig if len(err["loc"]) > 1 and err["loc"][0] == "traffic" else AdviseConfig
+            known = [k for k in model.model_fields if k not in ("base_dir", "path")]
+            close = difflib.get_close_matches(str(err["loc"][-1]), known, n=1)
+            msg = f"unknown setting '{err['loc'][-1]}'" + (f"; did you mean '{close[0]}'?" if close else "")
+            raise AdviseError(msg, file=str(p), field=field, hint=hint) from exc
+        raise AdviseError(err["msg"], file=str(p), field=field, hint=hint) from exc
 
 
 def find_config(paths: list[Path]) -> Path | None:
