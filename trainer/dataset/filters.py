@@ -16,14 +16,12 @@ kept. Evidence is consulted strongest first and the first source with an opinion
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from advisor.errors import AdviseError
 from advisor.models import FinishReason, Record
 
 MinQuality = Literal["heuristic", "checked", "labelled"]
@@ -62,28 +60,10 @@ class Label:
 
 
 def load_labels(path: str | Path) -> dict[str, Label]:
-    """Read a labels JSONL (optionally gzipped) into id → Label; bad lines are user errors with line numbers."""
-    from advisor.io import open_binary
+    """id → Label from a labels JSONL, read by the failure analysis' own parser (same rules, same errors)."""
+    from advisor.failures.labels import iter_labels
 
-    labels: dict[str, Label] = {}
-    p = Path(path)
-    if not p.is_file():
-        raise AdviseError(f"labels file not found: {p}", hint="pass a JSONL file of {\"id\",\"ok\",…} lines")
-    with open_binary(p) as fh:
-        for n, raw in enumerate(fh, 1):
-            if not raw.strip():
-                continue
-            try:
-                row = json.loads(raw)
-            except ValueError as exc:
-                raise AdviseError(f"invalid JSON: {exc}", file=str(p), line=n,
-                                  hint="one JSON object per line") from exc
-            if not isinstance(row, dict) or "id" not in row or not isinstance(row.get("ok"), bool):
-                raise AdviseError("a label needs an \"id\" and a boolean \"ok\"", file=str(p), line=n,
-                                  field="ok" if isinstance(row, dict) and "id" in row else "id",
-                                  hint='e.g. {"id": "chatcmpl-1", "ok": false, "category": "format"}')
-            labels[str(row["id"])] = Label(ok=row["ok"], category=row.get("category"))
-    return labels
+    return {lab.id: Label(ok=lab.ok, category=lab.category) for _, lab in iter_labels(path)}
 
 
 @dataclass(frozen=True)
