@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import json
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 
@@ -147,18 +147,24 @@ class _Family:
 
     def count_blocks(self, segs: list[tuple[str, str]]) -> None:
         seen: set[str] = set()
-        register = self.requests <= BLOCK_CANDIDATE_REQUESTS
-        for kind, text in segs:
-            if kind in ("tool", "system"):
+        count_blocks(self.blocks, (text for kind, text in segs if kind not in ("tool", "system")),
+                     register=self.requests <= BLOCK_CANDIDATE_REQUESTS, seen=seen)
+
+
+def count_blocks(blocks: dict[str, int], texts: Iterable[str], *, register: bool, seen: set[str]) -> None:
+    """Count each long paragraph once per request; new candidates only from a family's first requests.
+
+    Shared with the dataset builder so it strips exactly the blocks the analysis reports as static.
+    """
+    for text in texts:
+        for para in text.split("\n\n"):
+            if len(para) < BLOCK_MIN_CHARS or para in seen:
                 continue
-            for para in text.split("\n\n"):
-                if len(para) < BLOCK_MIN_CHARS or para in seen:
-                    continue
-                seen.add(para)
-                if para in self.blocks:
-                    self.blocks[para] += 1
-                elif register and len(self.blocks) < BLOCK_MAX_CANDIDATES:
-                    self.blocks[para] = 1
+            seen.add(para)
+            if para in blocks:
+                blocks[para] += 1
+            elif register and len(blocks) < BLOCK_MAX_CANDIDATES:
+                blocks[para] = 1
 
 
 class StaticBlock(BaseModel):

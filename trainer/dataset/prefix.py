@@ -28,14 +28,17 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 
-from advisor.metrics.static_prompt import common_prefix_len
+# Static-block detection is the analysis' own, so the dataset strips what analysis.json reports.
+from advisor.metrics.static_prompt import (
+    BLOCK_CANDIDATE_REQUESTS,
+    BLOCK_MIN_SHARE,
+    common_prefix_len,
+    count_blocks,
+)
 
 MIN_SYSTEM_PREFIX_CHARS = 200
 MIN_USER_PREFIX_CHARS = 80
-BLOCK_MIN_CHARS = 80
-BLOCK_MIN_SHARE = 0.9
-BLOCK_CANDIDATE_REQUESTS = 50
-BLOCK_MAX_CANDIDATES = 200
+
 MAX_FAMILIES = 5000
 SHORT_PROMPT_MAX_TOKENS = 48
 SHORT_PROMPT_MAX_CHARS = 300
@@ -48,10 +51,6 @@ def _cut_to_line(text: str, n: int) -> int:
         return len(text)
     cut = text.rfind("\n", 0, n + 1)
     return cut + 1 if cut >= 0 else 0
-
-
-def _paragraphs(text: str) -> list[str]:
-    return [p for p in text.split("\n\n") if p.strip()]
 
 
 class _FamilyState:
@@ -142,17 +141,7 @@ class PrefixFinder:
             st.user, st.user_common = first, len(first)
         elif st.user_common:
             st.user_common = common_prefix_len(st.user, first, st.user_common)
-        seen: set[str] = set()
-        register = st.requests <= BLOCK_CANDIDATE_REQUESTS
-        for text in users:
-            for para in _paragraphs(text):
-                if len(para) < BLOCK_MIN_CHARS or para in seen:
-                    continue
-                seen.add(para)
-                if para in st.blocks:
-                    st.blocks[para] += 1
-                elif register and len(st.blocks) < BLOCK_MAX_CANDIDATES:
-                    st.blocks[para] = 1
+        count_blocks(st.blocks, users, register=st.requests <= BLOCK_CANDIDATE_REQUESTS, seen=set())
 
     def finish(self, short_prompt: str | None = None) -> dict[str, FamilyPrefix]:
         """Decide each family's static text; `short_prompt` (user-given) overrides the generated one."""
