@@ -247,6 +247,9 @@ def build_context(a: Analysis, ev: Any | None = None, title: str | None = None) 
     ]
     if a.sampling.label:
         notes.append(f"Volumes and money are {a.sampling.label}.")
+    if ev is not None and win is not None:
+        notes.append(f"The measured figures come from {ev.baseline.model} fine-tuned on this machine; they stand in "
+                     f"for the recommended target ({win['name']}) until the adapter is trained there.")
     if ev is not None:
         notes.append(f"Evaluation: {ev.n_examples} held-out examples, greedy decoding on {ev.device}; pass = "
                      f"{ev.pass_definition}; checks from {ev.checks_source}.")
