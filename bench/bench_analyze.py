@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from _machine import describe
+from _machine import describe, run_measured
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "analyze.json"
@@ -42,17 +41,10 @@ def run_analyze(log_dir: Path, workdir: Path) -> dict:
     out = workdir / f"analysis-{log_dir.name}.json"
     cmd = [sys.executable, "-m", "advisor.cli", "analyze", str(log_dir), "-o", str(out), "--force", "-q",
            "--allow-unpriced"]
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"advise analyze failed on {log_dir}:\n{err}")
+    wall, rss_mb = run_measured(cmd, ROOT)
     records = json.loads(out.read_text())["data_quality"]["records"]
-    rss_kb = usage.ru_maxrss if sys.platform != "darwin" else usage.ru_maxrss // 1024
     return {"records": records, "log_bytes": sum(p.stat().st_size for p in log_dir.rglob("*") if p.is_file()),
-            "wall_s": round(wall, 2), "records_per_s": round(records / wall, 1), "peak_rss_mb": round(rss_kb / 1024, 1)}
+            "wall_s": round(wall, 2), "records_per_s": round(records / wall, 1), "peak_rss_mb": round(rss_mb, 1)}
 
 
 METRICS_ONLY = ("from advisor.analysis import build_analysis; import sys; "

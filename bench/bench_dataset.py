@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from _machine import describe
+from _machine import describe, run_measured
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "dataset.json"
@@ -41,19 +38,12 @@ def run_dataset(log_dir: Path, workdir: Path) -> dict:
     """One `advise dataset` in a fresh process: wall time and its own peak RSS."""
     out = workdir / f"dataset-{log_dir.name}"
     cmd = [sys.executable, "-m", "advisor.cli", "dataset", str(log_dir), "-o", str(out), "--force", "-q"]
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"advise dataset failed on {log_dir}:\n{err}")
+    wall, rss_mb = run_measured(cmd, ROOT)
     counts = json.loads((out / "dataset.json").read_text())["counts"]
-    rss_kb = usage.ru_maxrss if sys.platform != "darwin" else usage.ru_maxrss // 1024
     return {"records": counts["records_read"], "examples_written": counts["written"],
             "log_bytes": sum(p.stat().st_size for p in log_dir.rglob("*") if p.is_file()),
             "wall_s": round(wall, 2), "records_per_s": round(counts["records_read"] / wall, 1),
-            "peak_rss_mb": round(rss_kb / 1024, 1)}
+            "peak_rss_mb": round(rss_mb, 1)}
 
 
 def main(argv: list[str] | None = None) -> int:
