@@ -34,6 +34,7 @@ from advisor.ingest.common import (
     split_metadata,
     tokens,
 )
+from advisor.ingest.openai_chat import messages_of
 from advisor.models import Feedback, FinishReason, Record
 
 NAME = "canonical"
@@ -104,22 +105,9 @@ def _usage(u: CanonicalUsage | None, file: str, line: int) -> dict[str, Any] | N
 
 
 def _messages(raw: list[Any], system: str | None) -> tuple[str | None, list[dict[str, Any]]]:
-    parts = [system] if system else []
-    out: list[dict[str, Any]] = []
-    for m in raw:
-        if not isinstance(m, dict):
-            continue
-        role = m.get("role")
-        text = content_text(m.get("content"))
-        if role in ("system", "developer"):
-            if text:
-                parts.append(text)
-            continue
-        msg = {"role": role if role in ("user", "assistant", "tool") else "user", "content": text}
-        for key in ("tool_calls", "tool_call_id", "name"):
-            if m.get(key) is not None:
-                msg[key] = m[key]
-        out.append(msg)
+    """Canonical messages are OpenAI-shaped: split them the same way, top-level `system` first."""
+    inline, out = messages_of(raw)
+    parts = [t for t in (system, inline) if t]
     return ("\n\n".join(parts) if parts else None), out
 
 
