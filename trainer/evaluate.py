@@ -275,8 +275,9 @@ def _prompt_tokens(tokenizer, conversations: list[list[dict]]) -> list[int]:
 
 
 def _generate_timed(model, tokenizer, conversations: list[list[dict]], max_new_tokens: int, batch_size: int,
-                    on_batch: Callable[[int], None] | None = None) -> tuple[list[str], list[float]]:
-    """Greedy outputs and per-request latency (batch wall time shared by its requests, on this device)."""
+                    on_batch: Callable[[int], None] | None = None) -> tuple[list[str], list[float], list[int]]:
+    """Greedy outputs, per-request latency (batch wall time shared by its requests, on this device) and
+    prompt tokens per request."""
     from trainer.generate import generate_batch
 
     lengths = _prompt_tokens(tokenizer, conversations)
@@ -292,7 +293,7 @@ def _generate_timed(model, tokenizer, conversations: list[list[dict]], max_new_t
             lat[i] = ms / len(idx)
         if on_batch:
             on_batch(len(idx))
-    return outputs, lat
+    return outputs, lat, lengths
 
 
 def _mean_loss(model, tokenizer, rows: list[dict], max_len: int = 512) -> float:
@@ -350,22 +351,22 @@ def run_evaluation(run_dir: Path, test_path: Path, *, checks: Path | None = None
         base_convs = [ex.full_messages for ex in examples]
         if baseline == "base":
             with model.disable_adapter():
-                base_out, base_lat = _generate_timed(model, tok, base_convs, max_new_tokens, batch_size, step)
+                base_out, base_lat, base_pt = _generate_timed(model, tok, base_convs, max_new_tokens, batch_size,
+                                                              step)
             base_name, base_tok = base_id, tok
         else:
             from trainer.models import load_base
 
             other, other_tok, info = load_base(baseline)
-            base_out, base_lat = _generate_timed(other, other_tok, base_convs, max_new_tokens, batch_size, step)
+            base_out, base_lat, base_pt = _generate_timed(other, other_tok, base_convs, max_new_tokens, batch_size,
+                                                          step)
             base_name, base_tok = info.id, other_tok
         ft_convs = [ex.short_messages for ex in examples]
-        ft_out, ft_lat = _generate_timed(model, tok, ft_convs, max_new_tokens, batch_size, step)
-    base_res = score_variant("baseline", base_name, None, "full original prompt", examples, base_out,
-                             _prompt_tokens(base_tok, base_convs),
+        ft_out, ft_lat, ft_pt = _generate_timed(model, tok, ft_convs, max_new_tokens, batch_size, step)
+    base_res = score_variant("baseline", base_name, None, "full original prompt", examples, base_out, base_pt,
                              [len(base_tok(o, add_special_tokens=False)["input_ids"]) for o in base_out],
                              base_lat, checker, json_expected, check_names)
-    ft_res = score_variant("fine-tuned", base_id, str(run_dir), "short prompt", examples, ft_out,
-                           _prompt_tokens(tok, ft_convs),
+    ft_res = score_variant("fine-tuned", base_id, str(run_dir), "short prompt", examples, ft_out, ft_pt,
                            [len(tok(o, add_special_tokens=False)["input_ids"]) for o in ft_out],
                            ft_lat, checker, json_expected, check_names)
     forgetting = forgetting_probe(model, tok) if probe else None
