@@ -11,19 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import chain
 from pathlib import Path
 from types import ModuleType
 
 from advisor.errors import AdviseError, ParseError
 from advisor.ingest.common import Item, Skipped, reason_of
 from advisor.ingest.detect import SNIFF_ITEMS, detect_format, non_log_kind
-from advisor.ingest.reader import FileDigest, iter_items
+from advisor.ingest.reader import FileDigest, is_document, iter_items, iter_span, split_lines
 from advisor.ingest.registry import FORMATS, format_names
 from advisor.io import sha256_file
 from advisor.models import Record
 
-__all__ = ["FORMATS", "FileStats", "IngestReport", "expand_paths", "format_names", "read_records"]
+__all__ = ["CHUNK_BYTES", "FORMATS", "FileStats", "IngestReport", "Unit", "expand_paths", "format_names", "plan_units",
+           "read_records", "read_unit"]
 
 LOG_SUFFIXES = (".jsonl", ".jsonl.gz", ".json", ".json.gz")
 MAX_KEPT_ERRORS = 100
@@ -54,6 +54,25 @@ class IngestReport:
     @property
     def records(self) -> int:
         return sum(f.records for f in self.files)
+
+    def merge(self, part: IngestReport) -> None:
+        """Add what one unit read (see :func:`read_unit`) to this report; units must be merged in order."""
+        by_path = {f.path: f for f in self.files}
+        for f in part.files:
+            mine = by_path.get(f.path)
+            if mine is None:
+                mine = by_path[f.path] = FileStats(path=f.path, format=f.format)
+                self.files.append(mine)
+            mine.format = mine.format or f.format
+            mine.lines += f.lines
+            mine.records += f.records
+            mine.sha256 = f.sha256 or mine.sha256
+            for reason, n in f.skipped.items():
+                mine.skipped[reason] = mine.skipped.get(reason, 0) + n
+        self.errors.extend(part.errors[:max(0, MAX_KEPT_ERRORS - len(self.errors))])
+        self.error_count += part.error_count
+        self.notes.extend(n for n in part.notes if n not in self.notes)
+        self.ignored.extend(part.ignored)
 
     @property
     def skipped(self) -> dict[str, int]:
@@ -97,13 +116,12 @@ def expand_paths(paths: Sequence[str | Path]) -> list[tuple[Path, bool]]:
 
 
 class _Opened:
-    """A file opened for reading, with its first items already read (for sniffing) and nothing lost."""
+    """A file opened to sniff its format from its first items (read again in full by its unit)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.file = str(path)
-        self.digest = FileDigest()  # sha256 computed from the same reads as the records (no second pass)
-        self._items = iter_items(path, self.digest)
+        self._items = iter_items(path)
         self.head: list[Item] = []
         dicts = 0
         for item in self._items:
@@ -115,11 +133,6 @@ class _Opened:
     @property
     def first(self) -> object:
         return next((obj for _, obj in self.head if isinstance(obj, dict)), None)
-
-    def items(self, stats: FileStats) -> Iterator[Item]:
-        for item in chain(self.head, self._items):
-            stats.lines += 1
-            yield item
 
     def close(self) -> None:
         self._items.close()  # type: ignore[attr-defined]
@@ -157,13 +170,6 @@ class _Ingest:
         self.stats[opened.file] = stats
         self.report.files.append(stats)
         return stats
-
-    def finish(self, opened: _Opened) -> None:
-        stats = self.stats[opened.file]
-        try:
-            stats.sha256 = opened.digest.hexdigest() or sha256_file(opened.path)
-        except OSError:
-            stats.sha256 = None
 
     def emit(self, results: Iterable[object]) -> Iterator[Record]:
         """Count each parser result against its file; errors go to on_error (or raise when strict)."""
@@ -208,15 +214,54 @@ def _module(fmt: str) -> ModuleType:
     return FORMATS[fmt]
 
 
-def read_records(paths: Sequence[str | Path], *, format: str | None = None, strict: bool = False,  # noqa: A002
-                 report: IngestReport | None = None,
-                 on_error: Callable[[ParseError], None] | None = None) -> Iterator[Record]:
-    """Stream Records from log files and directories (see module docstring); lazy: nothing is read until iterated."""
+CHUNK_BYTES = 32 << 20  # big plain JSONL files are read as line-aligned pieces of this size
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One piece of reading work: a whole file (or a multi-file group such as batch input + output), or a
+    line-aligned byte range of a big plain JSONL file. Units are independent, so they can run in other
+    processes; their order is the input order, and results are merged in that order."""
+
+    index: int
+    files: tuple[str, ...]
+    fmt: str
+    start: int = 0
+    end: int | None = None  # None: the whole file; else the byte range [start, end)
+    first_line: int = 1
+    size: int = 0  # bytes of input this unit covers (for progress)
+
+    @property
+    def whole(self) -> bool:
+        return self.end is None
+
+
+def _splittable(path: Path, module: ModuleType) -> bool:
+    """Plain (not gzip) JSON Lines of a one-file format can be split at newlines."""
+    if is_document(path) or hasattr(module, "parse_group"):
+        return False
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(2) != b"\x1f\x8b"
+    except OSError:
+        return False
+
+
+def plan_units(paths: Sequence[str | Path], *, format: str | None = None,  # noqa: A002
+               report: IngestReport | None = None, chunk_bytes: int | None = CHUNK_BYTES) -> list[Unit]:
+    """Expand, classify and sniff the inputs once; split plain JSONL files bigger than `chunk_bytes`.
+
+    Fills `report.files` (one FileStats per file, in input order, with its format) and `report.ignored`.
+    `chunk_bytes=None` never splits. The split depends on the file and `chunk_bytes` only, never on how
+    many processes read it, so every reader of the same plan gets the same records in the same units.
+    """
     if format is not None:
         _module(format)
-    state = _Ingest(report if report is not None else IngestReport(), strict, on_error, format)
+    report = report if report is not None else IngestReport()
+    state = _Ingest(report, False, None, format)
     files = expand_paths(paths)
     done: set[Path] = set()
+    units: list[Unit] = []
     for index, (path, in_dir) in enumerate(files):
         if path in done:
             continue
@@ -225,21 +270,84 @@ def read_records(paths: Sequence[str | Path], *, format: str | None = None, stri
         if got is None:
             continue
         opened, fmt = got
+        opened.close()
         module = _module(fmt)
         group = [opened]
         if hasattr(module, "parse_group"):
             group += _partners(state, files[index + 1:], done, path.parent, fmt)
-        try:
-            streams = [(o.file, o.items(state.start(o, fmt))) for o in group]
-            if len(streams) > 1 or hasattr(module, "parse_group"):
-                yield from state.emit(module.parse_group(streams))
-            else:
-                yield from state.emit(module.parse(streams[0][1], streams[0][0]))
-        finally:
-            for o in group:
+            for o in group[1:]:
                 o.close()
         for o in group:
-            state.finish(o)
+            state.start(o, fmt)
+        size = sum(_size(o.path) for o in group)
+        if chunk_bytes and size > chunk_bytes and len(group) == 1 and _splittable(path, module):
+            for start, end, line in split_lines(path, chunk_bytes):
+                units.append(Unit(len(units), (str(path),), fmt, start, end, line, end - start))
+        else:
+            units.append(Unit(len(units), tuple(o.file for o in group), fmt, size=size))
+    return units
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def read_unit(unit: Unit, report: IngestReport, *, strict: bool = False,
+              on_error: Callable[[ParseError], None] | None = None) -> Iterator[Record]:
+    """Stream the Records of one unit; its lines, records, skipped lines and errors are counted in `report`
+    (per file; a whole file's sha256 too). Merge such reports in unit order with :meth:`IngestReport.merge`."""
+    state = _Ingest(report, strict, on_error, unit.fmt)
+    module = _module(unit.fmt)
+    stats = [FileStats(path=f, format=unit.fmt) for f in unit.files]
+    for st in stats:
+        state.stats[st.path] = st
+        report.files.append(st)
+    digests = [FileDigest() for _ in unit.files]
+    if unit.whole:
+        streams = [(st.path, _counted(iter_items(st.path, d), st)) for st, d in zip(stats, digests, strict=True)]
+    else:
+        streams = [(stats[0].path, _counted(iter_span(stats[0].path, unit.start, unit.end, unit.first_line),
+                                            stats[0]))]
+    try:
+        if len(streams) > 1 or hasattr(module, "parse_group"):
+            yield from state.emit(module.parse_group(streams))
+        else:
+            yield from state.emit(module.parse(streams[0][1], streams[0][0]))
+    finally:
+        for _, items in streams:
+            items.close()  # type: ignore[attr-defined]
+    if unit.whole:
+        for st, d in zip(stats, digests, strict=True):
+            try:
+                st.sha256 = d.hexdigest() or sha256_file(st.path)
+            except OSError:
+                st.sha256 = None
+
+
+def _counted(items: Iterator[Item], stats: FileStats) -> Iterator[Item]:
+    try:
+        for item in items:
+            stats.lines += 1
+            yield item
+    finally:
+        items.close()  # type: ignore[attr-defined]
+
+
+def read_records(paths: Sequence[str | Path], *, format: str | None = None, strict: bool = False,  # noqa: A002
+                 report: IngestReport | None = None,
+                 on_error: Callable[[ParseError], None] | None = None) -> Iterator[Record]:
+    """Stream Records from log files and directories (see module docstring); lazy: nothing is read until iterated."""
+    report = report if report is not None else IngestReport()
+    units = plan_units(paths, format=format, report=report, chunk_bytes=None)
+    for unit in units:
+        part = IngestReport()
+        try:
+            yield from read_unit(unit, part, strict=strict, on_error=on_error)
+        finally:
+            report.merge(part)
 
 
 def _partners(state: _Ingest, rest: list[tuple[Path, bool]], done: set[Path], parent: Path,
