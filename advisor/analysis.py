@@ -7,11 +7,9 @@ see `Collector` and the `collectors=` / `post_process=` hooks (failures, decisio
 
 from __future__ import annotations
 
-import gc
 import json
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -22,21 +20,15 @@ from advisor import __version__
 from advisor.config import AdviseConfig, find_config, load_config
 from advisor.errors import AdviseError
 from advisor.metrics import (
-    CostAccumulator,
     CostSummary,
-    DailyAccumulator,
     DayAggregate,
     PromptFamily,
     Reliability,
-    ReliabilityAccumulator,
-    StaticPromptAccumulator,
     TokenMix,
-    TokenMixAccumulator,
-    VolumeAccumulator,
     VolumeMetrics,
 )
 from advisor.metrics.cost import ModelCost
-from advisor.models import Origin, Record
+from advisor.models import Record
 
 SCHEMA_VERSION = 1
 
@@ -242,19 +234,6 @@ def _file_stats(report: Any, files: list[Path]) -> list[InputFile]:
     return out
 
 
-@contextmanager
-def _fewer_gc_passes(threshold: int = 50_000) -> Iterator[None]:
-    """Run the cyclic GC every `threshold` allocations instead of 700 while streaming: each record allocates
-    hundreds of short-lived, acyclic objects (parsed JSON, the Record), so the default young-generation passes
-    cost time and collect nothing. Memory is unaffected: those objects are freed by reference counting."""
-    old = gc.get_threshold()
-    gc.set_threshold(max(old[0], threshold), old[1], old[2])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*old)
-
-
 def build_analysis(
     paths: Iterable[str | Path],
     *,
@@ -270,6 +249,8 @@ def build_analysis(
     collectors: Mapping[str, Collector] | None = None,
     post_process: Callable[[Analysis], Analysis] | None = None,
     records: Iterable[Record] | None = None,
+    jobs: int | None = None,
+    chunk_bytes: int | None = None,
 ) -> Analysis:
     """Read the logs once and measure volume, tokens, cost, latency, errors and static prompt structure.
 
@@ -278,66 +259,48 @@ def build_analysis(
     results land in the Analysis slot of the same name (e.g. {"failures": FailureCollector(cfg)});
     `post_process` runs last (the decision engine fills strategies/recommendation there).
     `records` replaces reading `paths` (tests, and callers that already hold Records).
+    `jobs` processes read the input (default: one per CPU when it is big, see advisor.scan); the result does
+    not depend on it. `chunk_bytes` is the size big JSONL files are split at (advisor.ingest.CHUNK_BYTES).
     """
-    from advisor.tokens import fill_usage
+    from advisor.scan import Pass, PassSettings, choose_jobs, run_units
 
     path_list = [Path(p) for p in paths]
     cfg = _config(config, path_list)
     sample_rate = cfg.traffic.sample_rate
-    scale = 1.0 / sample_rate
     book = _price_book(prices)
     start, stop = parse_when(since), parse_when(until, end=True)
     if start and stop and stop <= start:
         raise AdviseError("--until is before --since", hint="swap the dates")
+    extra = dict(collectors or {})
+    settings = PassSettings(book=book, allow_unpriced=allow_unpriced, scale=1.0 / sample_rate,
+                            sample_rate=sample_rate, start=start, stop=stop)
+    measured = Pass(settings, extra)
 
     report = None
-    if records is None:
-        from advisor.ingest import IngestReport, read_records
+    files = _files_of(path_list)
+    ticker = _ByteProgress(files, progress) if progress else None
+    if records is not None:
+        measured.consume(records, ticker.update if ticker else None)
+    else:
+        from advisor.ingest import CHUNK_BYTES, IngestReport, plan_units
 
         for p in path_list:
             if not p.exists():
                 raise AdviseError(f"no such file or directory: {p}", file=str(p), hint="check the path")
         report = IngestReport()
-        records = read_records(path_list, format=format, strict=strict, report=report, on_error=on_error)
-
-    files = _files_of(path_list)
-    ticker = _ByteProgress(files, progress) if progress else None
-    volume = VolumeAccumulator(scale=scale)
-    mix = TokenMixAccumulator()
-    money = CostAccumulator(book, allow_unpriced=allow_unpriced, scale=scale)
-    ops = ReliabilityAccumulator()
-    days = DailyAccumulator()
-    static = StaticPromptAccumulator(sample_rate=sample_rate)
-    extra = dict(collectors or {})
-    filtered = reported = estimated = 0
-
-    # Bound methods, looked up once: this loop runs once per record (a million times at scale).
-    add_volume, add_mix, add_money, add_ops, add_day, add_static = (
-        volume.add, mix.add, money.add, ops.add, days.add, static.add)
-    add_extra = [c.add for c in extra.values()]  # hook: failure analysis and any later streaming stage
-    with _fewer_gc_passes():
-        for record in records:
-            if ticker:
-                ticker.update(record)
-            if (start and record.timestamp < start) or (stop and record.timestamp >= stop):
-                filtered += 1
-                continue
-            if record.usage is None:
-                record = fill_usage(record)
-            if record.usage.origin == Origin.estimated:  # type: ignore[union-attr]
-                estimated += 1
-            else:
-                reported += 1
-            add_volume(record)
-            add_mix(record)
-            cost = add_money(record)
-            add_ops(record)
-            add_day(record, cost)
-            add_static(record)
-            for add in add_extra:
-                add(record)
+        splittable = Pass.can_spawn(extra)  # a collector that cannot be split gets one plain pass
+        units = plan_units(path_list, format=format, report=report,
+                           chunk_bytes=(chunk_bytes or CHUNK_BYTES) if splittable else None)
+        n_jobs = choose_jobs(jobs, units) if splittable else 1
+        split = {u.files[0] for u in units if not u.whole}
+        run_units(units, measured, report, jobs=n_jobs, strict=strict, on_error=on_error,
+                  progress=progress, tick=ticker.update if ticker and n_jobs == 1 else None,
+                  hash_files=[f for f in report.files if f.path in split])
     if ticker:
         ticker.finish()
+    volume, mix, money, ops, days, static = (measured.volume, measured.mix, measured.money, measured.ops,
+                                             measured.days, measured.static)
+    filtered, reported, estimated = measured.filtered, measured.reported, measured.estimated
 
     inputs = _file_stats(report, files) if report is not None else []
     n = reported + estimated
@@ -368,7 +331,7 @@ def build_analysis(
         generated_at=datetime.now(UTC),
         inputs=inputs,
         window=Window(first=vol.first, last=vol.last, days=vol.days, since=start, until=stop),
-        sampling=Sampling(sample_rate=sample_rate, scale=scale,
+        sampling=Sampling(sample_rate=sample_rate, scale=settings.scale,
                           label=None if sample_rate == 1 else f"scaled from a {sample_rate * 100:g}% sample"),
         prices=PriceInfo(source=describe, user_file=str(user_file) if user_file else None, dates=price_dates),
         volume=vol,

@@ -17,6 +17,10 @@ class AdviseError(Exception):
         self.hint = hint
         super().__init__(self.render())
 
+    def __reduce__(self) -> tuple:
+        # picklable whatever the subclass's __init__ takes (errors come back from worker processes)
+        return _rebuild, (type(self), dict(self.__dict__))
+
     def render(self) -> str:
         where = ""
         if self.file:
@@ -27,6 +31,13 @@ class AdviseError(Exception):
         if self.hint:
             text += f"\n  hint: {self.hint}"
         return text
+
+
+def _rebuild(cls: type[AdviseError], state: dict) -> AdviseError:
+    err = cls.__new__(cls)
+    err.__dict__.update(state)
+    Exception.__init__(err, err.render())
+    return err
 
 
 class ParseError(AdviseError):

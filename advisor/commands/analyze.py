@@ -25,6 +25,10 @@ class _ErrorPrinter:
             text = exc.render() if hasattr(exc, "render") else str(exc)
             click.echo(f"advise: skipped {text}", err=True)
 
+    def dropped(self, n: int) -> None:
+        """Malformed lines a worker process counted but did not send back one by one."""
+        self.count += n
+
     def finish(self) -> None:
         if self.count > self.limit:
             click.echo(f"advise: … {self.count - self.limit} more malformed lines skipped "
@@ -54,12 +58,15 @@ class _ErrorPrinter:
               help="JSON schema the outputs must follow (overrides [failures] schema).")
 @click.option("--json-output", "json_output", is_flag=True, default=None,
               help="Treat outputs as JSON even when the request did not ask for it.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Processes reading the logs [default: one per CPU for inputs over 64 MB]. "
+                   "The result is the same for any N.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 @assumption_options
 def analyze(paths: tuple[Path, ...], fmt: str | None, prices: Path | None, config: Path | None,
             since: str | None, until: str | None, json_out: str | None, output: Path | None, force: bool,
             strict: bool, allow_unpriced: bool, labels: Path | None, schema: Path | None, json_output: bool | None,
-            quiet: bool, **what_if) -> None:
+            jobs: int | None, quiet: bool, **what_if) -> None:
     """Measure volume, token mix, cost, latency, errors and static prompt structure of LLM logs.
 
     \b
@@ -92,7 +99,7 @@ def analyze(paths: tuple[Path, ...], fmt: str | None, prices: Path | None, confi
 
         analysis = analyze_logs(list(paths), format=fmt, prices=prices, since=since, until=until, strict=strict,
                                 allow_unpriced=allow_unpriced, config=config, labels=labels, schema=schema,
-                                json_output=json_output, overrides=cli_overrides(**what_if), on_error=errors,
+                                json_output=json_output, overrides=cli_overrides(**what_if), on_error=errors, jobs=jobs,
                                 progress=on_progress if not bar.disable else None)
     errors.finish()
     text = analysis_json(analysis)

@@ -13,9 +13,10 @@ from a sample are scaled back to the full count (``sampled`` says so).
 
 from __future__ import annotations
 
-import random
+import hashlib
+import heapq
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from advisor.failures.signatures import ID_RE, QUOTED_RE, URL_RE
 
@@ -32,30 +33,51 @@ class TextItem:
     category: str
 
 
-@dataclass
 class TextReservoir:
-    """Uniform sample of at most `capacity` items from a stream (Algorithm R, seeded)."""
+    """Uniform sample of at most `capacity` items from a stream, mergeable across pieces of the stream.
 
-    capacity: int = 4000
-    seed: int = 0
-    seen: int = 0
-    items: list[TextItem] = field(default_factory=list)
+    Bottom-k sampling: each item gets a pseudo-random key from a hash of its record id and text,
+    and the `capacity` smallest keys are kept. Which items are kept does not depend on how the stream was
+    cut into pieces, so pieces read in other processes merge into exactly the sample of one pass.
+    `items` come back in stream order.
+    """
 
-    def __post_init__(self) -> None:
-        self._rng = random.Random(self.seed)
+    def __init__(self, capacity: int = 4000, seed: int = 0) -> None:
+        self.capacity = capacity
+        self.seed = seed
+        self.seen = 0
+        self._heap: list[tuple[int, int, TextItem]] = []  # (-key, stream position, item): a max-heap on key
+
+    def _key(self, item: TextItem) -> int:
+        h = hashlib.blake2b(f"{self.seed}\x1f{item.record_id}\x1f".encode("utf-8", "surrogatepass"),
+                            digest_size=8)
+        h.update(item.text.encode("utf-8", "surrogatepass"))
+        return int.from_bytes(h.digest(), "big")
 
     def add(self, item: TextItem) -> None:
+        self._offer(self._key(item), self.seen, item)
         self.seen += 1
-        if len(self.items) < self.capacity:
-            self.items.append(item)
-            return
-        j = self._rng.randrange(self.seen)
-        if j < self.capacity:
-            self.items[j] = item
+
+    def _offer(self, key: int, position: int, item: TextItem) -> None:
+        heap = self._heap
+        if len(heap) < self.capacity:
+            heapq.heappush(heap, (-key, position, item))
+        elif -key > heap[0][0]:
+            heapq.heapreplace(heap, (-key, position, item))
+
+    def merge(self, later: TextReservoir) -> None:
+        """Add the sample of the stream's next piece (positions continue after ours)."""
+        for neg_key, position, item in later._heap:
+            self._offer(-neg_key, self.seen + position, item)
+        self.seen += later.seen
+
+    @property
+    def items(self) -> list[TextItem]:
+        return [item for _, _, item in sorted(self._heap, key=lambda e: e[1])]
 
     @property
     def scale(self) -> float:
-        return self.seen / len(self.items) if self.items else 1.0
+        return self.seen / len(self._heap) if self._heap else 1.0
 
 
 @dataclass

@@ -185,6 +185,52 @@ class FailureCollector:
         if len(st.examples) < MAX_EXAMPLES:
             st.examples.append(Example(id=rid, excerpt=excerpt))
 
+    # -- pieces of the stream (other processes) --------------------------------------------
+    def spawn(self) -> FailureCollector:
+        """An empty collector with the same configuration and labels, for another piece of the logs."""
+        return FailureCollector(self.config, self.labels, text_capacity=self.texts.capacity, seed=self.texts.seed)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # what comes back from a worker: counts and samples, not the configuration or the labels file
+        state = {**self.__dict__, "config": None, "labels": None, "_iso": {}}
+        state["matched_labels"] = set(self.labels.matched_ids) if self.labels is not None else set()
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    def merge(self, later: FailureCollector) -> None:
+        """Add the counts and samples of a later piece of the logs, as if its records had come to `add`."""
+        if self.labels is not None:
+            self.labels.mark_matched(later.__dict__.get("matched_labels") or (
+                later.labels.matched_ids if later.labels is not None else ()))
+        self.requests += later.requests
+        self.failures += later.failures
+        self.errors.update(later.errors)
+        for day, (n, k) in later.daily.items():
+            per_day = self.daily.setdefault(day, [0, 0])
+            per_day[0] += n
+            per_day[1] += k
+        for name in ("decided_by", "bucket_failures", "signal_counts"):
+            getattr(self, name).update(getattr(later, name))
+        for name in ("label_overrides", "labelled", "feedback_records", "volatile_requests", "volatile_failures",
+                     "rag_failures"):
+            setattr(self, name, getattr(self, name) + getattr(later, name))
+        for sig, theirs in later.sigs.items():
+            st = self.sigs.get(sig)
+            if st is None and len(self.sigs) >= MAX_SIGNATURES:
+                sig = sig.split(":")[0] + f":{theirs.category}:other"
+                st = self.sigs.get(sig)
+            if st is None:
+                self.sigs[sig] = theirs
+                continue
+            st.count += theirs.count
+            st.primary += theirs.primary
+            st.days |= theirs.days
+            st.primary_by_day.update(theirs.primary_by_day)
+            st.examples.extend(theirs.examples[:max(0, MAX_EXAMPLES - len(st.examples))])
+        self.texts.merge(later.texts)
+
     # -- result ----------------------------------------------------------------------------
     def finish(self) -> FailureAnalysis:
         n, f = self.requests, self.failures

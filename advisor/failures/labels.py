@@ -7,7 +7,7 @@ matched a record, so ids with no record are *reported* at the end, never silentl
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -91,6 +91,14 @@ class LabelIndex:
         if label is not None:
             self._matched.add(record_id)
         return label
+
+    @property
+    def matched_ids(self) -> set[str]:
+        return self._matched
+
+    def mark_matched(self, ids: Iterable[str]) -> None:
+        """Count ids matched by a reader in another process."""
+        self._matched.update(ids)
 
     @property
     def matched(self) -> int:

@@ -160,9 +160,34 @@ class FileDigest:
         return self._hash.hexdigest() if self.complete and self.usable else None
 
 
+RELEASE_BYTES = 16 << 20  # mapped pages already read are handed back every this many bytes
+
+
+class _Releaser:
+    """Hands pages of a read-only map back once read (MADV_DONTNEED): they stay in the page cache, but the
+    process's resident size stays flat however big the file is."""
+
+    def __init__(self, mm: Any, start: int) -> None:
+        self.mm = mm
+        self.done = start - start % mmap.PAGESIZE
+        self.next = self.done + RELEASE_BYTES
+
+    def __call__(self, pos: int) -> None:
+        if pos < self.next:
+            return
+        upto = pos - pos % mmap.PAGESIZE
+        if upto > self.done and hasattr(mmap, "MADV_DONTNEED"):
+            try:
+                self.mm.madvise(mmap.MADV_DONTNEED, self.done, upto - self.done)
+            except (OSError, ValueError):  # pragma: no cover - advice only
+                pass
+        self.done, self.next = upto, upto + RELEASE_BYTES
+
+
 def _span_items(mm: Any, start: int, end: int, first_line: int, file: str) -> Iterator[Item]:
     """Lines of bytes [start, end) of a memory map, parsed in place (orjson reads the memoryview: no copy)."""
     view = memoryview(mm)
+    release = _Releaser(mm, start)
     try:
         find, loads = mm.find, orjson.loads
         pos, line = start, first_line - 1
@@ -172,6 +197,8 @@ def _span_items(mm: Any, start: int, end: int, first_line: int, file: str) -> It
             j = find(b"\n", pos, end)
             if j < 0:
                 j = end
+            if j >= release.next:
+                release(j)
             line += 1
             if j > pos:
                 try:
@@ -242,9 +269,12 @@ def split_lines(path: str | Path, size: int) -> list[tuple[int, int, int]]:
 
 def count_newlines(mm: Any, start: int, end: int) -> int:
     n, find, pos = 0, mm.find, start
+    release = _Releaser(mm, start)
     while (pos := find(b"\n", pos, end)) >= 0:
         n += 1
         pos += 1
+        if pos >= release.next:
+            release(pos)
     return n
 
 
@@ -257,7 +287,20 @@ def file_sha256(path: str | Path) -> str:
 
             return sha256_file(path)
         with mm:
-            return hashlib.sha256(mm).hexdigest()
+            h = hashlib.sha256()
+            _hash_map(h, mm)
+            return h.hexdigest()
+
+
+def _hash_map(h: Any, mm: Any) -> None:
+    """Feed a whole map to a hash in windows, handing each window's pages back after it."""
+    view, release = memoryview(mm), _Releaser(mm, 0)
+    try:
+        for pos in range(0, len(mm), RELEASE_BYTES):
+            h.update(view[pos:pos + RELEASE_BYTES])
+            release(pos + RELEASE_BYTES)
+    finally:
+        view.release()
 
 
 def iter_items(path: str | Path, digest: FileDigest | None = None) -> Iterator[tuple[int, object]]:
@@ -280,7 +323,7 @@ def iter_items(path: str | Path, digest: FileDigest | None = None) -> Iterator[t
                 with mm:
                     yield from _span_items(mm, 0, len(mm), 1, file)
                     if sink is not None:
-                        sink.update(mm)
+                        _hash_map(sink, mm)
                         digest.complete = True  # type: ignore[union-attr]
                 return
             complete = yield from _lines(fh, file, sink)

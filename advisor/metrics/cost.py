@@ -132,6 +132,28 @@ class CostAccumulator:
             m.price = price
         return cost
 
+    def merge(self, other: CostAccumulator) -> None:
+        """Add the bills of a later piece of the logs (the latest price is the later piece's)."""
+        for name, theirs in other._models.items():
+            m = self._models.get(name)
+            if m is None:
+                self._models[name] = theirs
+                continue
+            m.requests += theirs.requests
+            m.priced_requests += theirs.priced_requests
+            m.total += theirs.total
+            m.input_total += theirs.input_total
+            if theirs.reported is not None:
+                m.reported = (m.reported or 0.0) + theirs.reported
+            if theirs.price is not None:
+                m.currency, m.source, m.date, m.price = theirs.currency, theirs.source, theirs.date, theirs.price
+        for name, where in other._first_unpriced.items():
+            self._first_unpriced.setdefault(name, where)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # what a worker process sends back: the bills, not the price table
+        return {**self.__dict__, "prices": None, "_bill": None, "_price_cache": {}}
+
     def latest_price(self, model: str) -> Any:
         """The last price this model was billed at (None when unpriced or unseen)."""
         m = self._models.get(model)

@@ -51,6 +51,19 @@ class DailyAccumulator:
         if record.status == "error":
             day.errors += 1
 
+    def merge(self, other: DailyAccumulator) -> None:
+        for d, theirs in other._days.items():
+            day = self._days.get(d)
+            if day is None:
+                self._days[d] = theirs
+                continue
+            day.requests += theirs.requests
+            day.input += theirs.input
+            day.output += theirs.output
+            if theirs.cost is not None:
+                day.cost = (day.cost or 0.0) + theirs.cost
+            day.errors += theirs.errors
+
     def result(self, static_tokens_per_day: dict[str, float] | None = None) -> list[DayAggregate]:
         """Every day of the window in order, quiet days included as zeros."""
         if not self._days:

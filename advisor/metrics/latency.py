@@ -44,6 +44,18 @@ class ReliabilityAccumulator:
         reason = record.finish_reason.value if record.finish_reason else "unknown"
         m.finish[reason] = m.finish.get(reason, 0) + 1
 
+    def merge(self, other: ReliabilityAccumulator) -> None:
+        for model, theirs in other._models.items():
+            m = self._models.get(model)
+            if m is None:
+                self._models[model] = theirs
+                continue
+            m.requests += theirs.requests
+            m.errors += theirs.errors
+            m.latency.merge(theirs.latency)
+            for reason, n in theirs.finish.items():
+                m.finish[reason] = m.finish.get(reason, 0) + n
+
     def result(self) -> dict[str, Reliability]:
         return {
             model: Reliability(

@@ -77,6 +77,28 @@ class QuantileSketch:
         key = math.ceil(math.log(value) / self._log_gamma)
         self._buckets[key] = self._buckets.get(key, 0) + 1
 
+    def merge(self, other: QuantileSketch) -> None:
+        """Add another sketch's values (same accuracy): the same sketch as adding them one by one."""
+        self.count += other.count
+        self.total += other.total
+        self.min = min(self.min, other.min)
+        self.max = max(self.max, other.max)
+        mine, theirs = self._exact, other._exact
+        if mine is not None and theirs is not None and len(mine) + len(theirs) <= EXACT_LIMIT:
+            mine.extend(theirs)
+            return
+        if mine is not None:
+            self._exact = None
+            for v in mine:
+                self._bucket(v)
+        if theirs is not None:
+            for v in theirs:
+                self._bucket(v)
+            return
+        self._zeros += other._zeros
+        for key, n in other._buckets.items():
+            self._buckets[key] = self._buckets.get(key, 0) + n
+
     def quantile(self, q: float) -> float | None:
         """Nearest-rank quantile: the smallest value with at least q of the values at or below it."""
         if self.count == 0:

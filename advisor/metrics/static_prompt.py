@@ -145,6 +145,57 @@ class _Family:
             del self.segs[i + 1:]
             return
 
+    def merge_prefix(self, later: _Family) -> None:
+        """Fold in the prefix state of the same family over a later piece of the logs.
+
+        Gives what `update_prefix` gives on those requests one by one: the later piece's requests all equal its
+        reference up to its divergence segment, where the smallest common prefix with *our* reference is
+        min(LCP(ours, theirs), their common), reached first by their reference or by their witness.
+        """
+        theirs = later.segs
+        if theirs is None:
+            return
+        if self.segs is None:
+            self.segs = theirs
+            return
+        for i, st in enumerate(self.segs):
+            if i >= len(theirs):
+                del self.segs[i:]
+                return
+            ot = theirs[i]
+            if ot.kind != st.kind:
+                c, witness = 0, ""
+            else:
+                if st.full and ot.full and ot.text == st.text:
+                    continue
+                shared = common_prefix_len(st.text, ot.text, st.common)
+                if not ot.full and ot.common < shared:
+                    c, witness = ot.common, ot.witness
+                else:
+                    c, witness = shared, ot.text[: shared + WITNESS_TAIL]
+            if c < st.common or st.full:
+                st.common, st.full, st.witness = c, False, witness
+            del self.segs[i + 1:]
+            return
+
+    def merge(self, later: _Family) -> None:
+        """Add the same family's state over a later piece of the logs."""
+        earlier_requests = self.requests
+        self.requests += later.requests
+        self.merge_prefix(later)
+        self.input_tokens += later.input_tokens
+        self.cache_read.merge(later.cache_read)
+        self.cache_write_total += later.cache_write_total
+        self.estimated += later.estimated
+        self.times.extend(later.times)
+        for d, n in later.per_day.items():
+            self.per_day[d] = self.per_day.get(d, 0) + n
+        for para, n in later.blocks.items():  # candidates only while the family is young, as in count_blocks
+            if para in self.blocks:
+                self.blocks[para] += n
+            elif earlier_requests < BLOCK_CANDIDATE_REQUESTS and len(self.blocks) < BLOCK_MAX_CANDIDATES:
+                self.blocks[para] = n
+
     def count_blocks(self, segs: list[tuple[str, str]]) -> None:
         seen: set[str] = set()
         count_blocks(self.blocks, (text for kind, text in segs if kind not in ("tool", "system")),
@@ -280,6 +331,22 @@ class StaticPromptAccumulator:
         fam.times.append(max(0, int(record.timestamp.timestamp())))
         d = record.timestamp.date()
         fam.per_day[d] = fam.per_day.get(d, 0) + 1
+
+    def merge(self, later: StaticPromptAccumulator) -> None:
+        """Add the families seen in a later piece of the logs (new ones after ours, in their order)."""
+        for key, fam in later._families.items():
+            mine = self._families.get(key)
+            if mine is not None:
+                mine.merge(fam)
+            elif len(self._families) >= MAX_FAMILIES:
+                self.overflow += fam.requests
+            else:
+                self._families[key] = fam
+        self.overflow += later.overflow
+        self._recent_keys.clear()
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_recent_keys": []}
 
     # ---- end of stream -------------------------------------------------------------------------
     def _static_tokens(self, fam: _Family) -> tuple[int, str, list[str], dict[str, int]]:

@@ -58,6 +58,18 @@ class TokenMixAccumulator:
         s["output"].add(u.output_tokens)
         s["reasoning"].add(u.reasoning_tokens)
 
+    def merge(self, other: TokenMixAccumulator) -> None:
+        for model, theirs in other._models.items():
+            m = self._models.get(model)
+            if m is None:
+                self._models[model] = theirs
+                continue
+            m.requests += theirs.requests
+            m.reported += theirs.reported
+            m.estimated += theirs.estimated
+            for kind, sketch in theirs.sketches.items():
+                m.sketches[kind].merge(sketch)
+
     def result(self) -> dict[str, TokenMix]:
         return {
             model: TokenMix(

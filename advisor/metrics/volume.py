@@ -81,6 +81,19 @@ class VolumeAccumulator:
         if self.last is None or ts > self.last:
             self.last = ts.astimezone(UTC)
 
+    def merge(self, other: VolumeAccumulator) -> None:
+        """Add the counts of another accumulator (e.g. of a later piece of the logs)."""
+        self._flush_hour()
+        other._flush_hour()
+        self.count += other.count
+        for hour, n in other._per_hour.items():
+            self._per_hour[hour] = self._per_hour.get(hour, 0) + n
+        if other.first is not None and (self.first is None or other.first < self.first):
+            self.first = other.first
+        if other.last is not None and (self.last is None or other.last > self.last):
+            self.last = other.last
+        self._hour = self._hour_end = None
+
     def _flush_hour(self) -> None:
         if self._hour is not None and self._hour_count:
             self._per_hour[self._hour] = self._per_hour.get(self._hour, 0) + self._hour_count

@@ -1,0 +1,253 @@
+"""One streaming pass over the logs: every measurement, over units of input, in one process or several.
+
+The input is planned as units (:func:`advisor.ingest.plan_units`): whole files, or line-aligned
+32 MiB pieces of big plain JSONL files. Each unit is measured by a fresh :class:`Pass` and the
+passes are merged in input order. The split depends only on the files, never on the number of
+processes, and every accumulator's `merge` is deterministic, so ``jobs=1`` and ``jobs=8`` give
+the same analysis, byte for byte. A log smaller than one piece is one unit: one plain pass.
+
+Worker processes are forked (Linux): they inherit the loaded price table, configuration and
+labels instead of receiving them, and send back only counts and bounded samples. Where fork is
+not available the units run one after another in this process, with the same result.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from advisor.metrics import (
+    CostAccumulator,
+    DailyAccumulator,
+    ReliabilityAccumulator,
+    StaticPromptAccumulator,
+    TokenMixAccumulator,
+    VolumeAccumulator,
+)
+from advisor.models import Origin, Record
+
+PARALLEL_MIN_BYTES = 64 << 20  # below this, starting processes costs more than it saves
+ProgressFn = Callable[[int, int], None]  # (bytes done, bytes total)
+
+
+@dataclass(frozen=True)
+class PassSettings:
+    book: Any
+    allow_unpriced: bool
+    scale: float
+    sample_rate: float
+    start: datetime | None
+    stop: datetime | None
+
+
+class Pass:
+    """Every streaming measurement over one piece of the logs. Pieces merge in input order."""
+
+    def __init__(self, settings: PassSettings, collectors: Mapping[str, Any]) -> None:
+        self.settings = settings
+        self.volume = VolumeAccumulator(scale=settings.scale)
+        self.mix = TokenMixAccumulator()
+        self.money = CostAccumulator(settings.book, allow_unpriced=settings.allow_unpriced, scale=settings.scale)
+        self.ops = ReliabilityAccumulator()
+        self.days = DailyAccumulator()
+        self.static = StaticPromptAccumulator(sample_rate=settings.sample_rate)
+        self.extra = dict(collectors)
+        self.filtered = self.reported = self.estimated = 0
+
+    def spawn(self) -> Pass:
+        """An empty pass with the same settings, for another piece of the logs."""
+        return Pass(self.settings, {name: c.spawn() for name, c in self.extra.items()})
+
+    @staticmethod
+    def can_spawn(collectors: Mapping[str, Any]) -> bool:
+        return all(hasattr(c, "spawn") and hasattr(c, "merge") for c in collectors.values())
+
+    def consume(self, records: Iterable[Record], tick: Callable[[Record], None] | None = None) -> None:
+        from advisor.tokens import fill_usage
+
+        start, stop = self.settings.start, self.settings.stop
+        estimated_origin = Origin.estimated
+        # Bound methods, looked up once: this loop runs once per record (a million times at scale).
+        add_volume, add_mix, add_money, add_ops, add_day, add_static = (
+            self.volume.add, self.mix.add, self.money.add, self.ops.add, self.days.add, self.static.add)
+        add_extra = [c.add for c in self.extra.values()]  # hook: failure analysis and any later streaming stage
+        filtered = reported = estimated = 0
+        with fewer_gc_passes():
+            for record in records:
+                if tick is not None:
+                    tick(record)
+                if (start and record.timestamp < start) or (stop and record.timestamp >= stop):
+                    filtered += 1
+                    continue
+                if record.usage is None:
+                    record = fill_usage(record)
+                if record.usage.origin == estimated_origin:  # type: ignore[union-attr]
+                    estimated += 1
+                else:
+                    reported += 1
+                add_volume(record)
+                add_mix(record)
+                cost = add_money(record)
+                add_ops(record)
+                add_day(record, cost)
+                add_static(record)
+                for add in add_extra:
+                    add(record)
+        self.filtered += filtered
+        self.reported += reported
+        self.estimated += estimated
+
+    def merge(self, later: Pass) -> None:
+        """Add a later piece's measurements to this one."""
+        self.volume.merge(later.volume)
+        self.mix.merge(later.mix)
+        self.money.merge(later.money)
+        self.ops.merge(later.ops)
+        self.days.merge(later.days)
+        self.static.merge(later.static)
+        for name, c in self.extra.items():
+            c.merge(later.extra[name])
+        self.filtered += later.filtered
+        self.reported += later.reported
+        self.estimated += later.estimated
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "settings": None}  # the price table stays where it is
+
+
+@contextmanager
+def fewer_gc_passes(threshold: int = 50_000) -> Iterator[None]:
+    """Run the cyclic GC every `threshold` allocations instead of 700 while streaming: each record allocates
+    hundreds of short-lived, acyclic objects (parsed JSON, the Record), so the default young-generation passes
+    cost time and collect nothing. Memory is unaffected: those objects are freed by reference counting."""
+    old = gc.get_threshold()
+    gc.set_threshold(max(old[0], threshold), old[1], old[2])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+
+
+def available_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def choose_jobs(jobs: int | None, units: list[Any]) -> int:
+    """`jobs` as asked (capped by the units), or automatic: one process per CPU for big inputs, else one."""
+    if jobs is not None:
+        return max(1, min(jobs, len(units)))
+    if len(units) < 2 or sum(u.size for u in units) < PARALLEL_MIN_BYTES:
+        return 1
+    return max(1, min(available_cpus(), len(units)))
+
+
+def can_fork() -> bool:
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
+
+
+# ----------------------------------------------------------------------------- the worker side
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the pool
+
+
+def _measure_unit(unit: Any) -> tuple[Pass, Any]:
+    from advisor.ingest import IngestReport, read_unit
+
+    part = IngestReport()
+    piece = _WORKER["pass"].spawn()
+    piece.consume(read_unit(unit, part, strict=_WORKER["strict"]))
+    return piece, part
+
+
+# ----------------------------------------------------------------------------- the driver
+
+
+def run_units(units: list[Any], proto: Pass, report: Any, *, jobs: int, strict: bool,
+              on_error: Callable[[Exception], None] | None, progress: ProgressFn | None,
+              tick: Callable[[Record], None] | None, hash_files: list[Any]) -> Pass:
+    """Measure every unit and merge the pieces in order into `proto` (which is returned).
+
+    `hash_files` are FileStats of split files: their sha256 is computed on a thread meanwhile (hashlib
+    releases the GIL), since no single unit sees the whole file.
+    """
+    from advisor.ingest import IngestReport, read_unit
+
+    total = sum(u.size for u in units)
+    hasher = _Hasher(hash_files)
+    if jobs <= 1 or not can_fork():
+        hasher.start()
+        for unit in units:
+            part = IngestReport()
+            piece = proto.spawn() if len(units) > 1 else proto
+            try:
+                piece.consume(read_unit(unit, part, strict=strict, on_error=on_error), tick)
+            finally:
+                report.merge(part)
+            if piece is not proto:
+                proto.merge(piece)
+        hasher.join()
+        return proto
+    _WORKER.update({"pass": proto, "strict": strict})
+    done = 0
+    ctx = multiprocessing.get_context("fork")
+    try:
+        with ctx.Pool(jobs, initializer=_init_worker) as pool:
+            hasher.start()  # after the fork: a child must not inherit a running thread
+            for unit, (piece, part) in zip(units, pool.imap(_measure_unit, units, chunksize=1), strict=True):
+                report.merge(part)
+                if on_error is not None:
+                    for err in part.errors:
+                        on_error(err)
+                    dropped = getattr(on_error, "dropped", None)
+                    if dropped is not None and part.error_count > len(part.errors):
+                        dropped(part.error_count - len(part.errors))
+                proto.merge(piece)
+                done += unit.size
+                if progress is not None:
+                    progress(done, total)
+    finally:
+        _WORKER.clear()
+    hasher.join()
+    return proto
+
+
+class _Hasher:
+    """sha256 of split files on a background thread (the digest needs the whole file in order)."""
+
+    def __init__(self, stats: list[Any]) -> None:
+        self.stats = stats
+        self._thread: threading.Thread | None = None
+
+    def _run(self) -> None:
+        from advisor.ingest.reader import file_sha256
+
+        for st in self.stats:
+            try:
+                st.sha256 = file_sha256(st.path)
+            except OSError:
+                st.sha256 = None
+
+    def start(self) -> None:
+        if self.stats:
+            self._thread = threading.Thread(target=self._run, name="advise-sha256", daemon=True)
+            self._thread.start()
+
+    def join(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
