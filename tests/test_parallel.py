@@ -1,0 +1,215 @@
+"""Reading the logs in pieces and in several processes gives the analysis of one plain pass.
+
+Big plain JSONL files are split into line-aligned pieces (advisor.ingest.plan_units) and measured by
+worker processes (advisor.scan); every accumulator merges deterministically. Two promises are tested:
+the analysis does not depend on the number of processes at all (byte-identical JSON), and splitting
+changes nothing but the rounding of float sums (same counts, prefixes, failures, samples).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from advisor.analysis import analysis_json
+from advisor.cli import cli
+from advisor.errors import ParseError
+from advisor.failures.cluster import TextItem, TextReservoir
+from advisor.ingest import IngestReport, plan_units, read_records
+from advisor.metrics.sketch import QuantileSketch
+from advisor.metrics.static_prompt import _Family
+from advisor.pipeline import analyze_logs
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+SMALL_CHUNK = 256 << 10  # ~20 pieces for a 5 MB log
+
+
+def _plain_copy(scenario: str, dest: Path) -> Path:
+    """The example's logs unzipped (only plain files can be split) beside its advise.toml and labels."""
+    dest.mkdir()
+    src = EXAMPLES / scenario
+    for f in src.iterdir():
+        if f.name.endswith(".jsonl.gz"):
+            target = dest / f.name.removesuffix(".gz")
+            with gzip.open(f, "rb") as fin, open(target, "wb") as fout:
+                shutil.copyfileobj(fin, fout)
+        elif f.name == "advise.toml":
+            shutil.copy(f, dest / f.name)
+    return dest
+
+
+def _analysis(path: Path, **kw) -> dict:
+    data = json.loads(analysis_json(analyze_logs([path], **kw)))
+    data.pop("generated_at")
+    return data
+
+
+def _same_but_rounding(a: object, b: object, where: str = "") -> None:
+    if isinstance(a, float) and isinstance(b, float):
+        assert math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12), where
+    elif isinstance(a, dict) and isinstance(b, dict):
+        assert a.keys() == b.keys(), where
+        for k in a:
+            _same_but_rounding(a[k], b[k], f"{where}.{k}")
+    elif isinstance(a, list) and isinstance(b, list):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            _same_but_rounding(x, y, f"{where}[{i}]")
+    else:
+        assert a == b, where
+
+
+@pytest.fixture(scope="module")
+def support_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _plain_copy("support", tmp_path_factory.mktemp("parallel") / "support")
+
+
+def test_big_file_is_planned_as_line_aligned_pieces(support_logs: Path) -> None:
+    log = next(support_logs.glob("*.jsonl"))
+    units = plan_units([log], chunk_bytes=SMALL_CHUNK)
+    assert len(units) > 4
+    data = log.read_bytes()
+    assert units[0].start == 0 and units[-1].end == len(data)
+    for before, after in zip(units, units[1:], strict=False):
+        assert before.end == after.start and data[after.start - 1:after.start] == b"\n"
+        assert after.first_line == before.first_line + data[before.start:before.end].count(b"\n")
+
+
+def test_jobs_do_not_change_the_analysis(support_logs: Path) -> None:
+    one = _analysis(support_logs, jobs=1, chunk_bytes=SMALL_CHUNK)
+    two = _analysis(support_logs, jobs=2, chunk_bytes=SMALL_CHUNK)
+    assert one == two  # byte for byte, floats included
+    assert one["failures"]["failures"] > 0 and one["failures"]["sources"]["labelled_records"] > 0
+
+
+def test_pieces_give_the_analysis_of_one_pass(support_logs: Path) -> None:
+    whole = _analysis(support_logs, jobs=1, chunk_bytes=1 << 40)
+    pieces = _analysis(support_logs, jobs=2, chunk_bytes=SMALL_CHUNK)
+    assert any(f["static_prefix_tokens"] for f in whole["prompt_families"])
+    _same_but_rounding(whole, pieces)
+
+
+def test_parallel_reports_malformed_lines_with_their_line_numbers(tmp_path: Path) -> None:
+    src = _plain_copy("ecommerce", tmp_path / "ecommerce")
+    log = next(src.glob("*.jsonl"))
+    lines = log.read_bytes().split(b"\n")
+    bad = [7, 500, 1500]
+    for n in bad:
+        lines[n - 1] = b'{"request": {"model": "gpt-4o", "messages": [tru'
+    log.write_bytes(b"\n".join(lines))
+    seen: list[tuple[int | None, str]] = []
+    analysis = analyze_logs([src], jobs=2, chunk_bytes=SMALL_CHUNK, on_error=lambda e: seen.append((e.line, e.file)))
+    assert [line for line, _ in seen] == bad and {f for _, f in seen} == {str(log)}
+    assert analysis.data_quality.skipped_lines == {"invalid JSON": 3}
+    serial: list[int | None] = []
+    list(read_records([log], on_error=lambda e: serial.append(e.line)))
+    assert serial == bad
+    with pytest.raises(ParseError) as err:
+        analyze_logs([src], jobs=2, chunk_bytes=SMALL_CHUNK, strict=True)
+    assert err.value.line == 7 and err.value.file == str(log)
+
+
+def test_cli_jobs_option_gives_the_same_file(support_logs: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    outs = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"a{jobs}.json"
+        res = runner.invoke(cli, ["analyze", str(support_logs), "-o", str(out), "-q", "--jobs", jobs])
+        assert res.exit_code == 0, res.output
+        data = json.loads(out.read_text())
+        data.pop("generated_at")
+        outs.append(data)
+    assert outs[0] == outs[1]
+
+
+def test_split_file_still_gets_its_sha256(support_logs: Path) -> None:
+    import hashlib
+
+    log = next(support_logs.glob("*.jsonl"))
+    report = IngestReport()
+    units = plan_units([log], report=report, chunk_bytes=SMALL_CHUNK)
+    assert len(units) > 1
+    data = _analysis(support_logs, jobs=2, chunk_bytes=SMALL_CHUNK)
+    (entry,) = [i for i in data["inputs"] if i["path"] == str(log)]
+    assert entry["sha256"] == hashlib.sha256(log.read_bytes()).hexdigest()
+    assert entry["lines"] == log.read_bytes().count(b"\n")
+
+
+# ----------------------------------------------------------------------------- merges, one by one
+
+
+@given(st.lists(st.one_of(st.integers(0, 5000), st.floats(0, 1e6)), max_size=3000), st.integers(0, 3000))
+@settings(max_examples=40, deadline=None)
+def test_sketch_merge_equals_adding_one_by_one(values: list[float], cut: int) -> None:
+    whole, left, right = QuantileSketch(), QuantileSketch(), QuantileSketch()
+    for v in values:
+        whole.add(v)
+    for v in values[:cut]:
+        left.add(v)
+    for v in values[cut:]:
+        right.add(v)
+    left.merge(right)
+    assert left.count == whole.count and left.min == whole.min and left.max == whole.max
+    assert math.isclose(left.total, whole.total, rel_tol=1e-9, abs_tol=1e-9)
+    for q in (0.01, 0.5, 0.95, 1.0):
+        assert left.quantile(q) == whole.quantile(q)
+
+
+def test_text_sample_does_not_depend_on_where_the_stream_is_cut() -> None:
+    items = [TextItem(f"r{i}", f"note {i % 97} about the {i % 13} fee", f"e{i}", "format") for i in range(3000)]
+    whole = TextReservoir(capacity=200)
+    for it in items:
+        whole.add(it)
+    merged = TextReservoir(capacity=200)
+    for lo, hi in ((0, 700), (700, 701), (701, 3000)):
+        piece = TextReservoir(capacity=200)
+        for it in items[lo:hi]:
+            piece.add(it)
+        merged.merge(piece)
+    assert merged.items == whole.items and merged.seen == whole.seen == 3000
+    assert [it.record_id for it in whole.items] == sorted((it.record_id for it in whole.items),
+                                                          key=lambda r: int(r[1:]))  # stream order
+
+
+_SEG_TEXT = st.sampled_from(["You are Acme's assistant. Be brief.", "You are Acme's assistant. Be kind.",
+                             "You are Acme's helper.", "Hi", "Hi there", ""])
+_REQUEST = st.lists(st.tuples(st.sampled_from(["system", "user", "tool"]), _SEG_TEXT), min_size=0, max_size=4)
+
+
+@given(st.lists(_REQUEST, min_size=1, max_size=12), st.integers(0, 12))
+@settings(max_examples=300, deadline=None)
+def test_prefix_merge_equals_updating_request_by_request(requests: list, cut: int) -> None:
+    def state(fam: _Family) -> list:
+        return [(s.kind, s.text, s.common, s.full, s.witness) for s in fam.segs or []]
+
+    whole = _Family("m", "k")
+    for segs in requests:
+        whole.update_prefix(list(segs))
+    left, right = _Family("m", "k"), _Family("m", "k")
+    for segs in requests[:cut]:
+        left.update_prefix(list(segs))
+    for segs in requests[cut:]:
+        right.update_prefix(list(segs))
+    left.merge_prefix(right)
+    assert state(left) == state(whole)
+
+
+def test_family_merge_adds_counts_and_keeps_times() -> None:
+    rng = random.Random(3)
+    a, b = _Family("m", "k"), _Family("m", "k")
+    for fam, n in ((a, 30), (b, 50)):
+        for _ in range(n):
+            fam.requests += 1
+            fam.times.append(rng.randrange(10**6))
+    before = list(a.times) + list(b.times)
+    a.merge(b)
+    assert a.requests == 80 and list(a.times) == before
