@@ -354,6 +354,10 @@ class PriceBook:
                 return replace(price, model=model)
         return None
 
+    def warm(self) -> None:
+        """Load the bundled price data now (before worker processes fork, so they share it)."""
+        _snapshot()
+
     def _genai_lookup(self, model: str, provider: str | None, at: datetime,
                       service_tier: str | None) -> ModelPrice | None:
         snap = _snapshot()

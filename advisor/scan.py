@@ -52,11 +52,13 @@ class PassSettings:
 class Pass:
     """Every streaming measurement over one piece of the logs. Pieces merge in input order."""
 
-    def __init__(self, settings: PassSettings, collectors: Mapping[str, Any]) -> None:
+    def __init__(self, settings: PassSettings, collectors: Mapping[str, Any],
+                 price_cache: dict | None = None) -> None:
         self.settings = settings
         self.volume = VolumeAccumulator(scale=settings.scale)
         self.mix = TokenMixAccumulator()
-        self.money = CostAccumulator(settings.book, allow_unpriced=settings.allow_unpriced, scale=settings.scale)
+        self.money = CostAccumulator(settings.book, allow_unpriced=settings.allow_unpriced, scale=settings.scale,
+                                     price_cache=price_cache)
         self.ops = ReliabilityAccumulator()
         self.days = DailyAccumulator()
         self.static = StaticPromptAccumulator(sample_rate=settings.sample_rate)
@@ -65,7 +67,8 @@ class Pass:
 
     def spawn(self) -> Pass:
         """An empty pass with the same settings, for another piece of the logs."""
-        return Pass(self.settings, {name: c.spawn() for name, c in self.extra.items()})
+        return Pass(self.settings, {name: c.spawn() for name, c in self.extra.items()},
+                    price_cache=self.money._price_cache)  # one price lookup per (model, day) per process
 
     @staticmethod
     def can_spawn(collectors: Mapping[str, Any]) -> bool:
@@ -204,6 +207,9 @@ def run_units(units: list[Any], proto: Pass, report: Any, *, jobs: int, strict: 
         hasher.join()
         return proto
     _WORKER.update({"pass": proto, "strict": strict})
+    warm = getattr(proto.settings.book, "warm", None)
+    if warm is not None:
+        warm()  # workers inherit the loaded price data instead of each loading it
     done = 0
     ctx = multiprocessing.get_context("fork")
     try:

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from advisor.failures.config import FailureConfig, UserCheck
 from advisor.failures.signatures import json_path
 from advisor.models import FinishReason, Record
@@ -77,6 +79,10 @@ def requested_schema(record: Record, config: FailureConfig) -> dict[str, Any] | 
 
 def parse_json_leniently(text: str) -> tuple[Any, str | None]:
     """(value, problem): problem is None for clean JSON, else a format signature suffix; value None if unparseable."""
+    try:
+        return orjson.loads(text), None  # fast path; json below also takes NaN/Infinity and huge integers
+    except orjson.JSONDecodeError:
+        pass
     try:
         return json.loads(text), None
     except ValueError:

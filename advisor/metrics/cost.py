@@ -80,12 +80,14 @@ class _ModelMoney:
 class CostAccumulator:
     """Bills each record; `add` returns its cost (None when unpriced) so daily totals can use it."""
 
-    def __init__(self, prices: PriceSource, *, allow_unpriced: bool = False, scale: float = 1.0) -> None:
+    def __init__(self, prices: PriceSource, *, allow_unpriced: bool = False, scale: float = 1.0,
+                 price_cache: dict | None = None) -> None:
         self.prices = prices
         self.allow_unpriced = allow_unpriced
         self.scale = scale
         self._models: dict[str, _ModelMoney] = {}
-        self._price_cache: dict[tuple[str, str | None, date], Any] = {}
+        # (model, provider, day) → price; may be shared by the accumulators of one process (pure memo)
+        self._price_cache: dict[tuple[str, str | None, date], Any] = {} if price_cache is None else price_cache
         self._first_unpriced: dict[str, tuple[str, int]] = {}
         from advisor.pricing import PriceBook
 

@@ -197,9 +197,12 @@ class _Family:
                 self.blocks[para] = n
 
     def count_blocks(self, segs: list[tuple[str, str]]) -> None:
+        register = self.requests <= BLOCK_CANDIDATE_REQUESTS
+        if not register and not self.blocks:
+            return  # past the candidate window with no candidate: nothing can be counted
         seen: set[str] = set()
         count_blocks(self.blocks, (text for kind, text in segs if kind not in ("tool", "system")),
-                     register=self.requests <= BLOCK_CANDIDATE_REQUESTS, seen=seen)
+                     register=register, seen=seen)
 
 
 def count_blocks(blocks: dict[str, int], texts: Iterable[str], *, register: bool, seen: set[str]) -> None:
