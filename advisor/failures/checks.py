@@ -77,15 +77,16 @@ def requested_schema(record: Record, config: FailureConfig) -> dict[str, Any] | 
     return None
 
 
+_LAX_JSON = re.compile(r"NaN|Infinity|\\[uU][dD][89a-fA-F]|\d{19}|[eE][+-]?\d{3}")
+
+
 def parse_json_leniently(text: str) -> tuple[Any, str | None]:
     """(value, problem): problem is None for clean JSON, else a format signature suffix; value None if unparseable."""
+    # orjson is the fast path; json reads what orjson refuses or reads differently (NaN/Infinity, lone
+    # surrogates, integers beyond 64 bits, which orjson turns into floats), so the outcome is json's
     try:
-        return orjson.loads(text), None  # fast path; json below also takes NaN/Infinity and huge integers
-    except orjson.JSONDecodeError:
-        pass
-    try:
-        return json.loads(text), None
-    except ValueError:
+        return (json.loads(text) if _LAX_JSON.search(text) else orjson.loads(text)), None
+    except ValueError:  # orjson.JSONDecodeError is a ValueError too
         pass
     m = _FENCE.match(text)
     if m:
