@@ -20,11 +20,14 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from advisor.errors import AdviseError
 from advisor.metrics import (
     CostAccumulator,
     DailyAccumulator,
@@ -211,22 +214,32 @@ def run_units(units: list[Any], proto: Pass, report: Any, *, jobs: int, strict: 
     if warm is not None:
         warm()  # workers inherit the loaded price data instead of each loading it
     done = 0
-    ctx = multiprocessing.get_context("fork")
+    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=_init_worker)
     try:
-        with ctx.Pool(jobs, initializer=_init_worker) as pool:
-            hasher.start()  # after the fork: a child must not inherit a running thread
-            for unit, (piece, part) in zip(units, pool.imap(_measure_unit, units, chunksize=1), strict=True):
-                report.merge(part)
-                if on_error is not None:
-                    for err in part.errors:
-                        on_error(err)
-                    dropped = getattr(on_error, "dropped", None)
-                    if dropped is not None and part.error_count > len(part.errors):
-                        dropped(part.error_count - len(part.errors))
-                proto.merge(piece)
-                done += unit.size
-                if progress is not None:
-                    progress(done, total)
+        pieces = pool.map(_measure_unit, units)  # forks the workers: start no thread before this
+        hasher.start()
+        for unit, (piece, part) in zip(units, pieces, strict=True):
+            report.merge(part)
+            if on_error is not None:
+                for err in part.errors:
+                    on_error(err)
+                dropped = getattr(on_error, "dropped", None)
+                if dropped is not None and part.error_count > len(part.errors):
+                    dropped(part.error_count - len(part.errors))
+            proto.merge(piece)
+            done += unit.size
+            if progress is not None:
+                progress(done, total)
+    except BaseException as exc:  # Ctrl-C, a dead worker, a strict-mode error: stop the workers now
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):  # no public terminate()
+            proc.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        if isinstance(exc, BrokenProcessPool):
+            raise AdviseError("a worker process reading the logs died (killed, or out of memory)",
+                              hint="run again with --jobs 1 (one process, less memory)") from exc
+        raise
+    else:
+        pool.shutdown(wait=True)
     finally:
         _WORKER.clear()
     hasher.join()

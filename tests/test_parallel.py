@@ -213,3 +213,18 @@ def test_family_merge_adds_counts_and_keeps_times() -> None:
     before = list(a.times) + list(b.times)
     a.merge(b)
     assert a.requests == 80 and list(a.times) == before
+
+
+def test_a_dying_worker_is_a_clear_error_not_a_hang(support_logs: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    import advisor.scan as scan
+    from advisor.errors import AdviseError
+
+    def die(self: object) -> None:
+        os._exit(9)  # as if the OOM killer took the worker
+
+    monkeypatch.setattr(scan.Pass, "spawn", die)  # called in the workers only when jobs > 1
+    with pytest.raises(AdviseError, match="worker process") as err:
+        analyze_logs([support_logs], jobs=2, chunk_bytes=SMALL_CHUNK)
+    assert "--jobs 1" in (err.value.hint or "")
