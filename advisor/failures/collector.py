@@ -60,6 +60,13 @@ class _SigStats:
     primary_by_day: Counter[str] = field(default_factory=Counter)
     examples: list[Example] = field(default_factory=list)
 
+    def merge(self, later: _SigStats) -> None:
+        self.count += later.count
+        self.primary += later.primary
+        self.days |= later.days
+        self.primary_by_day.update(later.primary_by_day)
+        self.examples.extend(later.examples[:max(0, MAX_EXAMPLES - len(self.examples))])
+
 
 def feedback_verdict(feedback: list[Feedback], min_score: float | None) -> Feedback | None:
     """The feedback that decides a record: any negative verdict wins over positives; scores need min_score."""
@@ -223,12 +230,8 @@ class FailureCollector:
                 st = self.sigs.get(sig)
             if st is None:
                 self.sigs[sig] = theirs
-                continue
-            st.count += theirs.count
-            st.primary += theirs.primary
-            st.days |= theirs.days
-            st.primary_by_day.update(theirs.primary_by_day)
-            st.examples.extend(theirs.examples[:max(0, MAX_EXAMPLES - len(st.examples))])
+            else:
+                st.merge(theirs)
         self.texts.merge(later.texts)
 
     # -- result ----------------------------------------------------------------------------

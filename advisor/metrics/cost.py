@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, Field
 
 from advisor.errors import UnpricedModelError
+from advisor.metrics.merging import merge_keyed, plus
 from advisor.models import Record
 
 DAYS_PER_MONTH = 30
@@ -76,6 +77,15 @@ class _ModelMoney:
         self.date: str | None = None
         self.price: Any = None  # the latest ModelPrice used
 
+    def merge(self, later: _ModelMoney) -> None:
+        self.requests += later.requests
+        self.priced_requests += later.priced_requests
+        self.total += later.total
+        self.input_total += later.input_total
+        self.reported = plus(self.reported, later.reported)
+        if later.price is not None:
+            self.currency, self.source, self.date, self.price = later.currency, later.source, later.date, later.price
+
 
 class CostAccumulator:
     """Bills each record; `add` returns its cost (None when unpriced) so daily totals can use it."""
@@ -134,22 +144,10 @@ class CostAccumulator:
             m.price = price
         return cost
 
-    def merge(self, other: CostAccumulator) -> None:
+    def merge(self, later: CostAccumulator) -> None:
         """Add the bills of a later piece of the logs (the latest price is the later piece's)."""
-        for name, theirs in other._models.items():
-            m = self._models.get(name)
-            if m is None:
-                self._models[name] = theirs
-                continue
-            m.requests += theirs.requests
-            m.priced_requests += theirs.priced_requests
-            m.total += theirs.total
-            m.input_total += theirs.input_total
-            if theirs.reported is not None:
-                m.reported = (m.reported or 0.0) + theirs.reported
-            if theirs.price is not None:
-                m.currency, m.source, m.date, m.price = theirs.currency, theirs.source, theirs.date, theirs.price
-        for name, where in other._first_unpriced.items():
+        merge_keyed(self._models, later._models)
+        for name, where in later._first_unpriced.items():
             self._first_unpriced.setdefault(name, where)
 
     def __getstate__(self) -> dict[str, Any]:

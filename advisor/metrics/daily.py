@@ -6,6 +6,7 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
+from advisor.metrics.merging import merge_keyed, plus
 from advisor.metrics.volume import day_range
 from advisor.models import Record
 
@@ -32,6 +33,13 @@ class _Day:
         self.cost: float | None = None
         self.errors = 0
 
+    def merge(self, later: _Day) -> None:
+        self.requests += later.requests
+        self.input += later.input
+        self.output += later.output
+        self.cost = plus(self.cost, later.cost)
+        self.errors += later.errors
+
 
 class DailyAccumulator:
     def __init__(self) -> None:
@@ -51,18 +59,8 @@ class DailyAccumulator:
         if record.status == "error":
             day.errors += 1
 
-    def merge(self, other: DailyAccumulator) -> None:
-        for d, theirs in other._days.items():
-            day = self._days.get(d)
-            if day is None:
-                self._days[d] = theirs
-                continue
-            day.requests += theirs.requests
-            day.input += theirs.input
-            day.output += theirs.output
-            if theirs.cost is not None:
-                day.cost = (day.cost or 0.0) + theirs.cost
-            day.errors += theirs.errors
+    def merge(self, later: DailyAccumulator) -> None:
+        merge_keyed(self._days, later._days)
 
     def result(self, static_tokens_per_day: dict[str, float] | None = None) -> list[DayAggregate]:
         """Every day of the window in order, quiet days included as zeros."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from advisor.metrics.merging import add_counts, merge_keyed
 from advisor.metrics.sketch import QuantileSketch, Summary
 from advisor.models import Record
 
@@ -27,6 +28,12 @@ class _ModelOps:
         self.latency = QuantileSketch()
         self.finish: dict[str, int] = {}
 
+    def merge(self, later: _ModelOps) -> None:
+        self.requests += later.requests
+        self.errors += later.errors
+        self.latency.merge(later.latency)
+        add_counts(self.finish, later.finish)
+
 
 class ReliabilityAccumulator:
     def __init__(self) -> None:
@@ -44,17 +51,8 @@ class ReliabilityAccumulator:
         reason = record.finish_reason.value if record.finish_reason else "unknown"
         m.finish[reason] = m.finish.get(reason, 0) + 1
 
-    def merge(self, other: ReliabilityAccumulator) -> None:
-        for model, theirs in other._models.items():
-            m = self._models.get(model)
-            if m is None:
-                self._models[model] = theirs
-                continue
-            m.requests += theirs.requests
-            m.errors += theirs.errors
-            m.latency.merge(theirs.latency)
-            for reason, n in theirs.finish.items():
-                m.finish[reason] = m.finish.get(reason, 0) + n
+    def merge(self, later: ReliabilityAccumulator) -> None:
+        merge_keyed(self._models, later._models)
 
     def result(self) -> dict[str, Reliability]:
         return {

@@ -33,6 +33,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from advisor.metrics.merging import add_counts
 from advisor.metrics.sketch import QuantileSketch
 from advisor.models import Record
 
@@ -188,8 +189,7 @@ class _Family:
         self.cache_write_total += later.cache_write_total
         self.estimated += later.estimated
         self.times.extend(later.times)
-        for d, n in later.per_day.items():
-            self.per_day[d] = self.per_day.get(d, 0) + n
+        add_counts(self.per_day, later.per_day)
         for para, n in later.blocks.items():  # candidates only while the family is young, as in count_blocks
             if para in self.blocks:
                 self.blocks[para] += n

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from advisor.metrics.merging import merge_keyed
 from advisor.metrics.sketch import QuantileSketch, Summary
 from advisor.models import Origin, Record
 
@@ -32,6 +33,13 @@ class _ModelTokens:
         self.estimated = 0
         self.sketches = {k: QuantileSketch() for k in TOKEN_KINDS}
 
+    def merge(self, later: _ModelTokens) -> None:
+        self.requests += later.requests
+        self.reported += later.reported
+        self.estimated += later.estimated
+        for kind, sketch in later.sketches.items():
+            self.sketches[kind].merge(sketch)
+
 
 class TokenMixAccumulator:
     """One constant-size sketch per model and token kind."""
@@ -58,17 +66,8 @@ class TokenMixAccumulator:
         s["output"].add(u.output_tokens)
         s["reasoning"].add(u.reasoning_tokens)
 
-    def merge(self, other: TokenMixAccumulator) -> None:
-        for model, theirs in other._models.items():
-            m = self._models.get(model)
-            if m is None:
-                self._models[model] = theirs
-                continue
-            m.requests += theirs.requests
-            m.reported += theirs.reported
-            m.estimated += theirs.estimated
-            for kind, sketch in theirs.sketches.items():
-                m.sketches[kind].merge(sketch)
+    def merge(self, later: TokenMixAccumulator) -> None:
+        merge_keyed(self._models, later._models)
 
     def result(self) -> dict[str, TokenMix]:
         return {

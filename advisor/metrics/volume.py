@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from pydantic import BaseModel, Field
 
+from advisor.metrics.merging import add_counts
 from advisor.models import Record
 
 
@@ -86,8 +87,7 @@ class VolumeAccumulator:
         self._flush_hour()
         other._flush_hour()
         self.count += other.count
-        for hour, n in other._per_hour.items():
-            self._per_hour[hour] = self._per_hour.get(hour, 0) + n
+        add_counts(self._per_hour, other._per_hour)
         if other.first is not None and (self.first is None or other.first < self.first):
             self.first = other.first
         if other.last is not None and (self.last is None or other.last > self.last):
