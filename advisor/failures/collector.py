@@ -9,6 +9,7 @@ State is O(signatures + days + examples + text sample), never O(records).
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -149,12 +150,16 @@ class FailureCollector:
         if bucket == "knowledge" or (signals and bucket != "structural"):
             self.rag_failures += 1
         note = getattr(human, "note", None) if human is not None else None
-        human_excerpt = _short(note) if note else _short(record.output) or "(no output)"
-        self._count(primary, category, day, record.id, human_excerpt if human is not None else _short(
-            next((f.detail for f in checks if f.signature == primary), record.output)), is_primary=True)
+
+        def primary_excerpt() -> str:  # excerpts are made only for the few examples kept per signature
+            if human is not None:
+                return _short(note) if note else _short(record.output) or "(no output)"
+            return _short(next((f.detail for f in checks if f.signature == primary), record.output))
+
+        self._count(primary, category, day, record.id, primary_excerpt, is_primary=True)
         for f in checks:
             if f.signature != primary:
-                self._count(f.signature, f.category, day, record.id, _short(f.detail), is_primary=False)
+                self._count(f.signature, f.category, day, record.id, lambda f=f: _short(f.detail), is_primary=False)
         if human is not None:
             text = note or record.output or ""
             if text.strip():
@@ -176,7 +181,8 @@ class FailureCollector:
             sig += ":" + normalise_detail(human.note)
         return sig, cat or "other"
 
-    def _count(self, sig: str, category: str, day: str, rid: str, excerpt: str, *, is_primary: bool) -> None:
+    def _count(self, sig: str, category: str, day: str, rid: str, excerpt: Callable[[], str], *,
+               is_primary: bool) -> None:
         st = self.sigs.get(sig)
         if st is None:
             if len(self.sigs) >= MAX_SIGNATURES:
@@ -190,7 +196,7 @@ class FailureCollector:
         if is_primary:
             st.primary_by_day[day] += 1
         if len(st.examples) < MAX_EXAMPLES:
-            st.examples.append(Example(id=rid, excerpt=excerpt))
+            st.examples.append(Example(id=rid, excerpt=excerpt()))
 
     # -- pieces of the stream (other processes) --------------------------------------------
     def spawn(self) -> FailureCollector:

@@ -52,11 +52,16 @@ TTL_1H = 3600
 RECENT_KEYS = 16  # system prompts remembered by `_key` (interleaved prompt families)
 
 
-def segments(record: Record) -> list[tuple[str, str]]:
-    """(kind, text) in cache order: each tool definition, the system prompt, then each message."""
-    out: list[tuple[str, str]] = []
-    for tool in record.tools or []:
-        out.append(("tool", json.dumps(tool, ensure_ascii=False, separators=(", ", ": "))))
+def tool_texts(tools: list[dict[str, Any]] | None) -> list[str]:
+    return [json.dumps(tool, ensure_ascii=False, separators=(", ", ": ")) for tool in tools or []]
+
+
+def segments(record: Record, tools_text: list[str] | None = None) -> list[tuple[str, str]]:
+    """(kind, text) in cache order: each tool definition, the system prompt, then each message.
+
+    `tools_text` is `tool_texts(record.tools)` when the caller already has it (the same tools as before).
+    """
+    out: list[tuple[str, str]] = [("tool", t) for t in (tool_texts(record.tools) if tools_text is None else tools_text)]
     if record.system:
         out.append(("system", record.system))
     for m in record.messages:
@@ -112,7 +117,7 @@ class _Segment:
 
 class _Family:
     __slots__ = ("model", "key", "requests", "segs", "input_tokens", "cache_read", "cache_write_total",
-                 "times", "per_day", "blocks", "first_system", "estimated")
+                 "times", "per_day", "blocks", "first_system", "estimated", "tools", "tools_text")
 
     def __init__(self, model: str, key: str) -> None:
         self.model = model
@@ -126,6 +131,8 @@ class _Family:
         self.per_day: dict[date, int] = {}
         self.blocks: dict[str, int] = {}  # candidate paragraph → requests containing it
         self.estimated = 0
+        self.tools: list[dict[str, Any]] | None = None  # the last tool list seen, and its serialised form
+        self.tools_text: list[str] = []
 
     def update_prefix(self, segs: list[tuple[str, str]]) -> None:
         if self.segs is None:
@@ -321,7 +328,10 @@ class StaticPromptAccumulator:
                 return
             fam = self._families[key] = _Family(*key)
         fam.requests += 1
-        segs = segments(record)
+        tools = record.tools
+        if tools and tools != fam.tools:  # agents send the same tool schemas every call: serialise them once
+            fam.tools, fam.tools_text = tools, tool_texts(tools)
+        segs = segments(record, fam.tools_text if tools else [])
         fam.update_prefix(segs)
         fam.count_blocks(segs)
         u = record.usage
