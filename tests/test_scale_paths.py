@@ -65,12 +65,43 @@ def test_block_reader_numbers_lines_like_line_iteration(tmp_path: Path, body: by
 def test_block_reader_across_block_boundaries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import advisor.ingest.reader as reader
 
-    monkeypatch.setattr(reader, "BLOCK", 7)  # lines longer than a block, boundaries inside every line
+    monkeypatch.setattr(reader, "BUFFER", 7)  # lines longer than the buffer, boundaries inside every line
     path = tmp_path / "log.jsonl"
     path.write_bytes(b"".join(b'{"i": %d, "pad": "%s"}\n' % (i, b"x" * i) for i in range(40)) + b'{"last": 1}')
     digest = FileDigest()
     assert list(iter_items(path, digest)) == _line_items(path)
     assert digest.hexdigest() == sha256_file(path)
+
+
+@pytest.mark.parametrize("buffer", [5, 64, 1 << 20])
+def test_spans_of_a_file_read_like_the_whole_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  buffer: int) -> None:
+    import advisor.ingest.reader as reader
+
+    monkeypatch.setattr(reader, "BUFFER", buffer)
+    path = tmp_path / "log.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + b"".join(b'{"i": %d}\n\n' % i if i % 5 else b"oops %d\n" % i
+                                              for i in range(300)))
+    whole = [(n, "error" if type(o).__name__ == "ParseError" else o) for n, o in iter_items(path)]
+    spans = reader.split_lines(path, 97)
+    assert len(spans) > 10
+    pieces = [(n, "error" if type(o).__name__ == "ParseError" else o)
+              for start, end, first in spans for n, o in reader.iter_span(path, start, end, first)]
+    assert pieces == whole == _line_items(path)
+
+
+def test_a_file_truncated_while_read_ends_without_a_crash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import advisor.ingest.reader as reader
+
+    monkeypatch.setattr(reader, "BUFFER", 64)
+    path = tmp_path / "live.jsonl"
+    path.write_bytes(b"".join(b'{"i": %d}\n' % i for i in range(1000)))
+    items = reader.iter_span(path)
+    first = [next(items) for _ in range(3)]
+    with open(path, "r+b") as fh:  # log rotation by copytruncate
+        fh.truncate(0)
+    rest = list(items)
+    assert first[0] == (1, {"i": 0}) and len(rest) < 20
 
 
 def test_digest_of_gzip_and_partial_reads_is_not_used(tmp_path: Path) -> None:

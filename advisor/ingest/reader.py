@@ -1,8 +1,8 @@
 """Stream JSON items with their 1-based line numbers from `.jsonl`, `.json` and their `.gz` forms.
 
-JSONL is read one line at a time, so a file of any size costs one line of memory (plain files are
-memory-mapped and each line is parsed in place, without a copy; :func:`iter_span` reads one
-line-aligned byte range of such a file, which is how big files are split across processes). A
+JSONL is read in large blocks into one reused buffer and each line is parsed in place, so a file of
+any size costs one buffer of memory and no copy per line (:func:`iter_span` reads one line-aligned
+byte range of a plain file, which is how big files are split across processes). A
 `.json` file is one document (an array, or an object wrapping a list such as an OTLP or
 Langfuse export) and is loaded whole; its items are numbered by position (index + 1).
 Bad lines never raise: they come out as a :class:`ParseError` item so the caller can
@@ -83,9 +83,6 @@ def _read_failure(exc: BaseException, file: str, line: int) -> object:
                        hint="the rest of this file was not read; re-export or re-download it")
 
 
-BLOCK = 1 << 20  # bytes read at a time: fewer, larger reads than line iteration, and one hash update each
-
-
 def _stream_lines(fh: Any, file: str) -> Iterator[Item]:
     """Line by line (gzip: a truncated stream still gives every line before the cut)."""
     line = 0
@@ -99,47 +96,6 @@ def _stream_lines(fh: Any, file: str) -> Iterator[Item]:
                 yield line, _decode(raw, file, line)
     except (EOFError, zlib.error, OSError) as exc:
         yield line + 1, _read_failure(exc, file, line + 1)
-
-
-def _lines(fh: Any, file: str, digest: Any = None) -> Generator[Item, None, bool]:
-    """Plain files in 1 MB blocks split on b"\n" (as iterating the file would); each block also feeds `digest`.
-
-    Returns True when the file was read to its end.
-    """
-    line = 0
-    rest = b""
-    pending: list[bytes] = []  # blocks of one line longer than a block (joined once, not re-copied per block)
-    try:
-        while block := fh.read(BLOCK):
-            if digest is not None:
-                digest.update(block)
-            if b"\n" not in block:
-                pending.append(block)
-                continue
-            if pending:
-                rest, pending = rest + b"".join(pending), []
-            parts = (rest + block if rest else block).split(b"\n")
-            rest = parts.pop()
-            for raw in parts:
-                line += 1
-                if line == 1 and raw.startswith(_BOM):
-                    raw = raw[len(_BOM):]
-                raw = raw.strip()
-                if raw:
-                    yield line, _decode(raw, file, line)
-        if pending:
-            rest += b"".join(pending)
-        if rest:
-            line += 1
-            if line == 1 and rest.startswith(_BOM):
-                rest = rest[len(_BOM):]
-            rest = rest.strip()
-            if rest:
-                yield line, _decode(rest, file, line)
-    except (EOFError, zlib.error, OSError) as exc:
-        yield line + 1, _read_failure(exc, file, line + 1)
-        return False
-    return True
 
 
 class FileDigest:
@@ -160,147 +116,114 @@ class FileDigest:
         return self._hash.hexdigest() if self.complete and self.usable else None
 
 
-RELEASE_BYTES = 16 << 20  # mapped pages already read are handed back every this many bytes
+BUFFER = 8 << 20  # bytes read at a time into one reused buffer (grown only for a longer line)
 
 
-class _Releaser:
-    """Hands pages of a read-only map back once read (MADV_DONTNEED): they stay in the page cache, but the
-    process's resident size stays flat however big the file is."""
+def _buffered_lines(fh: Any, file: str, start: int = 0, end: int | None = None, first_line: int = 1,
+                    digest: Any = None) -> Generator[Item, None, bool]:
+    """JSONL items of bytes [start, end) of a plain file (`end` None: to its end), numbered from `first_line`.
 
-    def __init__(self, mm: Any, start: int) -> None:
-        self.mm = mm
-        self.done = start - start % mmap.PAGESIZE
-        self.next = self.done + RELEASE_BYTES
-
-    def __call__(self, pos: int) -> None:
-        if pos < self.next:
-            return
-        upto = pos - pos % mmap.PAGESIZE
-        if upto > self.done and hasattr(mmap, "MADV_DONTNEED"):
+    The bytes go into one reused buffer and each line is parsed in place (orjson reads a memoryview of
+    the buffer), so there is one copy per block and none per line, and memory stays one buffer whatever
+    the file size. A file that shrinks while it is read simply ends (no crash, unlike a memory map).
+    Each block also feeds `digest`. Returns True when the range was read to its end.
+    """
+    loads, buf = orjson.loads, bytearray(BUFFER)
+    filled, pos, line = 0, start, first_line - 1
+    skip = -1 if start == 0 else 0  # -1: the byte-order mark at the start of the file is not checked yet
+    try:
+        fh.seek(start)
+        while True:
+            want = len(buf) - filled if end is None else min(len(buf) - filled, end - pos)
+            got = 0
+            if want > 0:
+                with memoryview(buf) as mv:
+                    got = fh.readinto(mv[filled:filled + want]) or 0
+                    if digest is not None and got:
+                        digest.update(mv[filled:filled + got])
+            filled += got
+            pos += got
+            done = got == 0
+            if skip < 0 and (filled >= len(_BOM) or done):
+                skip = len(_BOM) if buf.startswith(_BOM) else 0
+            i = max(skip, 0)
+            skip = 0 if skip >= 0 else skip
+            view = memoryview(buf)
             try:
-                self.mm.madvise(mmap.MADV_DONTNEED, self.done, upto - self.done)
-            except (OSError, ValueError):  # pragma: no cover - advice only
-                pass
-        self.done, self.next = upto, upto + RELEASE_BYTES
-
-
-def _span_items(mm: Any, start: int, end: int, first_line: int, file: str) -> Iterator[Item]:
-    """Lines of bytes [start, end) of a memory map, parsed in place (orjson reads the memoryview: no copy)."""
-    view = memoryview(mm)
-    release = _Releaser(mm, start)
-    try:
-        find, loads = mm.find, orjson.loads
-        pos, line = start, first_line - 1
-        if start == 0 and mm[:3] == _BOM:
-            pos = len(_BOM)
-        while pos < end:
-            j = find(b"\n", pos, end)
-            if j < 0:
-                j = end
-            if j >= release.next:
-                release(j)
-            line += 1
-            if j > pos:
-                try:
-                    obj = loads(view[pos:j])
-                except orjson.JSONDecodeError:
-                    raw = view[pos:j].tobytes().strip()
-                    if raw:  # a blank (whitespace-only) line is skipped, anything else is reported
-                        yield line, _decode(raw, file, line)
-                else:
-                    yield line, obj
-            pos = j + 1
-    finally:
-        view.release()
-
-
-def _mapped(fh: Any) -> Any:
-    """A read-only memory map of a plain file, or None (empty, not a regular file, or mmap unsupported)."""
-    try:
-        if os.fstat(fh.fileno()).st_size == 0:
-            return None
-        return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-    except (OSError, ValueError, AttributeError):
-        return None
+                while (j := buf.find(b"\n", i, filled)) >= 0 or (done and i < filled):
+                    if j < 0:
+                        j = filled  # the last line has no newline
+                    line += 1
+                    if j > i:
+                        try:
+                            obj = loads(view[i:j])
+                        except orjson.JSONDecodeError:
+                            raw = bytes(view[i:j]).strip()
+                            if raw:  # a blank (whitespace-only) line is skipped, anything else is reported
+                                yield line, _decode(raw, file, line)
+                        else:
+                            yield line, obj
+                    i = j + 1
+            finally:
+                view.release()
+            if done:
+                return True
+            rest = filled - i
+            if rest == len(buf):  # one line longer than the buffer: make room for the rest of it
+                buf.extend(bytes(len(buf)))
+            elif i:
+                buf[:rest] = buf[i:filled]
+            filled = rest
+    except (OSError, ValueError) as exc:
+        yield line + 1, _read_failure(exc, file, line + 1)
+        return False
 
 
 def iter_span(path: str | Path, start: int = 0, end: int | None = None, first_line: int = 1) -> Iterator[Item]:
     """Items of the JSONL lines in bytes [start, end) of a plain file, numbered from `first_line`.
 
-    `start` must be 0 or just after a newline (see :func:`split_lines`). The file is memory-mapped, so
-    the pages are shared with every process reading another span of it and no line is copied.
+    `start` must be 0 or just after a newline (see :func:`split_lines`).
     """
-    file = str(path)
-    with open(path, "rb") as fh:
-        mm = _mapped(fh)
-        if mm is None:
-            if start == 0 and end is None:
-                yield from _lines(fh, file)
-            return
-        with mm:
-            stop = len(mm) if end is None else min(end, len(mm))
-            try:
-                yield from _span_items(mm, start, stop, first_line, file)
-            except (OSError, ValueError) as exc:  # the file shrank under the map, or it went away
-                yield first_line, _read_failure(exc, file, first_line)
+    with open(path, "rb", buffering=0) as fh:
+        yield from _buffered_lines(fh, str(path), start, end, first_line)
 
 
 def split_lines(path: str | Path, size: int) -> list[tuple[int, int, int]]:
     """Line-aligned byte ranges of about `size` bytes covering a plain file: (start, end, first_line) each.
 
-    The line numbers need the newlines before each range counted: one `find` per line over the
-    memory map (several GB/s), far below the cost of parsing those lines.
+    The line numbers need the newlines before each range counted: a memory map and `find` (several GB/s,
+    far below the cost of parsing those lines); the map lives only for this count.
     """
     out: list[tuple[int, int, int]] = []
     with open(path, "rb") as fh:
-        mm = _mapped(fh)
+        try:
+            mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if os.fstat(fh.fileno()).st_size else None
+        except (OSError, ValueError):
+            mm = None
         if mm is None:
-            return [(0, 0, 1)]
+            return [(0, os.fstat(fh.fileno()).st_size, 1)]
         with mm:
             total, start, line = len(mm), 0, 1
             while start < total:
                 cut = mm.find(b"\n", min(start + size, total) - 1)
                 end = total if cut < 0 else cut + 1
                 out.append((start, end, line))
-                line += count_newlines(mm, start, end)
+                n, pos = 0, start
+                while (pos := mm.find(b"\n", pos, end)) >= 0:
+                    n += 1
+                    pos += 1
+                line += n
                 start = end
     return out
 
 
-def count_newlines(mm: Any, start: int, end: int) -> int:
-    n, find, pos = 0, mm.find, start
-    release = _Releaser(mm, start)
-    while (pos := find(b"\n", pos, end)) >= 0:
-        n += 1
-        pos += 1
-        if pos >= release.next:
-            release(pos)
-    return n
-
-
 def file_sha256(path: str | Path) -> str:
-    """sha256 of a file, hashed from a memory map in one call (hashlib drops the GIL meanwhile)."""
-    with open(path, "rb") as fh:
-        mm = _mapped(fh)
-        if mm is None:
-            from advisor.io import sha256_file
-
-            return sha256_file(path)
-        with mm:
-            h = hashlib.sha256()
-            _hash_map(h, mm)
-            return h.hexdigest()
-
-
-def _hash_map(h: Any, mm: Any) -> None:
-    """Feed a whole map to a hash in windows, handing each window's pages back after it."""
-    view, release = memoryview(mm), _Releaser(mm, 0)
-    try:
-        for pos in range(0, len(mm), RELEASE_BYTES):
-            h.update(view[pos:pos + RELEASE_BYTES])
-            release(pos + RELEASE_BYTES)
-    finally:
-        view.release()
+    """sha256 of a file, read in large blocks into one buffer (hashlib and the reads drop the GIL)."""
+    h, buf = hashlib.sha256(), bytearray(BUFFER)
+    with open(path, "rb", buffering=0) as fh, memoryview(buf) as mv:
+        while n := fh.readinto(buf):
+            h.update(mv[:n])
+    return h.hexdigest()
 
 
 def iter_items(path: str | Path, digest: FileDigest | None = None) -> Iterator[tuple[int, object]]:
@@ -318,15 +241,7 @@ def iter_items(path: str | Path, digest: FileDigest | None = None) -> Iterator[t
             if gz:
                 yield from _stream_lines(fh, file)
                 return
-            mm = _mapped(fh)
-            if mm is not None:
-                with mm:
-                    yield from _span_items(mm, 0, len(mm), 1, file)
-                    if sink is not None:
-                        _hash_map(sink, mm)
-                        digest.complete = True  # type: ignore[union-attr]
-                return
-            complete = yield from _lines(fh, file, sink)
+            complete = yield from _buffered_lines(fh, file, digest=sink)
             if digest is not None:
                 digest.complete = complete
             return
