@@ -192,7 +192,8 @@ def split_lines(path: str | Path, size: int) -> list[tuple[int, int, int]]:
     """Line-aligned byte ranges of about `size` bytes covering a plain file: (start, end, first_line) each.
 
     The line numbers need the newlines before each range counted: a memory map and `find` (several GB/s,
-    far below the cost of parsing those lines); the map lives only for this count.
+    far below the cost of parsing those lines); the map lives only for this count and its pages are handed
+    back as they are counted.
     """
     out: list[tuple[int, int, int]] = []
     with open(path, "rb") as fh:
@@ -213,8 +214,19 @@ def split_lines(path: str | Path, size: int) -> list[tuple[int, int, int]]:
                     n += 1
                     pos += 1
                 line += n
+                _release(mm, start, end)
                 start = end
     return out
+
+
+def _release(mm: Any, start: int, end: int) -> None:
+    """Hand counted pages back (they stay in the page cache): resident memory stays flat however big the file."""
+    lo = start - start % mmap.PAGESIZE
+    if end > lo and hasattr(mmap, "MADV_DONTNEED"):
+        try:
+            mm.madvise(mmap.MADV_DONTNEED, lo, end - lo)
+        except (OSError, ValueError):  # pragma: no cover - advice only
+            pass
 
 
 def file_sha256(path: str | Path) -> str:
