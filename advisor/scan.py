@@ -254,11 +254,11 @@ class _Hasher:
         self._thread: threading.Thread | None = None
 
     def _run(self) -> None:
-        from advisor.ingest.reader import file_sha256
+        from advisor.io import sha256_file
 
         for st in self.stats:
             try:
-                st.sha256 = file_sha256(st.path)
+                st.sha256 = sha256_file(st.path)
             except OSError:
                 st.sha256 = None
 

@@ -9,6 +9,7 @@ an empty or unreadable file, an unknown format) raise :class:`AdviseError` namin
 
 from __future__ import annotations
 
+import gzip
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ from advisor.ingest.common import Item, Skipped, reason_of
 from advisor.ingest.detect import SNIFF_ITEMS, detect_format, non_log_kind
 from advisor.ingest.reader import FileDigest, is_document, iter_items, iter_span, split_lines
 from advisor.ingest.registry import FORMATS, format_names
-from advisor.io import sha256_file
+from advisor.io import open_binary, sha256_file
 from advisor.models import Record
 
 __all__ = ["CHUNK_BYTES", "FORMATS", "FileStats", "IngestReport", "Unit", "expand_paths", "format_names", "plan_units",
@@ -241,8 +242,8 @@ def _splittable(path: Path, module: ModuleType) -> bool:
     if is_document(path) or hasattr(module, "parse_group"):
         return False
     try:
-        with open(path, "rb") as fh:
-            return fh.read(2) != b"\x1f\x8b"
+        with open_binary(path) as fh:
+            return not isinstance(fh, gzip.GzipFile)
     except OSError:
         return False
 

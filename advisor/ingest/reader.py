@@ -229,15 +229,6 @@ def _release(mm: Any, start: int, end: int) -> None:
             pass
 
 
-def file_sha256(path: str | Path) -> str:
-    """sha256 of a file, read in large blocks into one buffer (hashlib and the reads drop the GIL)."""
-    h, buf = hashlib.sha256(), bytearray(BUFFER)
-    with open(path, "rb", buffering=0) as fh, memoryview(buf) as mv:
-        while n := fh.readinto(buf):
-            h.update(mv[:n])
-    return h.hexdigest()
-
-
 def iter_items(path: str | Path, digest: FileDigest | None = None) -> Iterator[tuple[int, object]]:
     """Yield (line, item) for every non-blank line or document item; malformed ones as ParseError items.
 
