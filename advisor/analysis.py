@@ -29,6 +29,7 @@ from advisor.metrics import (
 )
 from advisor.metrics.cost import ModelCost
 from advisor.models import Record
+from advisor.scan import Pass, PassSettings, ProgressFn, choose_jobs, run_units
 
 SCHEMA_VERSION = 1
 
@@ -116,7 +117,6 @@ class Collector(Protocol):
     def finish(self) -> Any: ...
 
 
-ProgressFn = Callable[[int, int], None]  # (bytes done, bytes total)
 
 
 def parse_when(value: str | date | datetime | None, *, end: bool = False) -> datetime | None:
@@ -142,63 +142,6 @@ def parse_when(value: str | date | datetime | None, *, end: bool = False) -> dat
     return dt + timedelta(days=1) if end else dt
 
 
-def _files_of(paths: Iterable[Path]) -> list[Path]:
-    out = []
-    for p in paths:
-        if p.is_dir():
-            out += sorted(q for q in p.rglob("*") if q.is_file() and not q.name.startswith("."))
-        else:
-            out.append(p)
-    return out
-
-
-class _ByteProgress:
-    """Turns (file, line) of each record into approximate bytes read, for a bytes-based progress bar."""
-
-    def __init__(self, files: list[Path], report: ProgressFn) -> None:
-        self.report = report
-        self.sizes = {str(f): f.stat().st_size for f in files if f.is_file()}
-        self.total = sum(self.sizes.values())
-        self.done_files: set[str] = set()
-        self.done_bytes = 0
-        self.current: str | None = None
-        self.lines: dict[str, int] = {}
-        self._next = 0
-
-    def _count_lines(self, f: str) -> int:
-        n = 0
-        try:
-            with open(f, "rb") as fh:
-                if fh.read(2) == b"\x1f\x8b":
-                    return 0  # gzip: advance per file only
-                fh.seek(0)
-                while block := fh.read(1 << 20):
-                    n += block.count(b"\n")
-        except OSError:
-            return 0
-        return n
-
-    def update(self, record: Record) -> None:
-        f = record.source.file
-        if f != self.current:
-            if self.current is not None and self.current not in self.done_files:
-                self.done_files.add(self.current)
-                self.done_bytes += self.sizes.get(self.current, 0)
-            self.current = f
-            if f not in self.lines:
-                self.lines[f] = self._count_lines(f) if f in self.sizes else 0
-        self._next -= 1
-        if self._next > 0:
-            return
-        self._next = 500
-        lines = self.lines.get(f) or 0
-        frac = min(1.0, record.source.line / lines) if lines else 0.0
-        self.report(int(self.done_bytes + frac * self.sizes.get(f, 0)), self.total)
-
-    def finish(self) -> None:
-        self.report(self.total, self.total)
-
-
 def _price_book(prices: Any) -> Any:
     if prices is not None and hasattr(prices, "lookup"):
         return prices
@@ -220,7 +163,7 @@ def _tokenizer_info(model: str) -> Tokenizer:
     return Tokenizer(exact=exact, relative_error=0.0 if exact else float(relative_error(model)))
 
 
-def _file_stats(report: Any, files: list[Path]) -> list[InputFile]:
+def _file_stats(report: Any) -> list[InputFile]:
     from advisor.io import sha256_file
 
     out = []
@@ -262,8 +205,6 @@ def build_analysis(
     `jobs` processes read the input (default: one per CPU when it is big, see advisor.scan); the result does
     not depend on it. `chunk_bytes` is the size big JSONL files are split at (advisor.ingest.CHUNK_BYTES).
     """
-    from advisor.scan import Pass, PassSettings, choose_jobs, run_units
-
     path_list = [Path(p) for p in paths]
     cfg = _config(config, path_list)
     sample_rate = cfg.traffic.sample_rate
@@ -277,10 +218,8 @@ def build_analysis(
     measured = Pass(settings, extra)
 
     report = None
-    files = _files_of(path_list)
-    ticker = _ByteProgress(files, progress) if progress else None
     if records is not None:
-        measured.consume(records, ticker.update if ticker else None)
+        measured.consume(records)
     else:
         from advisor.ingest import CHUNK_BYTES, IngestReport, plan_units
 
@@ -293,16 +232,13 @@ def build_analysis(
                            chunk_bytes=(chunk_bytes or CHUNK_BYTES) if splittable else None)
         n_jobs = choose_jobs(jobs, units) if splittable else 1
         split = {u.files[0] for u in units if not u.whole}
-        run_units(units, measured, report, jobs=n_jobs, strict=strict, on_error=on_error,
-                  progress=progress, tick=ticker.update if ticker and n_jobs == 1 else None,
+        run_units(units, measured, report, jobs=n_jobs, strict=strict, on_error=on_error, progress=progress,
                   hash_files=[f for f in report.files if f.path in split])
-    if ticker:
-        ticker.finish()
     volume, mix, money, ops, days, static = (measured.volume, measured.mix, measured.money, measured.ops,
                                              measured.days, measured.static)
     filtered, reported, estimated = measured.filtered, measured.reported, measured.estimated
 
-    inputs = _file_stats(report, files) if report is not None else []
+    inputs = _file_stats(report) if report is not None else []
     n = reported + estimated
     if n == 0:
         where = ", ".join(str(p) for p in path_list) or "input"

@@ -14,15 +14,12 @@ not available the units run one after another in this process, with the same res
 from __future__ import annotations
 
 import gc
-import multiprocessing
 import os
 import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -77,7 +74,7 @@ class Pass:
     def can_spawn(collectors: Mapping[str, Any]) -> bool:
         return all(hasattr(c, "spawn") and hasattr(c, "merge") for c in collectors.values())
 
-    def consume(self, records: Iterable[Record], tick: Callable[[Record], None] | None = None) -> None:
+    def consume(self, records: Iterable[Record]) -> None:
         from advisor.tokens import fill_usage
 
         start, stop = self.settings.start, self.settings.stop
@@ -89,8 +86,6 @@ class Pass:
         filtered = reported = estimated = 0
         with fewer_gc_passes():
             for record in records:
-                if tick is not None:
-                    tick(record)
                 if (start and record.timestamp < start) or (stop and record.timestamp >= stop):
                     filtered += 1
                     continue
@@ -160,6 +155,8 @@ def choose_jobs(jobs: int | None, units: list[Any]) -> int:
 
 
 def can_fork() -> bool:
+    import multiprocessing
+
     return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
 
 
@@ -173,12 +170,7 @@ def _init_worker() -> None:
 
 
 def _measure_unit(unit: Any) -> tuple[Pass, Any]:
-    from advisor.ingest import IngestReport, read_unit
-
-    part = IngestReport()
-    piece = _WORKER["pass"].spawn()
-    piece.consume(read_unit(unit, part, strict=_WORKER["strict"]))
-    return piece, part
+    return _measure(unit, _WORKER["pass"], _WORKER["strict"])
 
 
 # ----------------------------------------------------------------------------- the driver
@@ -186,38 +178,19 @@ def _measure_unit(unit: Any) -> tuple[Pass, Any]:
 
 def run_units(units: list[Any], proto: Pass, report: Any, *, jobs: int, strict: bool,
               on_error: Callable[[Exception], None] | None, progress: ProgressFn | None,
-              tick: Callable[[Record], None] | None, hash_files: list[Any]) -> Pass:
-    """Measure every unit and merge the pieces in order into `proto` (which is returned).
+              hash_files: list[Any]) -> Pass:
+    """Measure every unit (here, or in `jobs` worker processes) and merge the pieces in order into `proto`.
 
-    `hash_files` are FileStats of split files: their sha256 is computed on a thread meanwhile (hashlib
-    releases the GIL), since no single unit sees the whole file.
+    Malformed lines reach `on_error` unit by unit (the first ones of each, then `on_error.dropped(n)` if it
+    has one); progress advances per unit, in bytes. `hash_files` are FileStats of split files: their sha256
+    is computed on a thread meanwhile (hashlib releases the GIL), since no single unit sees the whole file.
     """
-    from advisor.ingest import IngestReport, read_unit
-
-    total = sum(u.size for u in units)
+    total, done = sum(u.size for u in units), 0
     hasher = _Hasher(hash_files)
-    if jobs <= 1 or not can_fork():
-        hasher.start()
-        for unit in units:
-            part = IngestReport()
-            piece = proto.spawn() if len(units) > 1 else proto
-            try:
-                piece.consume(read_unit(unit, part, strict=strict, on_error=on_error), tick)
-            finally:
-                report.merge(part)
-            if piece is not proto:
-                proto.merge(piece)
-        hasher.join()
-        return proto
-    _WORKER.update({"pass": proto, "strict": strict})
-    warm = getattr(proto.settings.book, "warm", None)
-    if warm is not None:
-        warm()  # workers inherit the loaded price data instead of each loading it
-    done = 0
-    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=_init_worker)
-    try:
-        pieces = pool.map(_measure_unit, units)  # forks the workers: start no thread before this
-        hasher.start()
+    parallel = jobs > 1 and can_fork()
+    with _workers(jobs, proto, strict) if parallel else nullcontext() as pool:
+        pieces = pool.map(_measure_unit, units) if parallel else (_measure(unit, proto, strict) for unit in units)
+        hasher.start()  # after the fork: a child must not inherit a running thread
         for unit, (piece, part) in zip(units, pieces, strict=True):
             report.merge(part)
             if on_error is not None:
@@ -230,6 +203,34 @@ def run_units(units: list[Any], proto: Pass, report: Any, *, jobs: int, strict: 
             done += unit.size
             if progress is not None:
                 progress(done, total)
+    hasher.join()
+    return proto
+
+
+def _measure(unit: Any, proto: Pass, strict: bool) -> tuple[Pass, Any]:
+    """One unit measured by a fresh piece of `proto`: its measurements and its ingest report."""
+    from advisor.ingest import IngestReport, read_unit
+
+    part = IngestReport()
+    piece = proto.spawn()
+    piece.consume(read_unit(unit, part, strict=strict))
+    return piece, part
+
+
+@contextmanager
+def _workers(jobs: int, proto: Pass, strict: bool) -> Iterator[Any]:
+    """Forked worker processes that measure units; any failure in the caller stops them at once."""
+    import multiprocessing  # imported here: `advise analyze` on small logs never starts a process
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    _WORKER.update({"pass": proto, "strict": strict})
+    warm = getattr(proto.settings.book, "warm", None)
+    if warm is not None:
+        warm()  # workers inherit the loaded price data instead of each loading it
+    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=_init_worker)
+    try:
+        yield pool
     except BaseException as exc:  # Ctrl-C, a dead worker, a strict-mode error: stop the workers now
         for proc in list((getattr(pool, "_processes", None) or {}).values()):  # no public terminate()
             proc.terminate()
@@ -242,8 +243,6 @@ def run_units(units: list[Any], proto: Pass, report: Any, *, jobs: int, strict: 
         pool.shutdown(wait=True)
     finally:
         _WORKER.clear()
-    hasher.join()
-    return proto
 
 
 class _Hasher:

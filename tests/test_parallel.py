@@ -230,9 +230,11 @@ def test_a_dying_worker_is_a_clear_error_not_a_hang(support_logs: Path, monkeypa
     assert "--jobs 1" in (err.value.hint or "")
 
 
-def test_parallel_progress_counts_bytes_up_to_the_total(support_logs: Path) -> None:
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_progress_counts_bytes_up_to_the_total(support_logs: Path, jobs: int) -> None:
     seen: list[tuple[int, int]] = []
-    analyze_logs([support_logs], jobs=2, chunk_bytes=SMALL_CHUNK, progress=lambda done, total: seen.append((done, total)))
+    analyze_logs([support_logs], jobs=jobs, chunk_bytes=SMALL_CHUNK,
+                 progress=lambda done, total: seen.append((done, total)))
     size = sum(f.stat().st_size for f in support_logs.glob("*.jsonl") if not f.name.startswith("labels"))
     assert len(seen) > 4 and [d for d, _ in seen] == sorted(d for d, _ in seen)
     assert seen[-1][0] == seen[-1][1] >= size
