@@ -244,8 +244,8 @@ def save_checkpoint(run_dir: Path, model, optimizer, scheduler, state: dict[str,
     ck = run_dir / "checkpoints"
     ck.mkdir(parents=True, exist_ok=True)
     final = ck / f"step-{state['step']:06d}"
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-step-", dir=ck))
-    try:
+
+    def write(tmp: Path) -> None:
         model.save_pretrained(tmp)
         torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
         torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
@@ -253,12 +253,8 @@ def save_checkpoint(run_dir: Path, model, optimizer, scheduler, state: dict[str,
         if best is not None:
             save_file({k: v.contiguous() for k, v in best.items()}, str(tmp / "best_lora.safetensors"))
         (tmp / "trainer_state.json").write_text(json.dumps(state, indent=2), encoding="utf-8")
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+
+    _write_dir_atomic(final, write)
     for old in list_checkpoints(run_dir)[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
     return final
