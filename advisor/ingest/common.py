@@ -13,6 +13,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,17 @@ def drive(items: Iterable[Item], file: str,
         else:
             yield parse_error(file, line, "not a JSON object", f"got {type(obj).__name__}",
                               hint="each line must be one JSON object")
+
+
+def first_dict(items: Iterable[Item]) -> tuple[dict[str, Any] | None, Iterable[Item]]:
+    """Peek at the first JSON object of a stream without losing anything."""
+    head: list[Item] = []
+    it = iter(items)
+    for item in it:
+        head.append(item)
+        if isinstance(item[1], dict):
+            return item[1], chain(head, it)
+    return None, head
 
 
 def guarded(build: Callable[[dict[str, Any], str, int], Any], obj: dict[str, Any], file: str,

@@ -38,6 +38,7 @@ from advisor.ingest.common import (
     content_text,
     dict_list,
     fallback_id,
+    first_dict,
     first_time,
     guarded,
     log_feedback,
@@ -362,22 +363,12 @@ def _lines(items: Iterable[Item], file: str, scores: Scores) -> Iterator[Record 
                               hint="pass --format if this file is not a Langfuse export")
 
 
-def _peek(items: Iterable[Item]) -> tuple[dict[str, Any] | None, Iterable[Item]]:
-    head: list[Item] = []
-    it = iter(items)
-    for item in it:
-        head.append(item)
-        if isinstance(item[1], dict):
-            return item[1], chain(head, it)
-    return None, head
-
-
 def parse_group(sources: Sequence[tuple[str, Iterable[Item]]]) -> Iterator[Record | ParseError | Skipped]:
     """All Langfuse files of one directory: score files are read first so observations stream with their feedback."""
     scores = Scores()
     later: list[tuple[str, Iterable[Item]]] = []
     for file, items in sources:
-        first, items = _peek(items)
+        first, items = first_dict(items)
         if first is not None and is_score(first):
             yield from _lines(items, file, scores)
         else:

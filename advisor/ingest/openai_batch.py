@@ -17,7 +17,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
-from itertools import chain
 from typing import Any
 
 from advisor.errors import ParseError
@@ -25,6 +24,7 @@ from advisor.ingest.common import (
     Item,
     Skipped,
     as_dict,
+    first_dict,
     guarded,
     objects,
     opt_str,
@@ -102,17 +102,6 @@ class _Joiner:
         return record
 
 
-def _first_dict(items: Iterable[Item]) -> tuple[dict[str, Any] | None, Iterable[Item]]:
-    """Peek at the first JSON object of a stream without losing anything."""
-    head: list[Item] = []
-    it = iter(items)
-    for item in it:
-        head.append(item)
-        if isinstance(item[1], dict):
-            return item[1], chain(head, it)
-    return None, head
-
-
 def _index_inputs(items: Iterable[Item], file: str, requests: dict[str, tuple[str, int, dict[str, Any]]],
                   outputs: list[tuple[int, dict[str, Any]]]) -> Iterator[ParseError | Skipped]:
     """Index an input file's requests by custom_id; output lines found in it are kept for later."""
@@ -138,7 +127,7 @@ def parse_group(sources: Sequence[tuple[str, Iterable[Item]]]) -> Iterator[Recor
     out_files: list[tuple[str, Iterable[Item]]] = []
     stray: dict[str, list[tuple[int, dict[str, Any]]]] = {}
     for file, items in sources:
-        first, items = _first_dict(items)
+        first, items = first_dict(items)
         if first is not None and is_output(first):
             out_files.append((file, items))
         else:
