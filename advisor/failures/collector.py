@@ -214,9 +214,8 @@ class FailureCollector:
 
     def merge(self, later: FailureCollector) -> None:
         """Add the counts and samples of a later piece of the logs, as if its records had come to `add`."""
-        if self.labels is not None:
-            self.labels.mark_matched(later.__dict__.get("matched_labels") or (
-                later.labels.matched_ids if later.labels is not None else ()))
+        if self.labels is not None and later.labels is not self.labels:  # a worker's copy came back pickled
+            self.labels.mark_matched(later.__dict__.get("matched_labels", ()))
         self.requests += later.requests
         self.failures += later.failures
         self.errors.update(later.errors)
