@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import mmap
-import os
 import zlib
 from collections.abc import Generator, Iterator
 from pathlib import Path
@@ -191,42 +189,27 @@ def iter_span(path: str | Path, start: int = 0, end: int | None = None, first_li
 def split_lines(path: str | Path, size: int) -> list[tuple[int, int, int]]:
     """Line-aligned byte ranges of about `size` bytes covering a plain file: (start, end, first_line) each.
 
-    The line numbers need the newlines before each range counted: a memory map and `find` (several GB/s,
-    far below the cost of parsing those lines); the map lives only for this count and its pages are handed
-    back as they are counted.
+    Each range ends just after the first newline at or past `size` bytes from its start. The line numbers
+    need every newline counted: the file goes through one reused buffer and `find` (memchr) jumps from
+    newline to newline, far below the cost of parsing those lines. Memory stays one buffer, and a file that
+    shrinks meanwhile just ends sooner (a memory map would die with SIGBUS).
     """
     out: list[tuple[int, int, int]] = []
-    with open(path, "rb") as fh:
-        try:
-            mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if os.fstat(fh.fileno()).st_size else None
-        except (OSError, ValueError):
-            mm = None
-        if mm is None:
-            return [(0, os.fstat(fh.fileno()).st_size, 1)]
-        with mm:
-            total, start, line = len(mm), 0, 1
-            while start < total:
-                cut = mm.find(b"\n", min(start + size, total) - 1)
-                end = total if cut < 0 else cut + 1
-                out.append((start, end, line))
-                n, pos = 0, start
-                while (pos := mm.find(b"\n", pos, end)) >= 0:
-                    n += 1
-                    pos += 1
-                line += n
-                _release(mm, start, end)
-                start = end
+    buf = bytearray(BUFFER)
+    start, line, newlines, pos = 0, 1, 0, 0  # newlines since `start`; pos: file offset of buf[0]
+    with open(path, "rb", buffering=0) as fh:
+        while got := fh.readinto(buf):
+            j = 0
+            while (j := buf.find(b"\n", j, got)) >= 0:
+                newlines += 1
+                j += 1
+                if pos + j >= start + size:
+                    out.append((start, pos + j, line))
+                    start, line, newlines = pos + j, line + newlines, 0
+            pos += got
+    if pos > start or not out:
+        out.append((start, pos, line))
     return out
-
-
-def _release(mm: Any, start: int, end: int) -> None:
-    """Hand counted pages back (they stay in the page cache): resident memory stays flat however big the file."""
-    lo = start - start % mmap.PAGESIZE
-    if end > lo and hasattr(mmap, "MADV_DONTNEED"):
-        try:
-            mm.madvise(mmap.MADV_DONTNEED, lo, end - lo)
-        except (OSError, ValueError):  # pragma: no cover - advice only
-            pass
 
 
 def iter_items(path: str | Path, digest: FileDigest | None = None) -> Iterator[tuple[int, object]]:
