@@ -166,9 +166,10 @@ class _Ingest:
             raise
         return opened, fmt
 
-    def start(self, opened: _Opened, fmt: str) -> FileStats:
-        stats = FileStats(path=opened.file, format=fmt)
-        self.stats[opened.file] = stats
+    def start(self, file: str, fmt: str) -> FileStats:
+        """Count a file in the report from now on."""
+        stats = FileStats(path=file, format=fmt)
+        self.stats[file] = stats
         self.report.files.append(stats)
         return stats
 
@@ -279,7 +280,7 @@ def plan_units(paths: Sequence[str | Path], *, format: str | None = None,  # noq
             for o in group[1:]:
                 o.close()
         for o in group:
-            state.start(o, fmt)
+            state.start(o.file, fmt)
         size = sum(_size(o.path) for o in group)
         if chunk_bytes and size > chunk_bytes and len(group) == 1 and _splittable(path, module):
             for start, end, line in split_lines(path, chunk_bytes):
@@ -302,10 +303,7 @@ def read_unit(unit: Unit, report: IngestReport, *, strict: bool = False,
     (per file; a whole file's sha256 too). Merge such reports in unit order with :meth:`IngestReport.merge`."""
     state = _Ingest(report, strict, on_error, unit.fmt)
     module = _module(unit.fmt)
-    stats = [FileStats(path=f, format=unit.fmt) for f in unit.files]
-    for st in stats:
-        state.stats[st.path] = st
-        report.files.append(st)
+    stats = [state.start(f, unit.fmt) for f in unit.files]
     digests = [FileDigest() for _ in unit.files]
     if unit.whole:
         streams = [(st.path, _counted(iter_items(st.path, d), st)) for st, d in zip(stats, digests, strict=True)]
