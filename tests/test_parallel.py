@@ -238,3 +238,34 @@ def test_progress_counts_bytes_up_to_the_total(support_logs: Path, jobs: int) ->
     size = sum(f.stat().st_size for f in support_logs.glob("*.jsonl") if not f.name.startswith("labels"))
     assert len(seen) > 4 and [d for d, _ in seen] == sorted(d for d, _ in seen)
     assert seen[-1][0] == seen[-1][1] >= size
+
+
+def test_signatures_past_the_cap_fold_into_other_in_one_pass_and_across_pieces(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import UTC, datetime
+    from itertools import product
+
+    import advisor.failures.collector as collector
+    from advisor.models import Feedback, Record, SourceRef, Usage
+
+    monkeypatch.setattr(collector, "MAX_SIGNATURES", 3)
+    notes = ["".join(p) for p in product("qxz", repeat=3)][:8]  # distinct one-word notes: distinct signatures
+    records = [Record(id=f"r{i}", source_format="canonical", source=SourceRef(file="f.jsonl", line=i + 1),
+                      timestamp=datetime(2025, 3, 1, tzinfo=UTC), model="gpt-4o-mini", output="hello",
+                      usage=Usage(input_tokens=10, output_tokens=2),
+                      feedback=[Feedback(source="thumbs", ok=False, category="style", note=note)])
+               for i, note in enumerate(notes)]
+
+    def counts(pieces: list[list[Record]]) -> dict[str, int]:
+        whole = collector.FailureCollector()
+        for piece in pieces:
+            part = whole.spawn()
+            for r in piece:
+                part.add(r)
+            whole.merge(part)
+        return {sig: st.count for sig, st in whole.sigs.items()}
+
+    one_pass = counts([records])
+    assert len(one_pass) == 4 and one_pass.pop("feedback:style:other") == 5  # 3 kept, the rest folded
+    assert list(one_pass.values()) == [1, 1, 1]
+    assert counts([records[:2], records[2:5], records[5:]]) == counts([records])

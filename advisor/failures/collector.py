@@ -181,15 +181,20 @@ class FailureCollector:
             sig += ":" + normalise_detail(human.note)
         return sig, cat or "other"
 
+    def _slot(self, sig: str, category: str) -> tuple[str, _SigStats | None]:
+        """Where a signature is counted: itself, or its "<source>:<category>:other" fold once the table is full.
+        The stats are None when that slot is new."""
+        st = self.sigs.get(sig)
+        if st is None and len(self.sigs) >= MAX_SIGNATURES:
+            sig = sig.split(":")[0] + f":{category}:other"
+            st = self.sigs.get(sig)
+        return sig, st
+
     def _count(self, sig: str, category: str, day: str, rid: str, excerpt: Callable[[], str], *,
                is_primary: bool) -> None:
-        st = self.sigs.get(sig)
+        sig, st = self._slot(sig, category)
         if st is None:
-            if len(self.sigs) >= MAX_SIGNATURES:
-                sig = sig.split(":")[0] + f":{category}:other"
-                st = self.sigs.get(sig)
-            if st is None:
-                st = self.sigs[sig] = _SigStats(category)
+            st = self.sigs[sig] = _SigStats(category)
         st.count += 1
         st.primary += int(is_primary)
         st.days.add(day)
@@ -229,10 +234,7 @@ class FailureCollector:
                      "rag_failures"):
             setattr(self, name, getattr(self, name) + getattr(later, name))
         for sig, theirs in later.sigs.items():
-            st = self.sigs.get(sig)
-            if st is None and len(self.sigs) >= MAX_SIGNATURES:
-                sig = sig.split(":")[0] + f":{theirs.category}:other"
-                st = self.sigs.get(sig)
+            sig, st = self._slot(sig, theirs.category)
             if st is None:
                 self.sigs[sig] = theirs
             else:
