@@ -6,7 +6,7 @@
 For each size a realistic OpenAI-chat log (bench/gen_logs.py: prompt families with long static system
 prompts, usage reported) is written under --workdir (default /tmp, never the repo). Then, in the same
 run: (a) the floor — read the lines and orjson.loads each one, in a fresh process; (b) the full
-`advise analyze FILE --json OUT --force -q --allow-unpriced` in a fresh process. Wall time, records/s,
+`advise analyze FILE -o OUT --force -q --allow-unpriced` in a fresh process. Wall time, records/s,
 the ratio to the floor (wall and CPU seconds: the CPU ratio is the one to trust on a shared machine) and
 each process's own peak RSS (VmHWM, reported by the process itself) are written to bench/results/scale.json
 with the machine description. Goal: ratio ≤ 3, peak RSS < 500 MB and flat.
@@ -31,6 +31,8 @@ from pathlib import Path
 
 from _machine import describe
 
+from advisor.scan import available_cpus
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "scale.json"
 # Each measured process reports its own peak RSS (VmHWM of its own address space) on stderr when it exits.
@@ -50,8 +52,8 @@ FLOOR = (_HWM +
          "        if line.strip():\n"
          "            orjson.loads(line); n += 1\n"
          "print(n)\n")
-# The same floor reading the file as advise does (memory map, each line parsed in place, no copy): the
-# stricter floor, reported beside the first.
+# A stricter floor, reported beside the first: the file memory-mapped and each line parsed in place (no copy
+# at all; advise itself reads through one reused buffer, since a map dies with SIGBUS on a truncated file).
 FLOOR_MMAP = (_HWM +
               "import mmap, orjson\n"
               "n = 0\n"
@@ -102,14 +104,6 @@ def _same_but_rounding(a: object, b: object) -> bool:
     return a == b
 
 
-def _default_jobs() -> int:
-    """The processes `advise analyze` starts by default on this machine for inputs over 64 MB."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
-
-
 def baseline_tree(ref: str, workdir: Path) -> Path:
     """The `advisor` package of commit `ref`, extracted (read-only git) for a before/after comparison."""
     target = workdir / f"baseline-{ref}"
@@ -131,7 +125,7 @@ def run_size(n: int, workdir: Path, seed: int, baseline: Path | None = None) -> 
     if floor_mmap["stdout"] != floor["stdout"]:
         raise SystemExit("the two floors parsed different numbers of lines")
     out = workdir / f"scale-{n}.analysis.json"
-    args = ["analyze", str(log), "--json", str(out), "--force", "-q", "--allow-unpriced"]
+    args = ["analyze", str(log), "-o", str(out), "--force", "-q", "--allow-unpriced"]  # -o: nothing lands in the cwd
     run = timed([sys.executable, "-c", ANALYZE, *args])
     analysed = json.loads(out.read_text())["data_quality"]["records"]
     row = {"records": analysed, "lines": int(floor["stdout"]), "log_mb": round(size / 1e6, 1),
@@ -143,7 +137,7 @@ def run_size(n: int, workdir: Path, seed: int, baseline: Path | None = None) -> 
            "ratio_to_floor": round(run["wall"] / floor["wall"], 2),
            "cpu_ratio_to_floor": round(run["cpu"] / floor["cpu"], 2),
            "ratio_to_mmap_floor": round(run["wall"] / floor_mmap["wall"], 2),
-           "jobs": _default_jobs(),
+           "jobs": available_cpus(),  # what `advise analyze` starts by default over 64 MB
            "analyze_peak_rss_mb": round(run["rss"], 1)}
     if baseline is not None:
         mine = json.loads(out.read_text())
