@@ -117,8 +117,6 @@ class Collector(Protocol):
     def finish(self) -> Any: ...
 
 
-
-
 def parse_when(value: str | date | datetime | None, *, end: bool = False) -> datetime | None:
     """An ISO date or datetime → aware UTC datetime. A bare date used as --until covers the whole day."""
     if value is None:
