@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "analyze": ("advisor.commands.analyze:analyze", "Analyze logs: volume, tokens, cost, static prompt, failures, decision."),
     "failures": ("advisor.commands.failures:failures", "Show failure clusters and examples from analysis.json."),
     "prices": ("advisor.commands.prices:prices", "Show the price used for a model and where it comes from."),
+    "offers": ("advisor.commands.offers:offers", "Show the market facts (fine-tuning, caching, serving offers) with sources."),
     "report": ("advisor.commands.report:report", "Write the stakeholder ROI report (HTML or Markdown)."),
     "dataset": ("advisor.commands.dataset:dataset", "Build or validate fine-tuning data from logs."),
     "train": ("advisor.commands.train:train", "Fine-tune a LoRA adapter (offline, CPU or GPU)."),
