@@ -84,9 +84,10 @@ def _validate(cls: type, raw: Any, path: Path, text: str, section: str, index: i
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"]) or None
         more = f" (+{len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+        hint = ("every row needs source (the page's URL) and as_of (YYYY-MM-DD)"
+                if field in ("source", "as_of") else "see docs/offers.md for the fields, their units and ranges")
         raise OffersError(f"[[{section}]] row #{index + 1} ({_row_name(raw)}): {err['msg']}{more}",
-                          file=str(path), line=line, field=field,
-                          hint="every row needs source (URL) and as_of (YYYY-MM-DD); see docs/offers.md") from exc
+                          file=str(path), line=line, field=field, hint=hint) from exc
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
