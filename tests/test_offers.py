@@ -167,6 +167,7 @@ def test_cache_minimum_per_model(table):
     # a model the table has no row for falls back to its provider's rule
     assert table.cache_rule(None, "claude-brand-new-9").mode == "explicit"
     assert table.cache_rule("acme", "acme-1") is None
+    assert all(table.cache_rule(r.provider, r.model).source.startswith("https://") for r in table.models if r.cache)
 
 
 def test_fine_tune_horizon_ends_at_retirement(table):
@@ -215,6 +216,8 @@ def test_rows_used_are_exported_with_dates():
     assert [(u["table"], u.get("model", u.get("provider"))) for u in used] == [("model", "gpt-4o"),
                                                                               ("provider", "anthropic")]
     assert all(u["source"].startswith("https://") and u["as_of"] for u in used)
+    prov = table.provenance(date(2026, 11, 30))
+    assert prov["rows"] == used and prov["stale"] is False and prov["as_of"] == table.as_of.isoformat()
     table.reset_used()
     assert table.export_used() == []
 
@@ -291,3 +294,52 @@ def test_cli_override_file(tmp_path, capsys):
     assert main(["offers", "acme-llm-1", "--offers", str(extra), "--json", "-"]) == 0
     (row,) = json.loads(capsys.readouterr().out)["rows"]
     assert row["structured_output"] == "json_mode" and row["source"] == "https://acme.example/p"
+
+
+# ---------------------------------------------------------------- coverage of the models advise meets
+
+
+def _example_models() -> set[str]:
+    """Model names in the bundled example logs (first lines of each file are enough: one model per file)."""
+    import gzip
+
+    root = Path(__file__).resolve().parents[1] / "examples"
+    names: set[str] = set()
+    def find_model(obj):  # the first "model" string anywhere in a record (formats nest it differently)
+        if isinstance(obj, dict):
+            if isinstance(obj.get("model"), str):
+                return obj["model"]
+            obj = list(obj.values())
+        if isinstance(obj, list):
+            for item in obj:
+                found = find_model(item)
+                if found:
+                    return found
+        return None
+
+    for path in root.rglob("*.jsonl*"):
+        if path.name.startswith(("labels", "batch_output")):
+            continue
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt", encoding="utf-8") as fh:
+            for _, line in zip(range(50), fh, strict=False):
+                model = find_model(json.loads(line)) if line.strip() else None
+                if model:
+                    names.add(model)
+    return names
+
+
+def test_every_example_model_has_a_row(table):
+    names = _example_models()
+    assert {"gpt-4o-2024-08-06", "claude-3-5-sonnet-20241022"} <= names
+    for name in names:
+        assert table.model(None, name) is not None, name
+
+
+@pytest.mark.parametrize("name", [
+    "gpt-4o-2024-11-20", "gpt-4.1", "gpt-4.1-mini-2025-04-14", "gpt-4.1-nano", "o3", "o3-mini-2025-01-31",
+    "o4-mini", "o1", "gpt-4", "gpt-4-turbo-2024-04-09", "gpt-3.5-turbo", "gpt-5", "claude-3-5-haiku-20241022",
+    "claude-3-7-sonnet-20250219", "claude-sonnet-4-20250514", "claude-haiku-4-5", "gemini-2.5-flash",
+])
+def test_models_the_tests_use_have_rows(table, name):
+    assert table.model(None, name) is not None
