@@ -215,7 +215,9 @@ def _report(analysis: Analysis, ev: Any, out: Path, opts: RunOptions, state: Sta
     ctx = build_context(analysis, ev)
     written = write_report(ctx, html, "html") + write_report(ctx, md, "md")
     if opts.report is not None:
-        fmt = "md" if opts.report.suffix.lower() == ".md" else "html"
+        from advisor.commands.report import REPORT_SUFFIXES
+
+        fmt = REPORT_SUFFIXES.get(opts.report.suffix.lower(), "html")
         written += write_report(ctx, opts.report, fmt)
     state.done("report", h, [html, md])
     ran.append("report")

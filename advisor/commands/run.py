@@ -54,8 +54,14 @@ def run(paths: tuple[Path, ...], out: Path, config: Path | None, prices: Path | 
     if out.exists() and any(out.iterdir()) and not (out / "stages.json").exists() and not force:
         raise OutputExistsError(f"{out} exists and is not an advise run directory",
                                 hint="choose an empty directory, or pass --force")
-    if report is not None and report.exists() and not force:
-        raise OutputExistsError(f"{report} already exists", hint="pass --force to overwrite it")
+    if report is not None:
+        from advisor.commands.report import REPORT_SUFFIXES
+        from advisor.io import check_writable
+
+        if report.suffix.lower() not in REPORT_SUFFIXES:
+            raise click.BadParameter(f"{report}: advise writes HTML (.html, .htm) or Markdown (.md, .markdown)",
+                                     param_hint="'--report'")
+        check_writable(report, force, inputs=paths)
     console = Console(stderr=True, quiet=as_json)
     opts = RunOptions(paths=list(paths), out=out, config=config, prices=prices, format=fmt, labels=labels, base=base,
                       budget_minutes=budget_minutes, max_train_examples=max_train_examples,
