@@ -213,3 +213,155 @@ def sha256_file(path: str | Path, chunk: int = 8 << 20) -> str:
         while n := fh.readinto(buf):
             h.update(mv[:n])
     return h.hexdigest()
+
+
+# ---------------------------------------------------------------- directories published as one unit
+
+_STAGE_RE = r"^\.(?P<name>.+)\.advise-(?P<kind>new|old)-(?P<pid>\d+)$"
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
+
+
+def clean_stale_dirs(target: str | Path) -> list[Path]:
+    """Remove what killed runs left beside `target` (hidden `.NAME.advise-new|old-PID` of dead pids).
+
+    A run killed between the two renames of :func:`publish_dir` (no atomic exchange available)
+    left the previous directory as `.NAME.advise-old-PID` and no `target`: that one is put back.
+    Returns the paths removed or restored.
+    """
+    import re
+    import shutil
+
+    t = Path(target)
+    rx = re.compile(_STAGE_RE)
+    done: list[Path] = []
+    try:
+        entries = list(t.parent.iterdir()) if t.parent.is_dir() else []
+    except OSError:
+        return done
+    for e in sorted(entries, key=lambda e: e.name):
+        m = rx.match(e.name)
+        if not m or m["name"] != t.name or _pid_alive(int(m["pid"])):
+            continue
+        if m["kind"] == "old" and not os.path.lexists(t):
+            os.rename(e, t)
+        else:
+            shutil.rmtree(e, ignore_errors=True)
+        done.append(e)
+    return done
+
+
+def staging_dir(target: str | Path) -> Path:
+    """A fresh hidden sibling of `target` to build into (carries our pid so a later run can clean it)."""
+    t = Path(target)
+    stage = t.parent / f".{t.name}.advise-new-{os.getpid()}"
+    try:
+        t.parent.mkdir(parents=True, exist_ok=True)
+        if stage.exists():
+            import shutil
+
+            shutil.rmtree(stage)
+        stage.mkdir()
+    except OSError as exc:
+        raise write_error(stage, exc) from exc
+    return stage
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (Linux renameat2 RENAME_EXCHANGE); False where unsupported."""
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    AT_FDCWD, RENAME_EXCHANGE = -100, 2
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if fn(AT_FDCWD, os.fsencode(a), AT_FDCWD, os.fsencode(b), RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def _carry_over(old: Path, stage: Path, owned: Iterable[str]) -> None:
+    """Entries of the previous directory that the new one does not own (the user's files) come along
+    as hard links (copies where links are impossible); our hidden temp debris does not."""
+    import shutil
+
+    skip = set(owned)
+    for e in old.iterdir():
+        if e.name in skip or (e.name.startswith(".") and (e.name.endswith(".tmp") or ".advise-" in e.name
+                                                          or e.name.startswith(".advise-"))):
+            continue
+        dst = stage / e.name
+        if e.is_dir() and not e.is_symlink():
+            shutil.copytree(e, dst, symlinks=True, copy_function=_link_or_copy)
+        else:
+            _link_or_copy(str(e), str(dst))
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    import shutil
+
+    if os.path.islink(src):
+        os.symlink(os.readlink(src), dst)
+        return
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def publish_dir(stage: Path, target: str | Path, *, overwrite: bool = False,
+                owned: Iterable[str] | None = None) -> None:
+    """Make the finished `stage` directory appear as `target` in one step; the old one is then removed.
+
+    Readers see the old directory or the new one, never a mix. Where the kernel cannot exchange
+    two directories atomically, two renames are used and :func:`clean_stale_dirs` repairs a kill
+    between them. Without `overwrite` a non-empty `target` is refused, also one that appeared
+    meanwhile. With `owned` (the names the new directory is responsible for), the old directory's
+    other entries are carried over into the new one.
+    """
+    import shutil
+
+    t = Path(target)
+    try:
+        if not os.path.lexists(t) or (t.is_dir() and not t.is_symlink() and not any(t.iterdir())):
+            os.rename(stage, t)  # rename() replaces an empty directory; a non-empty one fails (exclusive)
+            return
+        if t.is_symlink() or not t.is_dir():
+            raise AdviseError(f"{t} exists and is not a directory", file=str(t),
+                              hint="pass a directory path for -o")
+        if not overwrite:
+            raise OutputExistsError(f"{t} appeared while advise was running (another run writing it?)",
+                                    file=str(t), hint="pass --force to replace it, or choose another -o")
+        if owned is not None:
+            _carry_over(t, stage, owned)
+        if _exchange(stage, t):
+            shutil.rmtree(stage, ignore_errors=True)  # `stage` now holds the previous directory
+            return
+        old = t.parent / f".{t.name}.advise-old-{os.getpid()}"
+        os.rename(t, old)
+        os.rename(stage, t)
+        shutil.rmtree(old, ignore_errors=True)
+    except OSError as exc:
+        if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
+            raise OutputExistsError(f"{t} appeared while advise was running (another run writing it?)",
+                                    file=str(t), hint="pass --force to replace it, or choose another -o") from exc
+        raise write_error(t, exc) from exc
