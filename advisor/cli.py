@@ -2,7 +2,8 @@
 
 Each subcommand lives in ``advisor/commands/<name>.py`` and is imported only when run, so
 ``advise analyze`` never pays for torch or matplotlib. ``main(argv) -> int`` turns
-:class:`~advisor.errors.AdviseError` into a one-line message on stderr and exit code 1.
+:class:`~advisor.errors.AdviseError` (and, as a last resort, any OSError such as a full disk)
+into a one-line message on stderr and exit code 1; click's usage errors exit 2.
 """
 
 from __future__ import annotations
@@ -93,7 +94,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("advise: interrupted", err=True)
         return 130
+    except OSError as exc:  # last resort: a disk or permission failure no command anticipated
+        from advisor.io import os_error_hint
+
+        where = f"{_printable(exc.filename)}: " if exc.filename else ""
+        click.echo(f"advise: error: {where}{exc.strerror or exc}\n  hint: {os_error_hint(exc)}", err=True)
+        return 1
     return 0
+
+
+def _printable(name: object) -> str:
+    import os
+
+    return os.fsencode(name).decode("utf-8", "backslashreplace") if isinstance(name, str | bytes) else str(name)
 
 
 def entry() -> None:  # pragma: no cover - console script shim

@@ -102,11 +102,13 @@ def build(logs: tuple[Path, ...], output: Path, analysis: Path | None, labels: P
     """Turn logs into train/val/test.jsonl (OpenAI chat format) and dataset.json."""
     from pydantic import ValidationError
 
+    from advisor.commands._inputs import check_input_names
     from advisor.config import find_config, load_config
     from advisor.ingest import IngestReport, read_records
     from advisor.progress import progress_bar
     from trainer.dataset import DatasetOptions, build_dataset, check_output_dir
 
+    check_input_names(logs)
     check_output_dir(output, force)  # fail before the long read
     cfg = load_config(config or find_config(list(logs)))
     given = {"val": val, "test": test, "seed": seed, "max_examples": max_examples,

@@ -1,0 +1,39 @@
+"""Checks on the command line's input paths shared by the commands that read logs."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from advisor.errors import AdviseError
+
+
+def printable(path: str | Path) -> str:
+    """A path as text that can be printed and stored as UTF-8 (undecodable bytes as \\xNN)."""
+    import os
+
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def check_input_names(paths: Sequence[Path]) -> None:
+    """Refuse log files whose names are not valid UTF-8 before the long read, not with a traceback after it.
+
+    analysis.json and dataset.json record each input's path; JSON cannot hold a name that is
+    not UTF-8, so such a file is named (bytes escaped) with a hint to rename it.
+    """
+    from advisor.ingest import expand_paths
+
+    for p in paths:
+        _check(p)
+    for f, _ in expand_paths(paths):
+        _check(f)
+
+
+def _check(p: str | Path) -> None:
+    try:
+        str(p).encode("utf-8")
+    except UnicodeEncodeError:
+        shown = printable(p)
+        raise AdviseError("file name is not valid UTF-8", file=shown,
+                          hint="rename it to a UTF-8 name (e.g. `convmv -f latin1 -t utf-8 --notest FILE`) "
+                               "or move it out of the input directory") from None
