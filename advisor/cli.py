@@ -79,7 +79,11 @@ def cli() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: returns the exit code instead of raising (0 ok, 1 user error, 2 usage error)."""
+    """Entry point: returns the exit code instead of raising.
+
+    One rule: 0 ok, 1 input errors (bad, missing or unreadable files and data, whether named or
+    found in a directory), 2 usage errors (unknown options, out-of-range values, unknown --format).
+    """
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="advise", standalone_mode=False)
     except AdviseError as exc:
@@ -89,6 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo("advise: aborted", err=True)
         return 130
     except click.ClickException as exc:
+        if isinstance(exc, click.BadParameter) and isinstance(getattr(exc.param, "type", None), click.Path):
+            exc.exit_code = 1  # a named file that is missing or unreadable is an input error, as one in a directory
         exc.show()
         return exc.exit_code
     except KeyboardInterrupt:

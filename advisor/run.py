@@ -70,7 +70,7 @@ def run_pipeline(opts: RunOptions, say: Say = lambda s: None) -> RunResult:
     out.mkdir(parents=True, exist_ok=True)
     from advisor.progress import quiet_ml_libraries
 
-    quiet_ml_libraries()
+    quiet_ml_libraries(silent=opts.quiet)
     state = StageState(out)
     ran: list[str] = []
     skipped: list[str] = []

@@ -37,3 +37,16 @@ def _check(p: str | Path) -> None:
         raise AdviseError("file name is not valid UTF-8", file=shown,
                           hint="rename it to a UTF-8 name (e.g. `convmv -f latin1 -t utf-8 --notest FILE`) "
                                "or move it out of the input directory") from None
+
+
+def check_format(ctx: object, param: object, value: str | None) -> str | None:
+    """click callback for --format: an unknown name is a usage error (exit 2), like `-j 0`."""
+    if value is None:
+        return None
+    import click
+
+    from advisor.ingest import FORMATS
+
+    if value not in FORMATS:
+        raise click.BadParameter(f"unknown format {value!r}; one of: {', '.join(FORMATS)}")
+    return value

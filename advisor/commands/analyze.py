@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from advisor.assumptions import assumption_options
+from advisor.commands._inputs import check_format
 
 MAX_PRINTED_ERRORS = 20
 
@@ -37,7 +38,7 @@ class _ErrorPrinter:
 
 @click.command("analyze")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", metavar="NAME", default=None,
+@click.option("--format", "fmt", metavar="NAME", default=None, callback=check_format,
               help="Log format (default: detected from the first lines).")
 @click.option("--prices", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Price override file (TOML/JSON, per-1M-token prices).")

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from advisor.commands._inputs import check_format
 from advisor.errors import AdviseError
 
 MIN_QUALITY = ("heuristic", "checked", "labelled")
@@ -90,7 +91,8 @@ def _dataset_section(cfg: Any) -> dict[str, Any]:
               help="Keep one example per near-duplicate group (default: keep all, grouped in one split).")
 @click.option("--config", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="advise.toml ([failures] checks, [dataset] defaults) [default: one beside the logs].")
-@click.option("--format", "fmt", metavar="NAME", default=None, help="Log format (default: detected).")
+@click.option("--format", "fmt", metavar="NAME", default=None, callback=check_format,
+              help="Log format (default: detected).")
 @click.option("--strict", is_flag=True, help="Stop at the first malformed log line instead of skipping it.")
 @click.option("--force", is_flag=True, help="Overwrite dataset files in a non-empty output directory.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")

@@ -29,9 +29,11 @@ import click
               help="Where to write eval.json [default: eval.json, unless --json is given].")
 @click.option("--force", is_flag=True, help="Overwrite an existing output.")
 @click.option("--json", "as_json", is_flag=True, help="Print eval.json only to stdout (no file unless -o is given), instead of the summary.")
+@click.option("-q", "--quiet", is_flag=True,
+              help="No progress bars (ours or the model libraries'), no library warnings, no summary.")
 def evaluate(run_dir: Path, test_path: Path, baseline: str, checks: Path | None, analysis: Path | None,
              limit: int | None, max_new_tokens: int | None, batch_size: int, no_probe: bool, output: Path | None, force: bool,
-             as_json: bool) -> None:
+             as_json: bool, quiet: bool) -> None:
     """Generate with both variants on the same examples; report accuracy, tokens, latency, McNemar p.
 
     \b
@@ -44,7 +46,7 @@ def evaluate(run_dir: Path, test_path: Path, baseline: str, checks: Path | None,
     from advisor.progress import quiet_ml_libraries
 
     require_train_extra()
-    quiet_ml_libraries()
+    quiet_ml_libraries(silent=quiet or as_json)
     from trainer.evaluate import run_evaluation
 
     if output is None and not as_json:
@@ -52,7 +54,7 @@ def evaluate(run_dir: Path, test_path: Path, baseline: str, checks: Path | None,
     if output is not None:
         check_writable(output, force, inputs=[test_path, *([analysis] if analysis else [])])
     ev = run_evaluation(run_dir, test_path, checks=checks, baseline=baseline, limit=limit,
-                        max_new_tokens=max_new_tokens, batch_size=batch_size, probe=not no_probe, quiet=as_json)
+                        max_new_tokens=max_new_tokens, batch_size=batch_size, probe=not no_probe, quiet=quiet or as_json)
     if analysis is not None:
         from advisor.analysis import load_analysis
         from advisor.measured import measured_roi
@@ -63,6 +65,8 @@ def evaluate(run_dir: Path, test_path: Path, baseline: str, checks: Path | None,
         atomic_write_text(output, text, overwrite=force, inputs=[test_path])
     if as_json:
         sys.stdout.write(text + "\n")
+        return
+    if quiet:
         return
     from reports.terminal_eval import print_evaluation
 

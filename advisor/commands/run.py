@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from advisor.assumptions import assumption_options
+from advisor.commands._inputs import check_format
 
 
 @click.command("run")
@@ -17,7 +18,8 @@ from advisor.assumptions import assumption_options
 @click.option("--config", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
               help="advise.toml (default: one found beside the logs).")
 @click.option("--prices", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None)
-@click.option("--format", "fmt", default=None, help="Force the log format.")
+@click.option("--format", "fmt", metavar="NAME", default=None, callback=check_format,
+              help="Force the log format.")
 @click.option("--labels", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None)
 @click.option("--base", default=None, help="Base model: default (embedded SmolLM2-135M), a local dir or a hub id.")
 @click.option("--budget-minutes", type=click.FloatRange(min=0.5), default=5.0, show_default=True,
