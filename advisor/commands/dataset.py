@@ -55,6 +55,16 @@ def _short_prompt(value: str | None) -> str | None:
     return value
 
 
+def _refuse_output_holding_inputs(output: Path, logs: tuple[Path, ...]) -> None:
+    """--force replaces the output directory as a whole: it must not be, or hold, one of the inputs."""
+    out = output.resolve()
+    for p in logs:
+        r = p.resolve()
+        if r == out or out in r.parents:
+            raise AdviseError(f"the output directory {output} holds the input {p}", file=str(output),
+                              hint="write the dataset to a directory outside the logs, e.g. -o data/")
+
+
 def _dataset_section(cfg: Any) -> dict[str, Any]:
     """[dataset] defaults from advise.toml, validated here (its owner)."""
     raw = dict(cfg.dataset or {})
@@ -111,6 +121,7 @@ def build(logs: tuple[Path, ...], output: Path, analysis: Path | None, labels: P
     from trainer.dataset import DatasetOptions, build_dataset, check_output_dir
 
     check_input_names(logs)
+    _refuse_output_holding_inputs(output, logs)
     check_output_dir(output, force)  # fail before the long read
     cfg = load_config(config or find_config(list(logs)))
     given = {"val": val, "test": test, "seed": seed, "max_examples": max_examples,

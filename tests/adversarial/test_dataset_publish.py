@@ -141,3 +141,15 @@ def test_publish_is_exclusive_without_force(tmp_path):
     else:
         raise AssertionError("a dataset that appeared meanwhile was replaced without --force")
     assert (out / "dataset.json").read_text() == "other run"
+
+
+def test_output_directory_that_holds_the_inputs_is_refused(tmp_path, capsys):
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    write_logs(logs / "calls.jsonl", 20)
+    before = (logs / "calls.jsonl").read_bytes()
+    for out in (logs, tmp_path):
+        assert main(["dataset", str(logs / "calls.jsonl"), "-o", str(out), "-q", "--force"]) == 1
+        assert "holds the input" in capsys.readouterr().err
+    assert main(["dataset", str(logs), "-o", str(logs), "-q", "--force"]) == 1
+    assert (logs / "calls.jsonl").read_bytes() == before and sorted(p.name for p in logs.iterdir()) == ["calls.jsonl"]
