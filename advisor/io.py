@@ -14,7 +14,9 @@ time, what may be replaced:
   fails if anything appeared there since the start: two concurrent runs writing the same path
   cannot both succeed, one gets "already exists";
 * write failures (read-only directory, disk full, file size limit) become a one-line
-  :class:`~advisor.errors.AdviseError` naming the file, not a traceback.
+  :class:`~advisor.errors.AdviseError` naming the file, not a traceback;
+* temp files carry the writer's pid (``.NAME.advise-PID.*.tmp``); the next write of the same
+  file removes those of dead processes (a kill -9 between write and publish).
 """
 
 from __future__ import annotations
@@ -129,7 +131,8 @@ def atomic_open(path: str | Path, mode: str = "w", encoding: str | None = "utf-8
     p = Path(path)
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+        _clean_stale_temp_files(p)
+        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.advise-{os.getpid()}.", suffix=".tmp", dir=p.parent)
     except OSError as exc:
         raise write_error(p, exc) from exc
     try:
@@ -148,6 +151,22 @@ def atomic_open(path: str | Path, mode: str = "w", encoding: str | None = "utf-8
                 and exc.filename in (None, tmp, str(p)):
             raise write_error(p, exc) from exc
         raise
+
+
+def _clean_stale_temp_files(p: Path) -> None:
+    """Temp files of writes to `p` whose process died (kill -9 before publish): `.NAME.advise-PID.*.tmp`."""
+    prefix = f".{p.name}.advise-"
+    try:
+        candidates = [e for e in os.scandir(p.parent) if e.name.startswith(prefix) and e.name.endswith(".tmp")]
+    except OSError:
+        return
+    for e in candidates:
+        pid = e.name[len(prefix):].split(".", 1)[0]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            try:
+                os.unlink(e.path)
+            except OSError:
+                pass
 
 
 def _publish(tmp: str, p: Path, overwrite: bool, inputs: list[str | Path]) -> None:

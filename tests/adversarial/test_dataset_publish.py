@@ -153,3 +153,38 @@ def test_output_directory_that_holds_the_inputs_is_refused(tmp_path, capsys):
         assert "holds the input" in capsys.readouterr().err
     assert main(["dataset", str(logs), "-o", str(logs), "-q", "--force"]) == 1
     assert (logs / "calls.jsonl").read_bytes() == before and sorted(p.name for p in logs.iterdir()) == ["calls.jsonl"]
+
+
+def test_publish_without_atomic_exchange_falls_back_to_two_renames(tmp_path, monkeypatch):
+    import advisor.io as aio
+
+    monkeypatch.setattr(aio, "_exchange", lambda a, b: False)
+    out = tmp_path / "data"
+    out.mkdir()
+    (out / "dataset.json").write_text("old")
+    stage = aio.staging_dir(out)
+    (stage / "dataset.json").write_text("new")
+    aio.publish_dir(stage, out, overwrite=True)
+    assert (out / "dataset.json").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
+
+
+def test_symlinked_output_directory_is_refused(tmp_path, capsys):
+    logs = write_logs(tmp_path / "calls.jsonl", 10)
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real)
+    assert main(["dataset", str(logs), "-o", str(tmp_path / "link"), "-q", "--force"]) == 1
+    assert "symbolic link" in capsys.readouterr().err
+    assert (tmp_path / "link").is_symlink() and list(real.iterdir()) == []
+
+
+def test_temp_file_of_a_killed_writer_is_removed_by_the_next_write(tmp_path):
+    from advisor.io import atomic_write_text
+
+    dead = tmp_path / f".analysis.json.advise-{_dead_pid()}.x1y2.tmp"
+    dead.write_text("half")
+    live = tmp_path / f".analysis.json.advise-{os.getppid()}.a1b2.tmp"
+    live.write_text("someone else's, still running")
+    atomic_write_text(tmp_path / "analysis.json", "{}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [live.name, "analysis.json"]
