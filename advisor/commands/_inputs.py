@@ -50,3 +50,16 @@ def check_format(ctx: object, param: object, value: str | None) -> str | None:
     if value not in FORMATS:
         raise click.BadParameter(f"unknown format {value!r}; one of: {', '.join(FORMATS)}")
     return value
+
+
+def check_finite_options() -> None:
+    """Refuse inf/nan in any float option of the running command (click's FloatRange lets `inf` through)."""
+    import math
+
+    import click
+
+    ctx = click.get_current_context()
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name or "")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise click.BadParameter(f"{value} is not a finite number", ctx=ctx, param=param)

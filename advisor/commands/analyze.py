@@ -81,12 +81,13 @@ def analyze(paths: tuple[Path, ...], fmt: str | None, prices: Path | None, confi
     """
     from advisor.analysis import analysis_json
     from advisor.assumptions import cli_overrides
-    from advisor.commands._inputs import check_input_names
+    from advisor.commands._inputs import check_finite_options, check_input_names
     from advisor.io import atomic_write_text, check_writable
     from advisor.pipeline import analyze_logs
     from advisor.progress import progress_bar
 
     check_input_names(paths)
+    check_finite_options()
     to_stdout = json_out == "-"
     if output is None and json_out is None:
         output = Path("analysis.json")

@@ -50,11 +50,12 @@ def run(paths: tuple[Path, ...], out: Path, config: Path | None, prices: Path | 
     from rich.console import Console
 
     from advisor.assumptions import cli_overrides
-    from advisor.commands._inputs import check_input_names
+    from advisor.commands._inputs import check_finite_options, check_input_names
     from advisor.errors import OutputExistsError
     from advisor.run import RunOptions, run_pipeline
 
     check_input_names(paths)
+    check_finite_options()
     if out.exists() and any(out.iterdir()) and not (out / "stages.json").exists() and not force:
         raise OutputExistsError(f"{out} exists and is not an advise run directory",
                                 hint="choose an empty directory, or pass --force")

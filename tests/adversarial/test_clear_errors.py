@@ -160,3 +160,10 @@ def test_evaluate_refuses_nonsense_counts(tmp_path, capsys, args):
     test.write_text("{}\n")
     assert main(["evaluate", "--run", str(run), "--test", str(test), *args]) == 2
     assert args[0] in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", ["inf", "nan"])
+def test_non_finite_what_if_flag_is_a_usage_error(log_file, capsys, value):
+    assert main(["analyze", str(log_file), "-q", "--json", "-", "--failure-cost", value]) == 2
+    err = capsys.readouterr().err
+    assert "--failure-cost" in err and "finite" in err and "Traceback" not in err
