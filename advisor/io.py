@@ -114,10 +114,21 @@ def check_writable(path: str | Path, force: bool = False, inputs: Iterable[str |
     p = Path(path)
     if str(p) == "-":
         return p
+    parent = _existing_parent(p)
+    if parent is not None and not os.access(parent, os.W_OK | os.X_OK):
+        raise write_error(p, PermissionError(errno.EACCES, f"directory {parent} is not writable"))
     if check_target(p, inputs) and not force:
         raise OutputExistsError(f"{p} already exists", file=str(p),
                                 hint="pass --force to overwrite it, or choose another path")
     return p
+
+
+def _existing_parent(p: Path) -> Path | None:
+    """The nearest existing directory above `p` (where the write, or its mkdir, will happen)."""
+    for d in p.absolute().parents:
+        if d.is_dir():
+            return d
+    return None
 
 
 @contextmanager

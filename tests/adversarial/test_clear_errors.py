@@ -46,8 +46,24 @@ def test_read_only_output_directory_for_real(tmp_path, log_file, capsys):
     try:
         assert main(["analyze", str(log_file), "-q", "-o", str(ro / "a.json")]) == 1
         _clean(capsys.readouterr().err)
+        assert main(["analyze", str(log_file), "-q", "-o", str(ro / "sub" / "a.json")]) == 1
+        _clean(capsys.readouterr().err)
     finally:
         ro.chmod(0o755)
+
+
+def test_read_only_output_directory_is_found_before_the_work(tmp_path, log_file, monkeypatch, capsys):
+    import advisor.pipeline as pipeline
+
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, m, *a, **k: False if Path(p) == ro else real_access(p, m, *a, **k))
+    monkeypatch.setattr(pipeline, "analyze_logs", lambda *a, **k: pytest.fail("analysed before checking the output"))
+    assert main(["analyze", str(log_file), "-q", "-o", str(ro / "a.json")]) == 1
+    err = capsys.readouterr().err
+    _clean(err)
+    assert "not writable" in err
 
 
 def test_disk_full_while_writing(tmp_path, log_file, monkeypatch, capsys):
