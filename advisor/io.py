@@ -251,7 +251,8 @@ _STAGE_RE = r"^\.(?P<name>.+)\.advise-(?P<kind>new|old)-(?P<pid>\d+)$"
 
 
 def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
+    """Whether a process with this pid exists (unknown → assume alive, so nothing live is ever removed)."""
+    if pid == os.getpid() or os.name != "posix":  # os.kill(pid, 0) would terminate the process on Windows
         return True
     try:
         os.kill(pid, 0)

@@ -104,7 +104,8 @@ def _dataset_section(cfg: Any) -> dict[str, Any]:
 @click.option("--format", "fmt", metavar="NAME", default=None, callback=check_format,
               help="Log format (default: detected).")
 @click.option("--strict", is_flag=True, help="Stop at the first malformed log line instead of skipping it.")
-@click.option("--force", is_flag=True, help="Overwrite dataset files in a non-empty output directory.")
+@click.option("--force", is_flag=True,
+              help="Replace the dataset in a non-empty output directory (in one step; other files there are kept).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 def build(logs: tuple[Path, ...], output: Path, analysis: Path | None, labels: Path | None,
           short_prompt: str | None, min_quality: str | None, val: float | None, test: float | None,
