@@ -63,3 +63,20 @@ def check_finite_options() -> None:
         value = ctx.params.get(param.name or "")
         if isinstance(value, float) and not math.isfinite(value):
             raise click.BadParameter(f"{value} is not a finite number", ctx=ctx, param=param)
+
+
+def check_date(ctx: object, param: object, value: str | None) -> str | None:
+    """click callback for --since/--until: a date that cannot be read is a usage error (exit 2)."""
+    if value is None:
+        return None
+    import click
+
+    from advisor.analysis import parse_when
+    from advisor.errors import AdviseError
+
+    try:
+        parse_when(value, end=getattr(param, "name", "") == "until")
+    except AdviseError as exc:
+        raise click.BadParameter(f"{exc.message}; use an ISO date or date-time, e.g. 2025-03-01 or "
+                                 "2025-03-01T12:00:00Z") from exc
+    return value

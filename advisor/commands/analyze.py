@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from advisor.assumptions import assumption_options
-from advisor.commands._inputs import check_format
+from advisor.commands._inputs import check_date, check_format
 
 MAX_PRINTED_ERRORS = 20
 
@@ -44,8 +44,8 @@ class _ErrorPrinter:
               help="Price override file (TOML/JSON, per-1M-token prices).")
 @click.option("--config", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="advise.toml (default: one found beside the logs).")
-@click.option("--since", metavar="DATE", default=None, help="Only calls at or after this ISO date/time (UTC).")
-@click.option("--until", metavar="DATE", default=None, help="Only calls before the end of this ISO date (UTC).")
+@click.option("--since", metavar="DATE", default=None, callback=check_date, help="Only calls at or after this ISO date/time (UTC).")
+@click.option("--until", metavar="DATE", default=None, callback=check_date, help="Only calls before the end of this ISO date (UTC).")
 @click.option("--json", "json_out", metavar="FILE|-", default=None,
               help="Write the analysis JSON to FILE (and nowhere else unless -o is given); '-' prints only "
                    "the JSON to stdout.")

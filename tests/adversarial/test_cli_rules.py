@@ -27,6 +27,12 @@ def test_unknown_format_is_a_usage_error(tmp_path, log_file, capsys, cmd):
     assert main(["analyze", str(log_file), "-q", "-j", "0"]) == 2  # the same class of mistake, the same code
 
 
+@pytest.mark.parametrize("opt", ["--since", "--until"])
+def test_unreadable_date_is_a_usage_error(log_file, capsys, opt):
+    assert main(["analyze", str(log_file), "-q", "--json", "-", opt, "last tuesday"]) == 2
+    assert opt in capsys.readouterr().err
+
+
 def test_known_format_still_works(log_file, capsys):
     assert main(["analyze", str(log_file), "-q", "--json", "-", "--format", "openai_chat"]) == 0
 
