@@ -179,7 +179,8 @@ def _validation_error(exc: ValidationError, origin: str, file: str | None) -> Ad
     field = ".".join(str(x) for x in err["loc"])
     known = ", ".join(sorted(SPECS))
     hint = f"known assumptions: {known}" if err["type"] == "extra_forbidden" else \
-        f"{field}: {SPECS[field].description} ({SPECS[field].unit})" if field in SPECS else None
+        f"{field}: {SPECS[field].description} ({SPECS[field].unit.format(cur='currency')})" if field in SPECS \
+        else None
     return AdviseError(f"invalid assumption in {origin}: {err['msg']}", file=file, field=field, hint=hint)
 
 

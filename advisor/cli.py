@@ -2,7 +2,8 @@
 
 Each subcommand lives in ``advisor/commands/<name>.py`` and is imported only when run, so
 ``advise analyze`` never pays for torch or matplotlib. ``main(argv) -> int`` turns
-:class:`~advisor.errors.AdviseError` into a one-line message on stderr and exit code 1.
+:class:`~advisor.errors.AdviseError` (and, as a last resort, any OSError such as a full disk)
+into a one-line message on stderr and exit code 1; click's usage errors exit 2.
 """
 
 from __future__ import annotations
@@ -79,7 +80,11 @@ def cli() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point: returns the exit code instead of raising (0 ok, 1 user error, 2 usage error)."""
+    """Entry point: returns the exit code instead of raising.
+
+    One rule: 0 ok, 1 input errors (bad, missing or unreadable files and data, whether named or
+    found in a directory), 2 usage errors (unknown options, out-of-range values, unknown --format).
+    """
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="advise", standalone_mode=False)
     except AdviseError as exc:
@@ -89,12 +94,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         click.echo("advise: aborted", err=True)
         return 130
     except click.ClickException as exc:
+        if isinstance(exc, click.BadParameter) and isinstance(getattr(exc.param, "type", None), click.Path):
+            exc.exit_code = 1  # a named file that is missing or unreadable is an input error, as one in a directory
         exc.show()
         return exc.exit_code
     except KeyboardInterrupt:
         click.echo("advise: interrupted", err=True)
         return 130
+    except OSError as exc:  # last resort: a disk or permission failure no command anticipated
+        from advisor.io import os_error_hint
+
+        where = f"{_printable(exc.filename)}: " if exc.filename else ""
+        click.echo(f"advise: error: {where}{exc.strerror or exc}\n  hint: {os_error_hint(exc)}", err=True)
+        return 1
     return 0
+
+
+def _printable(name: object) -> str:
+    import os
+
+    return os.fsencode(name).decode("utf-8", "backslashreplace") if isinstance(name, str | bytes) else str(name)
 
 
 def entry() -> None:  # pragma: no cover - console script shim

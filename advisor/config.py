@@ -47,9 +47,22 @@ def load_config(path: str | Path | None) -> AdviseConfig:
     if not p.is_file():
         raise AdviseError(f"config file not found: {p}", hint="create advise.toml or drop --config")
     try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        line = p.read_bytes()[:exc.start].count(b"\n") + 1
+        raise AdviseError(f"not valid UTF-8 (byte {exc.object[exc.start]:#04x})", file=str(p), line=line,
+                          hint="TOML files must be UTF-8: re-save it as UTF-8 (e.g. iconv -f latin1 -t utf-8)") from exc
+    except OSError as exc:
+        raise AdviseError(f"cannot read config file: {exc.strerror or exc}", file=str(p),
+                          hint="check the file's permissions") from exc
+    try:
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise AdviseError(f"invalid TOML: {exc}", file=str(p), hint="check quoting and brackets") from exc
+    bad = _non_finite(raw)
+    if bad is not None:
+        raise AdviseError(f"{bad[1]} is not a usable number", file=str(p), field=bad[0],
+                          hint="TOML allows inf and nan, advise does not: write a finite value")
     try:
         return AdviseConfig(**raw, base_dir=p.resolve().parent, path=p)
     except ValidationError as exc:
@@ -65,6 +78,20 @@ def load_config(path: str | Path | None) -> AdviseConfig:
             msg = f"unknown setting '{err['loc'][-1]}'" + (f"; did you mean '{close[0]}'?" if close else "")
             raise AdviseError(msg, file=str(p), field=field, hint=hint) from exc
         raise AdviseError(err["msg"], file=str(p), field=field, hint=hint) from exc
+
+
+def _non_finite(value: Any, where: str = "") -> tuple[str, float] | None:
+    """The first inf/nan anywhere in the parsed file (TOML spells them `inf`, `nan`): (dotted key, value)."""
+    import math
+
+    if isinstance(value, float) and not math.isfinite(value):
+        return where, value
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for k, v in items:
+        found = _non_finite(v, f"{where}.{k}" if where else str(k))
+        if found is not None:
+            return found
+    return None
 
 
 def find_config(paths: list[Path]) -> Path | None:

@@ -99,6 +99,9 @@ class Feedback(BaseModel):
     note: str | None = None
 
 
+MAX_LATENCY_MS = 86_400_000.0  # 1 day
+
+
 class Record(BaseModel):
     """One LLM call, whatever log format it came from."""
 
@@ -118,8 +121,10 @@ class Record(BaseModel):
     refusal: str | None = None  # OpenAI message.refusal
     finish_reason: FinishReason | None = None
     usage: Usage | None = None  # None only before advisor.tokens fills estimates
-    cost_reported: float | None = None  # cost written by the logging tool, USD
-    latency_ms: float | None = Field(default=None, ge=0)
+    # cost written by the logging tool, USD; negative or inf is a broken log line, reported and skipped
+    cost_reported: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    # one call taking over a day (batch windows are 24 h) is a unit or clock error, not a latency
+    latency_ms: float | None = Field(default=None, ge=0, le=MAX_LATENCY_MS, allow_inf_nan=False)
     status: Literal["ok", "error"] = "ok"
     error: str | None = None
     batch: bool = False  # billed at the batch discount

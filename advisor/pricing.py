@@ -114,7 +114,7 @@ class ModelPrice:
 
 
 class _UserModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)  # a price of inf/nan is a typo, not a price
     input: float = Field(ge=0, description="per 1M uncached input tokens")
     output: float = Field(ge=0, description="per 1M output tokens (reasoning included)")
     cached_input: float | None = Field(default=None, ge=0)
@@ -165,7 +165,11 @@ def load_price_file(path: str | Path) -> dict[str, ModelPrice]:
     p = Path(path)
     if not p.is_file():
         raise AdviseError(f"price file not found: {p}", hint="pass --prices with an existing TOML or JSON file")
-    text = p.read_text(encoding="utf-8")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AdviseError(f"cannot read price file: {exc}", file=str(p),
+                          hint="save it as UTF-8 text (TOML or JSON) and check its permissions") from exc
     try:
         raw = json.loads(text) if p.suffix.lower() == ".json" else tomllib.loads(text)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:

@@ -42,14 +42,24 @@ def progress_bar(quiet: bool = False, *extra_columns) -> Iterator[Progress]:
         yield p
 
 
-def quiet_ml_libraries() -> None:
+def quiet_ml_libraries(silent: bool = False) -> None:
     """Keep transformers/peft's own bars, deprecation chatter and info logs out of our output.
 
     Our rich bars already show loading, training and evaluation; theirs would interleave with them.
+    `silent` (the commands' -q) also drops every library warning and any tqdm bar: only errors remain.
     """
     import logging
     import os
     import warnings
+
+    if silent:
+        os.environ["TQDM_DISABLE"] = "1"  # tqdm >= 4.66 reads it: bars from any library (datasets, hub, …)
+        os.environ["HF_DATASETS_DISABLE_PROGRESS_BARS"] = "1"
+        os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+        os.environ["TRANSFORMERS_VERBOSITY"] = "error"
+        warnings.simplefilter("ignore")
+        for name in ("datasets", "torch", "tokenizers", "safetensors", "bitsandbytes", "trl", "filelock"):
+            logging.getLogger(name).setLevel(logging.ERROR)
 
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")

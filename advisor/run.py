@@ -70,7 +70,7 @@ def run_pipeline(opts: RunOptions, say: Say = lambda s: None) -> RunResult:
     out.mkdir(parents=True, exist_ok=True)
     from advisor.progress import quiet_ml_libraries
 
-    quiet_ml_libraries()
+    quiet_ml_libraries(silent=opts.quiet)
     state = StageState(out)
     ran: list[str] = []
     skipped: list[str] = []
@@ -215,7 +215,9 @@ def _report(analysis: Analysis, ev: Any, out: Path, opts: RunOptions, state: Sta
     ctx = build_context(analysis, ev)
     written = write_report(ctx, html, "html") + write_report(ctx, md, "md")
     if opts.report is not None:
-        fmt = "md" if opts.report.suffix.lower() == ".md" else "html"
+        from advisor.commands.report import REPORT_SUFFIXES
+
+        fmt = REPORT_SUFFIXES.get(opts.report.suffix.lower(), "html")
         written += write_report(ctx, opts.report, fmt)
     state.done("report", h, [html, md])
     ran.append("report")

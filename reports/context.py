@@ -45,16 +45,32 @@ def value_range(r: dict[str, Any], cur: str) -> str:
     return money(r.get("value"), cur) + band
 
 
+def unpriced_note(a: Analysis) -> str | None:
+    """"incomplete: N requests of model M unpriced" (as the terminal says) when --allow-unpriced left gaps."""
+    if a.cost.complete and not a.cost.unpriced_models:
+        return None
+    parts = [f"{a.models[m].tokens.requests:,} requests of model {m}" if m in a.models else f"model {m}"
+             for m in a.cost.unpriced_models]
+    return "incomplete: " + "; ".join(parts) + " unpriced"
+
+
+def _incomplete(value: str, note: str | None) -> str:
+    return f"{value} (incomplete)" if note else value
+
+
 def _current_state(a: Analysis, cur: str) -> list[dict[str, str]]:
     v, c = a.volume, a.cost
     sample = f"; {a.sampling.label}" if a.sampling.label else ""
     est = a.data_quality.estimated_share
+    note = unpriced_note(a)
     tok_src = "reported by the provider" if est == 0 else f"{100 * (1 - est):.0f}% reported, {100 * est:.0f}% estimated offline"
     rows = [
         {"label": "requests per day", "value": f"{v.mean_per_day:,.0f}" if v.mean_per_day else "—",
          "source": f"measured over {v.days} days{sample}"},
-        {"label": "cost per month", "value": money(c.per_month, cur), "source": f"30-day projection at list price ({a.prices.source})"},
-        {"label": "cost per request", "value": money(c.per_request, cur), "source": f"tokens {tok_src}"},
+        {"label": "cost per month", "value": _incomplete(money(c.per_month, cur), note),
+         "source": f"30-day projection at list price ({a.prices.source})" + (f"; {note}" if note else "")},
+        {"label": "cost per request", "value": _incomplete(money(c.per_request, cur), note),
+         "source": f"tokens {tok_src}" + (f"; {note}" if note else "")},
         {"label": "volume trend", "value": f"{v.trend_pct_per_week:+.1f}%/week" if v.trend_pct_per_week is not None else "—",
          "source": "least squares on daily counts"},
     ]
@@ -210,7 +226,7 @@ def build_context(a: Analysis, ev: Any | None = None, title: str | None = None) 
             {"label": f"12-month net value ({cur})", "value": value_range(win["net_value_12m"], cur)},
             {"label": "saving per request", "value": pct(win["per_request_saving_share"], 0)},
             {"label": "requests per day", "value": f"{rec.get('volume_per_day', 0):,.0f}"},
-            {"label": "cost per month today", "value": money(a.cost.per_month, cur)},
+            {"label": "cost per month today", "value": _incomplete(money(a.cost.per_month, cur), unpriced_note(a))},
         ]
     if ev is not None and ev.measured_roi:
         me = ev.measured_roi["measured"]
@@ -264,7 +280,7 @@ def build_context(a: Analysis, ev: Any | None = None, title: str | None = None) 
         "title": title or "LLM cost and quality: prompting, RAG or fine-tuning?",
         "generated_at": a.generated_at.strftime("%Y-%m-%d %H:%M UTC"), "version": __version__,
         "inputs_line": f"{a.volume.requests:,} logged calls from {files}",
-        "verdict": verdict, "kpis": kpis, "measured": _measured(ev, cur) if ev is not None else None,
+        "verdict": verdict, "kpis": kpis, "cost_note": unpriced_note(a), "measured": _measured(ev, cur) if ev is not None else None,
         "current_state": _current_state(a, cur), "strategies": strategies,
         "charts": _charts(a, cur, rec.get("winner")),
         "flips": [f["text"] for f in rec.get("flip_conditions", [])], "assumptions": assumptions,

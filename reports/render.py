@@ -43,10 +43,13 @@ def render_markdown(ctx: dict[str, Any], chart_dir_name: str) -> str:
     return _env(autoescape=False).get_template("report.md.jinja").render(ctx={**ctx, "charts": charts})
 
 
-def write_report(ctx: dict[str, Any], out: Path, fmt: str) -> list[Path]:
-    """Write the report atomically; Markdown also writes its PNG charts beside it. Returns files written."""
+def write_report(ctx: dict[str, Any], out: Path, fmt: str, *, overwrite: bool = True) -> list[Path]:
+    """Write the report atomically; Markdown also writes its PNG charts beside it. Returns files written.
+
+    `overwrite=False` publishes the report file create-exclusive (no --force given).
+    """
     if fmt == "html":
-        atomic_write_text(out, render_html(ctx))
+        atomic_write_text(out, render_html(ctx), overwrite=overwrite)
         return [out]
     chart_dir = out.with_name(out.stem + "_charts")
     written = []
@@ -54,5 +57,5 @@ def write_report(ctx: dict[str, Any], out: Path, fmt: str) -> list[Path]:
         p = chart_dir / f"{c['id']}.png"
         atomic_write_bytes(p, c["png"])
         written.append(p)
-    atomic_write_text(out, render_markdown(ctx, chart_dir.name))
+    atomic_write_text(out, render_markdown(ctx, chart_dir.name), overwrite=overwrite)
     return [out, *written]

@@ -104,8 +104,8 @@ def test_bad_inputs_exit_1(tmp_path, monkeypatch, capsys):
     (tmp_path / "empty.jsonl").write_text("")
     assert run("empty.jsonl") == 1
     assert run("missing.jsonl") != 0
-    assert run(str(CHAT), "--format", "no-such-format") == 1
-    assert run(str(CHAT), "--since", "yesterday") == 1
+    assert run(str(CHAT), "--format", "no-such-format") == 2  # a usage error, like -j 0 (issue 18)
+    assert run(str(CHAT), "--since", "yesterday") == 2  # an unreadable option value is a usage error
     assert run(str(CHAT), "--since", "2030-01-01") == 1  # nothing left to analyse
     err = capsys.readouterr().err
     assert "advise: error:" in err and "Traceback" not in err

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from advisor.assumptions import assumption_options
+from advisor.commands._inputs import check_date, check_format
 
 MAX_PRINTED_ERRORS = 20
 
@@ -37,18 +38,19 @@ class _ErrorPrinter:
 
 @click.command("analyze")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", metavar="NAME", default=None,
+@click.option("--format", "fmt", metavar="NAME", default=None, callback=check_format,
               help="Log format (default: detected from the first lines).")
 @click.option("--prices", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Price override file (TOML/JSON, per-1M-token prices).")
 @click.option("--config", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="advise.toml (default: one found beside the logs).")
-@click.option("--since", metavar="DATE", default=None, help="Only calls at or after this ISO date/time (UTC).")
-@click.option("--until", metavar="DATE", default=None, help="Only calls before the end of this ISO date (UTC).")
+@click.option("--since", metavar="DATE", default=None, callback=check_date, help="Only calls at or after this ISO date/time (UTC).")
+@click.option("--until", metavar="DATE", default=None, callback=check_date, help="Only calls before the end of this ISO date (UTC).")
 @click.option("--json", "json_out", metavar="FILE|-", default=None,
-              help="Also write the analysis JSON here; '-' prints only the JSON to stdout.")
+              help="Write the analysis JSON to FILE (and nowhere else unless -o is given); '-' prints only "
+                   "the JSON to stdout.")
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Where to write analysis.json [default: analysis.json; not written with --json - unless given].")
+              help="Where to write analysis.json [default: analysis.json, unless --json is given].")
 @click.option("--force", is_flag=True, help="Overwrite existing output files.")
 @click.option("--strict", is_flag=True, help="Stop at the first malformed line instead of skipping it.")
 @click.option("--allow-unpriced", is_flag=True, help="Report cost as unknown for models without a price.")
@@ -79,17 +81,21 @@ def analyze(paths: tuple[Path, ...], fmt: str | None, prices: Path | None, confi
     """
     from advisor.analysis import analysis_json
     from advisor.assumptions import cli_overrides
+    from advisor.commands._inputs import check_finite_options, check_input_names
     from advisor.io import atomic_write_text, check_writable
     from advisor.pipeline import analyze_logs
     from advisor.progress import progress_bar
 
+    check_input_names(paths)
+    check_finite_options()
     to_stdout = json_out == "-"
-    if output is None and not to_stdout:
+    if output is None and json_out is None:
         output = Path("analysis.json")
-    if output is not None:
-        check_writable(output, force=force)  # fail before the long read, not after
-    if json_out and not to_stdout:
-        check_writable(json_out, force=force)
+    targets = [Path(t) for t in (output, None if to_stdout else json_out) if t is not None]
+    if len(targets) == 2 and targets[0] == targets[1]:
+        targets = targets[:1]
+    for t in targets:
+        check_writable(t, force=force, inputs=paths)  # fail before the long read, not after
     errors = _ErrorPrinter()
     with progress_bar(quiet or to_stdout) as bar:
         task = bar.add_task("reading logs", total=None)
@@ -103,10 +109,9 @@ def analyze(paths: tuple[Path, ...], fmt: str | None, prices: Path | None, confi
                                 progress=on_progress if not bar.disable else None)
     errors.finish()
     text = analysis_json(analysis)
-    if output is not None:
-        atomic_write_text(output, text)
-    if json_out and not to_stdout:
-        atomic_write_text(json_out, text)
+    read = [*paths, *(f.path for f in analysis.inputs)]
+    for t in targets:
+        atomic_write_text(t, text, overwrite=force, inputs=read)
     if to_stdout:
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -115,5 +120,5 @@ def analyze(paths: tuple[Path, ...], fmt: str | None, prices: Path | None, confi
         from reports.terminal import print_summary
 
         print_summary(analysis)
-        written = [str(p) for p in (output, json_out) if p]
+        written = [str(p) for p in targets]
         click.echo(f"Wrote {' and '.join(written)}", err=True)

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from advisor.commands._inputs import check_format
 from advisor.errors import AdviseError
 
 MIN_QUALITY = ("heuristic", "checked", "labelled")
@@ -54,6 +55,16 @@ def _short_prompt(value: str | None) -> str | None:
     return value
 
 
+def _refuse_output_holding_inputs(output: Path, logs: tuple[Path, ...]) -> None:
+    """--force replaces the output directory as a whole: it must not be, or hold, one of the inputs."""
+    out = output.resolve()
+    for p in logs:
+        r = p.resolve()
+        if r == out or out in r.parents:
+            raise AdviseError(f"the output directory {output} holds the input {p}", file=str(output),
+                              hint="write the dataset to a directory outside the logs, e.g. -o data/")
+
+
 def _dataset_section(cfg: Any) -> dict[str, Any]:
     """[dataset] defaults from advise.toml, validated here (its owner)."""
     raw = dict(cfg.dataset or {})
@@ -90,9 +101,11 @@ def _dataset_section(cfg: Any) -> dict[str, Any]:
               help="Keep one example per near-duplicate group (default: keep all, grouped in one split).")
 @click.option("--config", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="advise.toml ([failures] checks, [dataset] defaults) [default: one beside the logs].")
-@click.option("--format", "fmt", metavar="NAME", default=None, help="Log format (default: detected).")
+@click.option("--format", "fmt", metavar="NAME", default=None, callback=check_format,
+              help="Log format (default: detected).")
 @click.option("--strict", is_flag=True, help="Stop at the first malformed log line instead of skipping it.")
-@click.option("--force", is_flag=True, help="Overwrite dataset files in a non-empty output directory.")
+@click.option("--force", is_flag=True,
+              help="Replace the dataset in a non-empty output directory (in one step; other files there are kept).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 def build(logs: tuple[Path, ...], output: Path, analysis: Path | None, labels: Path | None,
           short_prompt: str | None, min_quality: str | None, val: float | None, test: float | None,
@@ -102,11 +115,14 @@ def build(logs: tuple[Path, ...], output: Path, analysis: Path | None, labels: P
     """Turn logs into train/val/test.jsonl (OpenAI chat format) and dataset.json."""
     from pydantic import ValidationError
 
+    from advisor.commands._inputs import check_input_names
     from advisor.config import find_config, load_config
     from advisor.ingest import IngestReport, read_records
     from advisor.progress import progress_bar
     from trainer.dataset import DatasetOptions, build_dataset, check_output_dir
 
+    check_input_names(logs)
+    _refuse_output_holding_inputs(output, logs)
     check_output_dir(output, force)  # fail before the long read
     cfg = load_config(config or find_config(list(logs)))
     given = {"val": val, "test": test, "seed": seed, "max_examples": max_examples,

@@ -17,12 +17,14 @@ from advisor.errors import AdviseError
 @click.option("--file", "prompt_file", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="One prompt per line (or a chat JSONL: its messages up to the last user turn are used).")
 @click.option("--system", default=None, help="System message to send with each prompt.")
-@click.option("--max-new-tokens", type=int, default=256, show_default=True)
+@click.option("--max-new-tokens", type=click.IntRange(min=1), default=256, show_default=True)
 @click.option("--base-only", is_flag=True, help="Answer with the base model (no adapter), to compare.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default="auto")
 @click.option("--json", "json_out", is_flag=True, help="One JSON object per prompt on stdout.")
+@click.option("-q", "--quiet", is_flag=True,
+              help="Only the answers: no model-loading progress and no library warnings on stderr.")
 def generate(prompt: str | None, run_dir: Path, prompt_file: Path | None, system: str | None,
-             max_new_tokens: int, base_only: bool, device: str, json_out: bool) -> None:
+             max_new_tokens: int, base_only: bool, device: str, json_out: bool, quiet: bool) -> None:
     """Generate with RUN's adapter.
 
     \b
@@ -33,6 +35,9 @@ def generate(prompt: str | None, run_dir: Path, prompt_file: Path | None, system
     from advisor.errors import require_train_extra
 
     require_train_extra()
+    from advisor.progress import quiet_ml_libraries
+
+    quiet_ml_libraries(silent=quiet or json_out)
     from trainer.generate import build_messages, generate_batch, load_adapter
 
     if (prompt is None) == (prompt_file is None):

@@ -6,12 +6,14 @@ from pathlib import Path
 
 import click
 
+REPORT_SUFFIXES = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "md"}
+
 
 @click.command("report")
 @click.argument("analysis", type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @click.argument("evaluation", required=False, type=click.Path(path_type=Path, dir_okay=False, exists=True))
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=Path("report.html"),
-              show_default=True, help="report.html or report.md (format from the suffix).")
+              show_default=True, help="report.html or report.md (format from the suffix: .html/.htm or .md/.markdown).")
 @click.option("--format", "fmt", type=click.Choice(["html", "md"]), default=None,
               help="Override the format the suffix implies.")
 @click.option("--title", default=None, help="Report title.")
@@ -30,13 +32,17 @@ def report(analysis: Path, evaluation: Path | None, output: Path, fmt: str | Non
     from reports.context import build_context
     from reports.render import write_report
 
-    fmt = fmt or ("md" if output.suffix.lower() in (".md", ".markdown") else "html")
-    check_writable(output, force)
+    suffix = output.suffix.lower()
+    if suffix not in REPORT_SUFFIXES:
+        raise click.BadParameter(f"{output}: advise writes HTML (.html, .htm) or Markdown (.md, .markdown), "
+                                 f"not {suffix or 'a file without extension'}", param_hint="'-o' / '--output'")
+    fmt = fmt or REPORT_SUFFIXES[suffix]
+    check_writable(output, force, inputs=[p for p in (analysis, evaluation) if p is not None])
     a = load_analysis(analysis)
     ev = None
     if evaluation is not None:
         from trainer.evaluate import load_evaluation
 
         ev = load_evaluation(evaluation)
-    files = write_report(build_context(a, ev, title), output, fmt)
+    files = write_report(build_context(a, ev, title), output, fmt, overwrite=force)
     click.echo(f"Wrote {', '.join(str(f) for f in files)}", err=True)

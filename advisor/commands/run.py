@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from advisor.assumptions import assumption_options
+from advisor.commands._inputs import check_format
 
 
 @click.command("run")
@@ -17,7 +18,8 @@ from advisor.assumptions import assumption_options
 @click.option("--config", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
               help="advise.toml (default: one found beside the logs).")
 @click.option("--prices", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None)
-@click.option("--format", "fmt", default=None, help="Force the log format.")
+@click.option("--format", "fmt", metavar="NAME", default=None, callback=check_format,
+              help="Force the log format.")
 @click.option("--labels", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None)
 @click.option("--base", default=None, help="Base model: default (embedded SmolLM2-135M), a local dir or a hub id.")
 @click.option("--budget-minutes", type=click.FloatRange(min=0.5), default=5.0, show_default=True,
@@ -48,14 +50,23 @@ def run(paths: tuple[Path, ...], out: Path, config: Path | None, prices: Path | 
     from rich.console import Console
 
     from advisor.assumptions import cli_overrides
+    from advisor.commands._inputs import check_finite_options, check_input_names
     from advisor.errors import OutputExistsError
     from advisor.run import RunOptions, run_pipeline
 
+    check_input_names(paths)
+    check_finite_options()
     if out.exists() and any(out.iterdir()) and not (out / "stages.json").exists() and not force:
         raise OutputExistsError(f"{out} exists and is not an advise run directory",
                                 hint="choose an empty directory, or pass --force")
-    if report is not None and report.exists() and not force:
-        raise OutputExistsError(f"{report} already exists", hint="pass --force to overwrite it")
+    if report is not None:
+        from advisor.commands.report import REPORT_SUFFIXES
+        from advisor.io import check_writable
+
+        if report.suffix.lower() not in REPORT_SUFFIXES:
+            raise click.BadParameter(f"{report}: advise writes HTML (.html, .htm) or Markdown (.md, .markdown)",
+                                     param_hint="'--report'")
+        check_writable(report, force, inputs=paths)
     console = Console(stderr=True, quiet=as_json)
     opts = RunOptions(paths=list(paths), out=out, config=config, prices=prices, format=fmt, labels=labels, base=base,
                       budget_minutes=budget_minutes, max_train_examples=max_train_examples,

@@ -39,7 +39,8 @@ from advisor.errors import require_train_extra
 @click.option("--gradient-checkpointing/--no-gradient-checkpointing", default=None)
 @click.option("--allow-download", is_flag=True, help="Allow fetching a hub model that is not cached (online only).")
 @click.option("--json", "json_out", is_flag=True, help="Print run.json to stdout; no progress bar.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
+@click.option("-q", "--quiet", is_flag=True,
+              help="No progress bars (ours or the model libraries'), no library warnings, no summary.")
 def train(data: Path, val: Path | None, base: str | None, out: Path, config_path: Path | None, resume: bool,
           force: bool, merge: bool, quantize: str | None, epochs: float | None, max_steps: int | None,
           lr: float | None, lora_r: int | None, lora_alpha: float | None, target_modules: str | None,
@@ -55,6 +56,9 @@ def train(data: Path, val: Path | None, base: str | None, out: Path, config_path
       advise train --data train.jsonl --base ./my-model --lora-r 32 --target-modules all-linear -o runs/big
     """
     require_train_extra()
+    from advisor.progress import quiet_ml_libraries
+
+    quiet_ml_libraries(silent=quiet or json_out)
     from trainer.config import load_train_config
     from trainer.train import train as run_training
 

@@ -172,7 +172,8 @@ def tokens(value: Any, field: str, file: str, line: int) -> int:
 
 
 def opt_number(value: Any) -> float | None:
-    """A finite, non-negative number or None (latency, cost)."""
+    """A number or None (latency, cost). Range checks (negative, inf, absurd) are the Record's: a bad
+    value makes the line a reported bad line with its field, instead of silently vanishing here."""
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, str):
@@ -180,7 +181,7 @@ def opt_number(value: Any) -> float | None:
             value = float(value)
         except ValueError:
             return None
-    if isinstance(value, int | float) and math.isfinite(value) and value >= 0:
+    if isinstance(value, int | float):
         return float(value)
     return None
 

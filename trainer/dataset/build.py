@@ -9,7 +9,8 @@ Four passes, each over a file on disk rather than a list in memory:
 3. near-duplicate groups → grouped, stratified, seeded splits (:mod:`.splits`);
 4. second spool → ``train.jsonl`` / ``val.jsonl`` / ``test.jsonl`` (atomic) → ``dataset.json``.
 
-The temp files live in a hidden directory inside the output directory and are removed at the end.
+Everything is written into a hidden sibling of the output directory (``.NAME.advise-new-PID``) that
+replaces the output directory in one step at the end; the temp spools live inside it.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from advisor.errors import AdviseError, OutputExistsError
-from advisor.io import atomic_open, atomic_write_text, sha256_file
+from advisor.io import atomic_open, atomic_write_text, clean_stale_dirs, publish_dir, sha256_file, staging_dir
 from advisor.metrics.sketch import QuantileSketch
 from advisor.metrics.static_prompt import family_key
 from advisor.models import Record
@@ -74,6 +75,9 @@ class DatasetOptions(BaseModel):
 
 def check_output_dir(path: Path, force: bool) -> None:
     """Refuse a non-empty output directory unless --force (then only our own files are replaced)."""
+    if path.is_symlink():
+        raise AdviseError(f"{path} is a symbolic link; advise publishes the dataset directory by renaming, "
+                          "not through links", file=str(path), hint=f"pass the real path ({path.resolve()})")
     if path.exists() and not path.is_dir():
         raise AdviseError(f"{path} exists and is not a directory", hint="pass a directory for -o")
     if path.is_dir() and any(path.iterdir()) and not force:
@@ -197,12 +201,32 @@ def build_dataset(records: Iterable[Record], options: DatasetOptions, *,
 
     `inputs` are the log files hashed into the provenance; a callable is called after the records
     are consumed (so a streaming reader can report which files it actually read).
+
+    The dataset is built in a hidden sibling directory and published as one unit
+    (:func:`advisor.io.publish_dir`): a run killed at any point leaves the previous dataset whole,
+    never a mix of new and old split files; the next run removes what a killed run left behind.
     """
+    import shutil
+
+    final_dir = options.output_dir
+    check_output_dir(final_dir, options.force)
+    clean_stale_dirs(final_dir)
+    stage = staging_dir(final_dir)
+    try:
+        manifest = _build_into(stage, records, options, inputs=inputs, on_progress=on_progress, args=args)
+        publish_dir(stage, final_dir, overwrite=options.force, owned=OUTPUT_FILES)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    return manifest
+
+
+def _build_into(out_dir: Path, records: Iterable[Record], options: DatasetOptions, *,
+                inputs: Iterable[Path] | Callable[[], Iterable[Path]],
+                on_progress: Callable[[int], None] | None,
+                args: dict[str, Any] | None) -> DatasetManifest:
     from trainer.dataset.tokens import count_messages, count_tokens, counter_name
 
-    out_dir = options.output_dir
-    check_output_dir(out_dir, options.force)
-    out_dir.mkdir(parents=True, exist_ok=True)
     labels = flt.load_labels(options.labels) if options.labels else None
     hint_blocks, hint_tokens, hint_clusters = read_analysis_hints(options.analysis)
     checker = flt.make_checker(options.failures_config)
