@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -28,6 +29,7 @@ from advisor.metrics import (
     VolumeMetrics,
 )
 from advisor.metrics.cost import ModelCost
+from advisor.metrics.window import OutOfWindow, day_start, hard_bounds, isolated_bounds
 from advisor.models import Record
 from advisor.scan import Pass, PassSettings, ProgressFn, choose_jobs, run_units
 
@@ -85,6 +87,9 @@ class DataQuality(BaseModel):
     skipped_lines: dict[str, int] = Field(description="reason → malformed lines skipped")
     filtered_out: int = Field(description="records outside --since/--until")
     overflow_family_requests: int = Field(description="requests in prompt families beyond the tracked maximum")
+    out_of_window: OutOfWindow = Field(default_factory=OutOfWindow,
+                                       description="records excluded for implausible timestamps "
+                                                   "(advisor.metrics.window)")
 
 
 class Analysis(BaseModel):
@@ -175,6 +180,37 @@ def _file_stats(report: Any) -> list[InputFile]:
     return out
 
 
+class _Replayable:
+    """An iterable of Records that can be read twice (rule 3 of the window re-reads), kept as it is read."""
+
+    def __init__(self, records: Iterable[Record]) -> None:
+        self._source: Iterable[Record] | None = records
+        self._seen: list[Record] = []
+
+    def __iter__(self) -> Iterator[Record]:
+        if self._source is None:
+            yield from self._seen
+            return
+        for r in self._source:
+            self._seen.append(r)
+            yield r
+        self._source = None
+
+
+def _isolated_window(measured: Pass, settings: PassSettings) -> tuple[datetime, datetime] | None:
+    """The narrower [lo, hi) of the bulk of the data (window rule 3), None when it excludes nothing.
+
+    A side set by --since/--until stays as the user set it."""
+    got = isolated_bounds({d: day.requests for d, day in measured.days._days.items()})
+    if got is None:
+        return None
+    lo = day_start(got[0]) if settings.start is None else settings.lo
+    hi = day_start(got[1]) + timedelta(days=1) if settings.stop is None else settings.hi
+    if (lo, hi) == (settings.lo, settings.hi) or lo is None or hi is None:
+        return None
+    return max(lo, settings.lo) if settings.lo else lo, min(hi, settings.hi) if settings.hi else hi
+
+
 def build_analysis(
     paths: Iterable[str | Path],
     *,
@@ -211,14 +247,19 @@ def build_analysis(
     if start and stop and stop <= start:
         raise AdviseError("--until is before --since", hint="swap the dates")
     extra = dict(collectors or {})
+    floor, ceiling = hard_bounds(start, stop, datetime.now(UTC))
     settings = PassSettings(book=book, allow_unpriced=allow_unpriced, scale=1.0 / sample_rate,
-                            sample_rate=sample_rate, start=start, stop=stop)
-    measured = Pass(settings, extra)
+                            sample_rate=sample_rate, start=start, stop=stop, lo=floor, hi=ceiling,
+                            floor=floor, ceiling=ceiling)
+    if records is not None and not isinstance(records, list | tuple):
+        records = _Replayable(records)
 
-    report = None
-    if records is not None:
-        measured.consume(records)
-    else:
+    def measure(settings: PassSettings, extra: dict[str, Any],
+                quiet: bool = False) -> tuple[Pass, Any]:
+        measured = Pass(settings, extra)
+        if records is not None:
+            measured.consume(records)
+            return measured, None
         from advisor.ingest import CHUNK_BYTES, IngestReport, plan_units
 
         for p in path_list:
@@ -230,8 +271,18 @@ def build_analysis(
                            chunk_bytes=(chunk_bytes or CHUNK_BYTES) if splittable else None)
         n_jobs = choose_jobs(jobs, units) if splittable else 1
         split = {u.files[0] for u in units if not u.whole}
-        run_units(units, measured, report, jobs=n_jobs, strict=strict, on_error=on_error, progress=progress,
-                  hash_files=[f for f in report.files if f.path in split])
+        run_units(units, measured, report, jobs=n_jobs, strict=strict, on_error=None if quiet else on_error,
+                  progress=progress, hash_files=[f for f in report.files if f.path in split])
+        return measured, report
+
+    measured, report = measure(settings, extra)
+    narrowed = _isolated_window(measured, settings)
+    if narrowed is not None and Pass.can_spawn(extra):
+        # Rule 3 of advisor.metrics.window: read again, keeping only the bulk of the data (malformed lines
+        # were reported by the first pass already).
+        extra = {name: c.spawn() for name, c in extra.items()}
+        measured, report = measure(replace(settings, lo=narrowed[0], hi=narrowed[1]), extra, quiet=True)
+    out_of_window = measured.window.result((measured.settings.lo, measured.settings.hi))
     volume, mix, money, ops, days, static = (measured.volume, measured.mix, measured.money, measured.ops,
                                              measured.days, measured.static)
     filtered, reported, estimated = measured.filtered, measured.reported, measured.estimated
@@ -242,6 +293,8 @@ def build_analysis(
         where = ", ".join(str(p) for p in path_list) or "input"
         skipped = sum(sum(f.skipped.values()) for f in inputs)
         why = (f"all {filtered} records are outside --since/--until" if filtered
+               else f"all {out_of_window.records} records have implausible timestamps (e.g. "
+                    f"{out_of_window.examples[0]})" if out_of_window.records
                else f"{skipped} malformed lines were skipped" if skipped else "the input is empty")
         raise AdviseError(f"no records to analyse in {where}: {why}",
                           hint="check the path, the --format and the date filters")
@@ -275,7 +328,8 @@ def build_analysis(
         daily=days.result(static_result.static_tokens_per_day),
         data_quality=DataQuality(records=n, reported=reported, estimated=estimated, estimated_share=estimated / n,
                                  unpriced_models=cost_summary.unpriced_models, skipped_lines=skipped_total,
-                                 filtered_out=filtered, overflow_family_requests=static_result.overflow_requests),
+                                 filtered_out=filtered, overflow_family_requests=static_result.overflow_requests,
+                                 out_of_window=out_of_window),
     )
     # hook: results of extra collectors go into the slot of the same name (e.g. "failures")
     for name, c in extra.items():

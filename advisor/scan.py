@@ -33,6 +33,7 @@ from advisor.metrics import (
     TokenMixAccumulator,
     VolumeAccumulator,
 )
+from advisor.metrics.window import WindowGuard
 from advisor.models import Origin, Record
 
 PARALLEL_MIN_BYTES = 64 << 20  # below this, starting processes costs more than it saves
@@ -45,8 +46,14 @@ class PassSettings:
     allow_unpriced: bool
     scale: float
     sample_rate: float
-    start: datetime | None
+    start: datetime | None  # --since / --until: records outside are `filtered`
     stop: datetime | None
+    # The window actually kept (advisor.metrics.window): records outside [lo, hi) that --since/--until did
+    # not filter are excluded as out of window: before `floor`, from `ceiling` on, or else isolated.
+    lo: datetime | None = None
+    hi: datetime | None = None
+    floor: datetime | None = None
+    ceiling: datetime | None = None
 
 
 class Pass:
@@ -64,6 +71,7 @@ class Pass:
         self.static = StaticPromptAccumulator(sample_rate=settings.sample_rate)
         self.extra = dict(collectors)
         self.filtered = self.reported = self.estimated = 0
+        self.window = WindowGuard()
 
     def spawn(self) -> Pass:
         """An empty pass with the same settings, for another piece of the logs."""
@@ -77,7 +85,9 @@ class Pass:
     def consume(self, records: Iterable[Record]) -> None:
         from advisor.tokens import fill_usage
 
-        start, stop = self.settings.start, self.settings.stop
+        settings = self.settings
+        start = settings.lo if settings.lo is not None else settings.start
+        stop = settings.hi if settings.hi is not None else settings.stop
         estimated_origin = Origin.estimated
         # Bound methods, looked up once: this loop runs once per record (a million times at scale).
         add_volume, add_mix, add_money, add_ops, add_day, add_static = (
@@ -87,7 +97,7 @@ class Pass:
         with fewer_gc_passes():
             for record in records:
                 if (start and record.timestamp < start) or (stop and record.timestamp >= stop):
-                    filtered += 1
+                    filtered += self._outside(record)
                     continue
                 if record.usage is None:
                     record = fill_usage(record)
@@ -107,6 +117,15 @@ class Pass:
         self.reported += reported
         self.estimated += estimated
 
+    def _outside(self, record: Record) -> int:
+        """1 when --since/--until filtered the record out, else 0 after counting it as out of window."""
+        s, ts = self.settings, record.timestamp
+        if (s.start and ts < s.start) or (s.stop and ts >= s.stop):
+            return 1
+        self.window.exclude(record, "before floor" if s.floor and ts < s.floor else
+                            "future" if s.ceiling and ts >= s.ceiling else "isolated")
+        return 0
+
     def merge(self, later: Pass) -> None:
         """Add a later piece's measurements to this one."""
         self.volume.merge(later.volume)
@@ -117,6 +136,7 @@ class Pass:
         self.static.merge(later.static)
         for name, c in self.extra.items():
             c.merge(later.extra[name])
+        self.window.merge(later.window)
         self.filtered += later.filtered
         self.reported += later.reported
         self.estimated += later.estimated

@@ -140,6 +140,10 @@ def summary_tables(a: Analysis) -> list:
                      ", ".join(f"{k}: {n}" for k, n in dq.skipped_lines.items()) + ")")
     if dq.filtered_out:
         parts.append(f"{dq.filtered_out:,} records outside --since/--until")
+    if dq.out_of_window.records:
+        ow = dq.out_of_window
+        parts.append(f"{ow.records:,} records with implausible timestamps excluded (e.g. {ow.examples[0]}; "
+                     "set the window with --since/--until)")
     if dq.unpriced_models:
         parts.append(f"unpriced: {', '.join(dq.unpriced_models)}")
     by_format: dict[str, int] = {}

@@ -1,0 +1,125 @@
+"""Adversarial inputs for ingest and the analysed window (issue 18: items 4, 5, 11, 12).
+
+Each test builds the hostile input it needs in tmp_path, so the suite is fast and runs in CI.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from advisor.analysis import analysis_json
+from advisor.cli import cli
+from advisor.metrics.window import isolated_bounds
+from advisor.pipeline import analyze_logs
+
+BASE = datetime(2025, 3, 3, 12, tzinfo=UTC)
+
+
+def canonical(i: int, ts: object, **extra: object) -> dict:
+    rec = {"format": "advise", "advise_version": 1, "id": f"call-{i}", "timestamp": ts, "provider": "openai",
+           "model": "gpt-4o-mini", "system": "You are a support assistant for ACME. " * 4,
+           "messages": [{"role": "user", "content": f"question {i}"}], "output": f"answer {i}",
+           "usage": {"input_tokens": 120, "output_tokens": 12}}
+    rec.update(extra)
+    return rec
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def bulk(n: int = 40, start: int = 0) -> list[dict]:
+    """n calls every 5 hours from 2025-03-03 12:00 UTC: 9 calendar days."""
+    return [canonical(start + i, (BASE + timedelta(hours=5 * i)).isoformat()) for i in range(n)]
+
+
+def analysed(path: Path, **kw) -> dict:
+    data = json.loads(analysis_json(analyze_logs([path], **kw)))
+    data.pop("generated_at")
+    return data
+
+
+# ----------------------------------------------------------------------------- 18.4 out-of-window timestamps
+
+STRAYS = [("2200-01-01T00:00:00Z", "future"), ("9999-12-31T00:00:00Z", "future"), (1e20, "future"),
+          ("1970-01-01T00:00:00Z", "before floor"), ("0001-01-01T00:00:00Z", "before floor")]
+
+
+@pytest.mark.parametrize(("ts", "reason"), STRAYS)
+def test_one_stray_timestamp_is_excluded_and_reported(tmp_path, ts, reason):
+    clean = analysed(write_jsonl(tmp_path / "clean.jsonl", bulk()))
+    path = write_jsonl(tmp_path / "calls.jsonl", [*bulk(), canonical(99, ts)])
+    got = analysed(path)
+    ow = got["data_quality"]["out_of_window"]
+    assert ow["records"] == 1
+    assert ow[reason.replace(" ", "_")] == 1
+    assert ow["examples"] == [f"{path}:41 {ow['examples'][0].split(' ')[1]} ({reason})"]
+    # the stray stretches nothing: the window, volume per day and the daily series are those of the clean log
+    assert got["window"] == clean["window"]
+    assert got["volume"] == clean["volume"]
+    assert len(got["daily"]) == 9
+    assert got["data_quality"]["records"] == 40
+
+
+def test_isolated_outlier_far_from_the_bulk_is_excluded(tmp_path):
+    path = write_jsonl(tmp_path / "calls.jsonl", [canonical(98, "2023-06-01T10:00:00Z"), *bulk()])
+    got = analysed(path)
+    ow = got["data_quality"]["out_of_window"]
+    assert (ow["records"], ow["isolated"]) == (1, 1)
+    assert ow["examples"] == [f"{path}:1 2023-06-01T10:00:00+00:00 (isolated)"]
+    assert got["window"]["first"] == "2025-03-03T12:00:00Z"
+    assert got["volume"]["mean_per_day"] == pytest.approx(40 / 9)
+
+
+def test_explicit_window_is_respected_and_never_crashes(tmp_path):
+    path = write_jsonl(tmp_path / "calls.jsonl", [*bulk(), canonical(99, "2200-01-01T00:00:00Z")])
+    got = analysed(path, since="2024-01-01", until="2300-01-01")  # the user asked for it: kept, no overflow
+    assert got["data_quality"]["out_of_window"]["records"] == 0
+    assert got["data_quality"]["records"] == 41
+    got = analysed(path, since="2025-03-04")
+    assert got["data_quality"]["filtered_out"] == 3  # --since filters; the 2200 record is still out of window
+    assert got["data_quality"]["out_of_window"]["future"] == 1
+
+
+def test_window_exclusion_is_the_same_for_every_jobs(tmp_path):
+    rows = []
+    for k in range(6):  # a file big enough to split into several units, strays in different units
+        rows += bulk(400, start=k * 400)
+        rows.append(canonical(10_000 + k, ["1970-01-02T00:00:00Z", "2300-01-01T00:00:00Z",
+                                           "2024-01-05T00:00:00Z"][k % 3]))
+    path = write_jsonl(tmp_path / "calls.jsonl", rows)
+    one = analysed(path, jobs=1, chunk_bytes=64 << 10)  # same pieces; only the number of processes varies
+    for jobs in (2, 3):
+        assert analysed(path, jobs=jobs, chunk_bytes=64 << 10) == one
+    whole = analysed(path, jobs=1, chunk_bytes=1 << 30)  # one unit: the same records, counts and window
+    assert whole["data_quality"] == one["data_quality"] and whole["window"] == one["window"]
+    ow = one["data_quality"]["out_of_window"]
+    assert (ow["before_floor"], ow["future"], ow["isolated"]) == (2, 2, 2)
+
+
+def test_isolated_bounds_keeps_real_bursts():
+    d0 = date(2025, 1, 1)
+    # two real bursts 60 days apart: both kept
+    assert isolated_bounds({d0: 50, d0 + timedelta(days=60): 50}) is None
+    # a small cluster far before and one far after: both cut off
+    days = {d0 + timedelta(days=i): 10 for i in range(100, 130)}
+    assert isolated_bounds({d0: 1, **days, d0 + timedelta(days=400): 2}) == (d0 + timedelta(days=100),
+                                                                             d0 + timedelta(days=129))
+    # a small cluster inside the bulk's span stays (it does not stretch the window)
+    assert isolated_bounds({d0: 50, d0 + timedelta(days=45): 1, d0 + timedelta(days=90): 50}) is None
+
+
+def test_terminal_names_the_excluded_records(tmp_path, monkeypatch):
+    path = write_jsonl(tmp_path / "calls.jsonl", [*bulk(), canonical(99, "9999-12-31T00:00:00Z")])
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(cli, ["analyze", str(path), "-o", str(tmp_path / "a.json")])
+    assert res.exit_code == 0, res.output
+    text = " ".join(res.output.split())
+    assert "1 records with implausible timestamps excluded" in text
+    assert "calls.jsonl:41" in text
