@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field, ValidationError
 from advisor import __version__
 from advisor.config import AdviseConfig, find_config, load_config
 from advisor.errors import AdviseError
+from advisor.ingest.duplicates import Duplicates
 from advisor.metrics import (
     CostSummary,
     DayAggregate,
@@ -90,6 +91,10 @@ class DataQuality(BaseModel):
     out_of_window: OutOfWindow = Field(default_factory=OutOfWindow,
                                        description="records excluded for implausible timestamps "
                                                    "(advisor.metrics.window)")
+    duplicates: Duplicates = Field(default_factory=Duplicates,
+                                   description="repeated input left out (advisor.ingest.duplicates)")
+    notes: list[str] = Field(default_factory=list,
+                             description="what reading the input left out or assumed, one sentence each")
 
 
 class Analysis(BaseModel):
@@ -277,12 +282,20 @@ def build_analysis(
 
     measured, report = measure(settings, extra)
     narrowed = _isolated_window(measured, settings)
-    if narrowed is not None and Pass.can_spawn(extra):
-        # Rule 3 of advisor.metrics.window: read again, keeping only the bulk of the data (malformed lines
-        # were reported by the first pass already).
+    repeats, _ = measured.ids.repeated()
+    if (narrowed is not None or repeats) and Pass.can_spawn(extra):
+        # Read again, keeping only the bulk of the data (rule 3 of advisor.metrics.window) and the first
+        # occurrence of each repeated id (advisor.ingest.duplicates). Malformed lines were reported already.
+        lo, hi = narrowed or (settings.lo, settings.hi)
         extra = {name: c.spawn() for name, c in extra.items()}
-        measured, report = measure(replace(settings, lo=narrowed[0], hi=narrowed[1]), extra, quiet=True)
+        measured, report = measure(replace(settings, lo=lo, hi=hi, repeats=repeats or None), extra, quiet=True)
     out_of_window = measured.window.result((measured.settings.lo, measured.settings.hi))
+    dropped = measured.repeats
+    duplicates = Duplicates(identical_files=list(getattr(report, "duplicate_files", [])),
+                            records=sum(dropped.counts.values()) if dropped else 0,
+                            ids=len(dropped.first_unit) if dropped else 0,
+                            by_file=dict(dropped.counts) if dropped else {},
+                            examples=list(dropped.examples) if dropped else [])
     volume, mix, money, ops, days, static = (measured.volume, measured.mix, measured.money, measured.ops,
                                              measured.days, measured.static)
     filtered, reported, estimated = measured.filtered, measured.reported, measured.estimated
@@ -329,7 +342,8 @@ def build_analysis(
         data_quality=DataQuality(records=n, reported=reported, estimated=estimated, estimated_share=estimated / n,
                                  unpriced_models=cost_summary.unpriced_models, skipped_lines=skipped_total,
                                  filtered_out=filtered, overflow_family_requests=static_result.overflow_requests,
-                                 out_of_window=out_of_window),
+                                 out_of_window=out_of_window, duplicates=duplicates,
+                                 notes=list(getattr(report, "notes", []))),
     )
     # hook: results of extra collectors go into the slot of the same name (e.g. "failures")
     for name, c in extra.items():

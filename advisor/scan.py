@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from advisor.errors import AdviseError
+from advisor.ingest.duplicates import IdLedger, RepeatFilter
 from advisor.metrics import (
     CostAccumulator,
     DailyAccumulator,
@@ -54,6 +55,8 @@ class PassSettings:
     hi: datetime | None = None
     floor: datetime | None = None
     ceiling: datetime | None = None
+    # Second pass only: hash of a repeated record id → unit of its first occurrence (advisor.ingest.duplicates)
+    repeats: dict[int, int] | None = None
 
 
 class Pass:
@@ -72,6 +75,8 @@ class Pass:
         self.extra = dict(collectors)
         self.filtered = self.reported = self.estimated = 0
         self.window = WindowGuard()
+        self.ids = IdLedger()
+        self.repeats = RepeatFilter(settings.repeats) if settings.repeats else None
 
     def spawn(self) -> Pass:
         """An empty pass with the same settings, for another piece of the logs."""
@@ -81,6 +86,12 @@ class Pass:
     @staticmethod
     def can_spawn(collectors: Mapping[str, Any]) -> bool:
         return all(hasattr(c, "spawn") and hasattr(c, "merge") for c in collectors.values())
+
+    def start_unit(self, index: int) -> None:
+        """The records consumed from now on are those of unit `index` (input order; for duplicate ids)."""
+        self.ids.start(index)
+        if self.repeats is not None:
+            self.repeats.start(index)
 
     def consume(self, records: Iterable[Record]) -> None:
         from advisor.tokens import fill_usage
@@ -94,11 +105,17 @@ class Pass:
             self.volume.add, self.mix.add, self.money.add, self.ops.add, self.days.add, self.static.add)
         add_extra = [c.add for c in self.extra.values()]  # hook: failure analysis and any later streaming stage
         filtered = reported = estimated = 0
+        ids = self.ids.current if self.ids.current is not None else self.ids.start(0)
+        add_id, keep = ids.append, (self.repeats.keep if self.repeats is not None else None)
         with fewer_gc_passes():
             for record in records:
                 if (start and record.timestamp < start) or (stop and record.timestamp >= stop):
                     filtered += self._outside(record)
                     continue
+                h = hash(record.id)
+                if keep is not None and not keep(record, h):
+                    continue
+                add_id(h)
                 if record.usage is None:
                     record = fill_usage(record)
                 if record.usage.origin == estimated_origin:  # type: ignore[union-attr]
@@ -137,6 +154,9 @@ class Pass:
         for name, c in self.extra.items():
             c.merge(later.extra[name])
         self.window.merge(later.window)
+        self.ids.merge(later.ids)
+        if self.repeats is not None and later.repeats is not None:
+            self.repeats.merge(later.repeats)
         self.filtered += later.filtered
         self.reported += later.reported
         self.estimated += later.estimated
@@ -233,6 +253,7 @@ def _measure(unit: Any, proto: Pass, strict: bool) -> tuple[Pass, Any]:
 
     part = IngestReport()
     piece = proto.spawn()
+    piece.start_unit(unit.index)
     piece.consume(read_unit(unit, part, strict=strict))
     return piece, part
 

@@ -123,3 +123,59 @@ def test_terminal_names_the_excluded_records(tmp_path, monkeypatch):
     text = " ".join(res.output.split())
     assert "1 records with implausible timestamps excluded" in text
     assert "calls.jsonl:41" in text
+
+
+# ----------------------------------------------------------------------------- 18.5 duplicates
+
+
+def test_plain_and_gzip_copy_of_the_same_log_are_counted_once(tmp_path):
+    import gzip
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    clean = analysed(write_jsonl(logs / "calls.jsonl", bulk()))
+    (logs / "calls.jsonl.gz").write_bytes(gzip.compress((logs / "calls.jsonl").read_bytes()))
+    got = analysed(logs)
+    dup = got["data_quality"]["duplicates"]
+    assert dup["identical_files"] == [[str(logs / "calls.jsonl.gz"), str(logs / "calls.jsonl")]]
+    assert got["data_quality"]["records"] == 40
+    assert got["cost"] == clean["cost"]
+    assert any("same content as" in n for n in got["data_quality"]["notes"])
+
+
+def test_repeated_ids_across_and_within_files_are_counted_once(tmp_path):
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    rows = bulk()
+    write_jsonl(logs / "a.jsonl", rows[:30])
+    write_jsonl(logs / "b.jsonl", rows[20:] + [rows[35]])  # 10 ids overlap a.jsonl, one repeats inside b.jsonl
+    clean = analysed(write_jsonl(tmp_path / "clean.jsonl", rows))
+    got = analysed(logs)
+    dup = got["data_quality"]["duplicates"]
+    assert (dup["records"], dup["ids"]) == (11, 11)
+    assert dup["by_file"] == {str(logs / "b.jsonl"): 11}
+    assert dup["examples"][0] == f"{logs / 'b.jsonl'}:1 call-20"
+    assert got["data_quality"]["records"] == 40
+    assert got["volume"] == clean["volume"]
+    assert got["cost"]["total"] == pytest.approx(clean["cost"]["total"])
+
+
+def test_duplicates_give_the_same_result_for_every_jobs(tmp_path):
+    rows = bulk(2400)
+    path = write_jsonl(tmp_path / "calls.jsonl", rows + rows[::7])  # repeats land in other units than originals
+    one = analysed(path, jobs=1, chunk_bytes=64 << 10)
+    assert one["data_quality"]["duplicates"]["records"] == len(rows[::7])
+    assert one["data_quality"]["records"] == 2400
+    for jobs in (2, 4):
+        assert analysed(path, jobs=jobs, chunk_bytes=64 << 10) == one
+
+
+def test_terminal_names_the_duplicates(tmp_path, monkeypatch):
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    write_jsonl(logs / "a.jsonl", bulk())
+    write_jsonl(logs / "b.jsonl", bulk()[:3])
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(cli, ["analyze", str(logs), "-o", str(tmp_path / "a.json")])
+    assert res.exit_code == 0, res.output
+    assert "3 records repeating an earlier id" in " ".join(res.output.split())

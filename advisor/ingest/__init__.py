@@ -18,6 +18,7 @@ from types import ModuleType
 from advisor.errors import AdviseError, ParseError
 from advisor.ingest.common import Item, Skipped, reason_of
 from advisor.ingest.detect import SNIFF_ITEMS, detect_format, non_log_kind
+from advisor.ingest.duplicates import identical_files
 from advisor.ingest.reader import FileDigest, is_document, iter_items, iter_span, split_lines
 from advisor.ingest.registry import FORMATS, format_names
 from advisor.io import open_binary, sha256_file
@@ -51,6 +52,7 @@ class IngestReport:
     error_count: int = 0
     notes: list[str] = field(default_factory=list)
     ignored: list[tuple[str, str]] = field(default_factory=list)  # (path, why) found in a directory, not read
+    duplicate_files: list[tuple[str, str]] = field(default_factory=list)  # (skipped, identical earlier input)
 
     @property
     def records(self) -> int:
@@ -74,6 +76,7 @@ class IngestReport:
         self.error_count += part.error_count
         self.notes.extend(n for n in part.notes if n not in self.notes)
         self.ignored.extend(part.ignored)
+        self.duplicate_files.extend(part.duplicate_files)
 
     @property
     def skipped(self) -> dict[str, int]:
@@ -263,6 +266,10 @@ def plan_units(paths: Sequence[str | Path], *, format: str | None = None,  # noq
     state = _Ingest(report, False, None, format)
     files = expand_paths(paths)
     done: set[Path] = set()
+    for path, same in identical_files([p for p, _ in files]).items():  # e.g. calls.jsonl + calls.jsonl.gz
+        done.add(path)
+        report.duplicate_files.append((str(path), str(same)))
+        report.notes.append(f"{path}: skipped, same content as {same} (each call is counted once)")
     units: list[Unit] = []
     for index, (path, in_dir) in enumerate(files):
         if path in done:
