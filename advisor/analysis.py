@@ -93,6 +93,8 @@ class DataQuality(BaseModel):
                                                    "(advisor.metrics.window)")
     duplicates: Duplicates = Field(default_factory=Duplicates,
                                    description="repeated input left out (advisor.ingest.duplicates)")
+    not_read: list[tuple[str, str]] = Field(default_factory=list,
+                                            description="(path, why) found in a directory and not read")
     notes: list[str] = Field(default_factory=list,
                              description="what reading the input left out or assumed, one sentence each")
 
@@ -343,6 +345,7 @@ def build_analysis(
                                  unpriced_models=cost_summary.unpriced_models, skipped_lines=skipped_total,
                                  filtered_out=filtered, overflow_family_requests=static_result.overflow_requests,
                                  out_of_window=out_of_window, duplicates=duplicates,
+                                 not_read=list(getattr(report, "ignored", [])),
                                  notes=list(getattr(report, "notes", []))),
     )
     # hook: results of extra collectors go into the slot of the same name (e.g. "failures")

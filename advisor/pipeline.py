@@ -49,7 +49,10 @@ def analyze_logs(paths: Sequence[str | Path], *, format: str | None = None, pric
     cfg = resolve_config(path_list, config)
     book = PriceBook(prices)
     label_file = Path(labels) if labels is not None else find_labels(path_list)
-    failures = make_collector(cfg, labels=label_file, schema=schema, json_output=json_output)
+    failures = make_collector(cfg, labels=label_file, schema=schema, json_output=json_output, strict=strict)
+    if failures.labels is not None and on_error is not None:  # reported like malformed log lines
+        for err in failures.labels.bad_lines:
+            on_error(err)
     decide = decision_hook(cfg.assumptions, overrides or {}, config_file=str(cfg.path) if cfg.path else None,
                            price_book=book)
 

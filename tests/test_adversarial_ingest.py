@@ -179,3 +179,88 @@ def test_terminal_names_the_duplicates(tmp_path, monkeypatch):
     res = CliRunner().invoke(cli, ["analyze", str(logs), "-o", str(tmp_path / "a.json")])
     assert res.exit_code == 0, res.output
     assert "3 records repeating an earlier id" in " ".join(res.output.split())
+
+
+# ----------------------------------------------------------------------------- 18.11 hostile inputs beside the logs
+
+
+def test_a_fifo_named_as_input_is_refused_not_waited_on(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    fifo = tmp_path / "calls.jsonl"
+    os.mkfifo(fifo)
+    res = subprocess.run([sys.executable, "-m", "advisor.cli", "analyze", str(fifo), "--json", "-"],
+                         capture_output=True, text=True, timeout=60, env={**os.environ})
+    assert res.returncode == 1, res.stderr
+    assert "not a regular file" in res.stderr
+
+
+def test_a_fifo_inside_a_directory_is_reported(tmp_path):
+    import os
+
+    write_jsonl(tmp_path / "a.jsonl", bulk())
+    os.mkfifo(tmp_path / "b.jsonl")
+    got = analysed(tmp_path)
+    assert [str(tmp_path / "b.jsonl"), "not a regular file (FIFO, socket or device)"] in \
+        got["data_quality"]["not_read"]
+
+
+def test_an_unreadable_subdirectory_is_reported(tmp_path, monkeypatch):
+    import os
+
+    write_jsonl(tmp_path / "a.jsonl", bulk())
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    write_jsonl(locked / "b.jsonl", bulk(3, start=100))
+    real_scandir = os.scandir
+
+    def scandir(path=".", *a):  # root reads any directory: simulate the permission error it would not get
+        if Path(path) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path, *a)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    got = analysed(tmp_path)
+    assert [str(locked), "unreadable directory (Permission denied)"] in got["data_quality"]["not_read"]
+    assert any(str(locked) in n for n in got["data_quality"]["notes"])
+    assert got["data_quality"]["records"] == 40
+
+
+def test_advise_outputs_inside_the_log_directory_are_skipped(tmp_path, monkeypatch):
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    write_jsonl(logs / "calls.jsonl", bulk())
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    res = runner.invoke(cli, ["analyze", str(logs), "-q", "-o", str(logs / "analysis.json")])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(cli, ["dataset", "build", str(logs), "-o", str(logs / "data"),
+                              "--analysis", str(logs / "analysis.json")])
+    assert res.exit_code == 0, res.output
+    (logs / "renamed").mkdir()  # recognised by the manifest, not the directory's name
+    for f in (logs / "data").iterdir():
+        (logs / "renamed" / f.name).write_bytes(f.read_bytes())
+    got = analysed(logs)
+    assert got["data_quality"]["records"] == 40
+    skipped = dict(map(tuple, got["data_quality"]["not_read"]))
+    assert "advise's own output" in skipped[str(logs / "data")]
+    assert "advise's own output" in skipped[str(logs / "renamed")]
+
+
+def test_a_bad_labels_line_is_skipped_reported_and_counted(tmp_path, monkeypatch):
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    write_jsonl(logs / "calls.jsonl", bulk())
+    (logs / "labels.jsonl").write_text('{"id": "call-1", "ok": false, "category": "format"}\n{"id": \n'
+                                       '{"id": "call-2", "ok": "maybe"}\n{"id": "call-3", "ok": true}\n')
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(cli, ["analyze", str(logs), "-o", str(tmp_path / "a.json")])
+    assert res.exit_code == 0, res.output
+    assert "labels.jsonl:2" in res.output and "labels.jsonl:3" in res.output
+    data = json.loads((tmp_path / "a.json").read_text())
+    assert data["failures"]["sources"]["label_lines_skipped"] == 2
+    assert data["failures"]["sources"]["labels"] == 2
+    res = CliRunner().invoke(cli, ["analyze", str(logs), "--strict", "-o", str(tmp_path / "b.json")])
+    assert res.exit_code == 1 and "labels.jsonl:2" in str(res.exception)
