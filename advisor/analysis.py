@@ -45,6 +45,8 @@ class InputFile(BaseModel):
     lines: int
     records: int = Field(description="records parsed from the file (before the --since/--until filter)")
     skipped: dict[str, int] = Field(default_factory=dict, description="reason → malformed lines skipped")
+    assumed_time: int = Field(0, description="records without a timestamp dated by --assume-time or the file's "
+                                             "modification time")
 
 
 class Window(BaseModel):
@@ -79,6 +81,12 @@ class ModelSummary(BaseModel):
     tokenizer: Tokenizer
 
 
+class AssumedTime(BaseModel):
+    records: int = Field(0, description="records that carried no timestamp and were given an assumed one")
+    source: str | None = Field(None, description="'--assume-time <ISO>' or 'file modification time'")
+    note: str | None = None
+
+
 class DataQuality(BaseModel):
     records: int = Field(description="records analysed")
     reported: int = Field(description="records with provider-reported token counts")
@@ -95,6 +103,8 @@ class DataQuality(BaseModel):
                                    description="repeated input left out (advisor.ingest.duplicates)")
     not_read: list[tuple[str, str]] = Field(default_factory=list,
                                             description="(path, why) found in a directory and not read")
+    assumed_time: AssumedTime = Field(default_factory=lambda: AssumedTime(),
+                                      description="records whose time advise assumed (they carried none)")
     notes: list[str] = Field(default_factory=list,
                              description="what reading the input left out or assumed, one sentence each")
 
@@ -183,7 +193,8 @@ def _file_stats(report: Any) -> list[InputFile]:
         out.append(InputFile(path=path, format=getattr(fs, "format", None), sha256=sha,
                              bytes=os.path.getsize(path) if os.path.isfile(path) else None,
                              lines=int(getattr(fs, "lines", 0) or 0), records=int(getattr(fs, "records", 0) or 0),
-                             skipped=dict(getattr(fs, "skipped", {}) or {})))
+                             skipped=dict(getattr(fs, "skipped", {}) or {}),
+                             assumed_time=int(getattr(fs, "assumed_time", 0) or 0)))
     return out
 
 
@@ -235,6 +246,7 @@ def build_analysis(
     records: Iterable[Record] | None = None,
     jobs: int | None = None,
     chunk_bytes: int | None = None,
+    assume_time: str | date | datetime | None = None,
 ) -> Analysis:
     """Read the logs once and measure volume, tokens, cost, latency, errors and static prompt structure.
 
@@ -245,7 +257,33 @@ def build_analysis(
     `records` replaces reading `paths` (tests, and callers that already hold Records).
     `jobs` processes read the input (default: one per CPU when it is big, see advisor.scan); the result does
     not depend on it. `chunk_bytes` is the size big JSONL files are split at (advisor.ingest.CHUNK_BYTES).
+    `assume_time` dates records that carry no time (else: the file's modification time where a format's
+    exports never carry one, such as a bare Anthropic Messages response); they are labelled as assumed.
     """
+    from advisor.ingest.common import ASSUMED
+
+    try:
+        assumed_at = parse_when(assume_time)
+    except AdviseError as exc:
+        exc.field = "--assume-time"
+        raise
+    previous, ASSUMED.value = ASSUMED.value, assumed_at
+    try:
+        return _build_analysis(paths, format=format, prices=prices, since=since, until=until, strict=strict,
+                               allow_unpriced=allow_unpriced, config=config, on_error=on_error, progress=progress,
+                               collectors=collectors, post_process=post_process, records=records, jobs=jobs,
+                               chunk_bytes=chunk_bytes, assumed_at=assumed_at)
+    finally:
+        ASSUMED.value = previous
+
+
+def _build_analysis(paths: Iterable[str | Path], *, format: str | None, prices: Any,  # noqa: A002
+                    since: str | date | datetime | None, until: str | date | datetime | None, strict: bool,
+                    allow_unpriced: bool, config: AdviseConfig | str | Path | None,
+                    on_error: Callable[[Exception], None] | None, progress: ProgressFn | None,
+                    collectors: Mapping[str, Collector] | None, post_process: Callable[[Analysis], Analysis] | None,
+                    records: Iterable[Record] | None, jobs: int | None, chunk_bytes: int | None,
+                    assumed_at: datetime | None) -> Analysis:
     path_list = [Path(p) for p in paths]
     cfg = _config(config, path_list)
     sample_rate = cfg.traffic.sample_rate
@@ -303,6 +341,13 @@ def build_analysis(
     filtered, reported, estimated = measured.filtered, measured.reported, measured.estimated
 
     inputs = _file_stats(report) if report is not None else []
+    n_assumed = sum(f.assumed_time for f in inputs)
+    assumed = AssumedTime(records=n_assumed)
+    if n_assumed:
+        assumed.source = f"--assume-time {assumed_at.isoformat()}" if assumed_at else "file modification time"
+        assumed.note = (f"{n_assumed:,} records carry no timestamp (e.g. bare Anthropic Messages responses); "
+                        f"their time is assumed ({assumed.source}), so per-day volume and the window are not "
+                        "measured for them")
     n = reported + estimated
     if n == 0:
         where = ", ".join(str(p) for p in path_list) or "input"
@@ -345,7 +390,7 @@ def build_analysis(
                                  unpriced_models=cost_summary.unpriced_models, skipped_lines=skipped_total,
                                  filtered_out=filtered, overflow_family_requests=static_result.overflow_requests,
                                  out_of_window=out_of_window, duplicates=duplicates,
-                                 not_read=list(getattr(report, "ignored", [])),
+                                 not_read=list(getattr(report, "ignored", [])), assumed_time=assumed,
                                  notes=list(getattr(report, "notes", []))),
     )
     # hook: results of extra collectors go into the slot of the same name (e.g. "failures")

@@ -148,6 +148,9 @@ def summary_tables(a: Analysis) -> list:
         dup = dq.duplicates
         parts.append(f"counted once: {len(dup.identical_files)} identical input files skipped, {dup.records:,} records "
                      f"repeating an earlier id ({', '.join(f'{k}: {n:,}' for k, n in dup.by_file.items()) or 'none'})")
+    if dq.assumed_time.records:
+        parts.append(f"time ASSUMED for {dq.assumed_time.records:,} records without a timestamp "
+                     f"({dq.assumed_time.source})")
     if dq.unpriced_models:
         parts.append(f"unpriced: {', '.join(dq.unpriced_models)}")
     by_format: dict[str, int] = {}

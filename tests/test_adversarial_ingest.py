@@ -264,3 +264,74 @@ def test_a_bad_labels_line_is_skipped_reported_and_counted(tmp_path, monkeypatch
     assert data["failures"]["sources"]["labels"] == 2
     res = CliRunner().invoke(cli, ["analyze", str(logs), "--strict", "-o", str(tmp_path / "b.json")])
     assert res.exit_code == 1 and "labels.jsonl:2" in str(res.exception)
+
+
+# ----------------------------------------------------------------------------- 18.12 real export shapes
+
+REAL = Path(__file__).resolve().parent / "fixtures" / "real_exports"  # sources: fixtures/real_exports/README.md
+
+
+def test_bare_anthropic_response_is_dated_by_file_mtime_and_labelled_assumed(tmp_path):
+    import os
+
+    path = tmp_path / "anthropic_message.json"
+    path.write_bytes((REAL / "anthropic_message.json").read_bytes())
+    when = datetime(2025, 4, 2, 9, 30, tzinfo=UTC).timestamp()
+    os.utime(path, (when, when))
+    got = analysed(path)
+    assert got["data_quality"]["records"] == 1
+    assert got["window"]["first"] == "2025-04-02T09:30:00Z"
+    assert got["data_quality"]["assumed_time"]["records"] == 1
+    assert got["data_quality"]["assumed_time"]["source"] == "file modification time"
+    assert got["inputs"][0]["assumed_time"] == 1
+    assert got["models"]["claude-3-7-sonnet-20250219"]["tokens"]["tokens"]["input"]["total"] == 2095
+
+
+def test_assume_time_dates_records_of_any_format_and_is_shown(tmp_path, monkeypatch):
+    path = write_jsonl(tmp_path / "calls.jsonl", [{k: v for k, v in r.items() if k != "timestamp"} for r in bulk(3)])
+    got = analysed(path, assume_time="2025-05-01")
+    assert got["data_quality"]["assumed_time"]["source"] == "--assume-time 2025-05-01T00:00:00+00:00"
+    assert (got["data_quality"]["records"], got["window"]["first"]) == (3, "2025-05-01T00:00:00Z")
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(cli, ["analyze", str(path), "--assume-time", "2025-05-01", "-o", str(tmp_path / "a.json")])
+    assert res.exit_code == 0, res.output
+    assert "time ASSUMED for 3 records" in " ".join(res.output.split())
+    res = CliRunner().invoke(cli, ["analyze", str(path), "-o", str(tmp_path / "b.json")])  # canonical: no fallback
+    assert res.exit_code == 1
+
+
+def test_otlp_json_with_protobufjs_long_integers():
+    got = analysed(REAL / "otlp_protobufjs.json")
+    assert got["data_quality"]["records"] == 1 and got["data_quality"]["skipped_lines"] == {}
+    # high=395276536, low=-1013133952 → (395276536 << 32) + (2**32 - 1013133952) ns
+    start_ns = (395276536 << 32) + (2**32 - 1013133952)
+    assert got["window"]["first"] == datetime.fromtimestamp(start_ns // 10**9, tz=UTC).replace(
+        microsecond=start_ns % 10**9 // 1000).isoformat().replace("+00:00", "Z")
+    model = got["models"]["gpt-4o-mini-2024-07-18"]
+    assert model["tokens"]["tokens"]["input"]["total"] == 1250 and model["tokens"]["tokens"]["output"]["total"] == 87
+    assert model["reliability"]["latency_ms"]["p50"] == pytest.approx((-1011286551 + 1013133952) / 1e6)
+
+
+def test_long_int_conversion():
+    from advisor.ingest.common import long_int
+
+    assert long_int({"low": -1, "high": -1, "unsigned": True}) == 2**64 - 1
+    assert long_int({"low": -1, "high": -1}) == -1
+    assert long_int({"low": 5, "high": 1}) == (1 << 32) + 5
+    assert long_int("12") == "12"
+
+
+def test_langsmith_js_sdk_post_then_patch_payloads():
+    from advisor.ingest import IngestReport, read_records
+
+    report = IngestReport()
+    records = list(read_records([REAL / "langsmith_js_runs.jsonl"], report=report))
+    assert report.files[0].format == "langsmith" and report.skipped == {}
+    assert [r.id for r in records] == ["1b64098b-4ab7-43f6-afee-992304f198d8", "809ed3a2-0172-4f4d-8a02-a64e9b7a0f8a"]
+    first, second = records
+    assert first.timestamp == datetime(2025, 3, 3, 8, 20, 0, 123000, tzinfo=UTC)
+    assert first.latency_ms == pytest.approx(864)
+    assert first.output == "Paris." and first.system == "You are a geography assistant."
+    assert (first.usage.input_tokens, first.usage.output_tokens) == (24, 2)  # AIMessage.usage_metadata
+    assert (second.usage.input_tokens, second.usage.output_tokens) == (31, 2)  # llmOutput.tokenUsage (camelCase)
+    assert second.usage.origin == "reported" and second.finish_reason == "stop"

@@ -19,7 +19,7 @@ from types import ModuleType
 import orjson
 
 from advisor.errors import AdviseError, ParseError
-from advisor.ingest.common import Item, Skipped, reason_of
+from advisor.ingest.common import ASSUMED, Item, Skipped, reason_of
 from advisor.ingest.detect import SNIFF_ITEMS, detect_format, non_log_kind
 from advisor.ingest.duplicates import identical_files
 from advisor.ingest.reader import FileDigest, is_document, iter_items, iter_span, split_lines
@@ -44,6 +44,7 @@ class FileStats:
     lines: int = 0  # non-blank lines (JSONL) or items (single JSON document) read
     records: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
+    assumed_time: int = 0  # records that carried no time and got an assumed one (see common.assumed_time)
 
 
 @dataclass
@@ -72,6 +73,7 @@ class IngestReport:
             mine.format = mine.format or f.format
             mine.lines += f.lines
             mine.records += f.records
+            mine.assumed_time += f.assumed_time
             mine.sha256 = f.sha256 or mine.sha256
             for reason, n in f.skipped.items():
                 mine.skipped[reason] = mine.skipped.get(reason, 0) + n
@@ -400,6 +402,8 @@ def read_unit(unit: Unit, report: IngestReport, *, strict: bool = False,
     finally:
         for _, items in streams:
             items.close()  # type: ignore[attr-defined]
+        for st in stats:
+            st.assumed_time += ASSUMED.take(st.path)
     if unit.whole:
         for st, d in zip(stats, digests, strict=True):
             try:

@@ -18,6 +18,7 @@ from advisor.ingest.common import (
     Item,
     as_dict,
     as_list,
+    assumed_time,
     content_text,
     dict_list,
     drive,
@@ -27,7 +28,6 @@ from advisor.ingest.common import (
     http_error,
     json_text,
     log_feedback,
-    no_time,
     opt_int,
     opt_number,
     opt_str,
@@ -127,7 +127,7 @@ def _build(obj: dict[str, Any], file: str, line: int) -> Record:
     reason = FinishReason.error if error else finish(resp.get("stop_reason"), ANTHROPIC_FINISH)
     ts = first_time(file, line, ("timestamp", obj.get("timestamp")), ("created_at", obj.get("created_at")))
     if ts is None:
-        raise no_time(file, line)
+        ts = assumed_time(file, line, mtime=True)
 
     meta, meta_feedback = split_metadata(obj.get("metadata"))
     req_model, resp_model = opt_str(req.get("model")), opt_str(resp.get("model"))

@@ -171,6 +171,17 @@ def tokens(value: Any, field: str, file: str, line: int) -> int:
     return value
 
 
+def long_int(value: Any) -> Any:
+    """A 64-bit integer as protobufjs' Long writes it to JSON (`{"low": int32, "high": int32, "unsigned"?}`,
+    e.g. OTLP `startTimeUnixNano` from @opentelemetry/exporter-trace-otlp-http 0.44) → int; anything else as is."""
+    if type(value) is not dict or not isinstance(value.get("low"), int) or not isinstance(value.get("high"), int):
+        return value
+    n = ((value["high"] & 0xFFFFFFFF) << 32) | (value["low"] & 0xFFFFFFFF)
+    if not value.get("unsigned") and n >= 1 << 63:
+        n -= 1 << 64
+    return n
+
+
 def opt_number(value: Any) -> float | None:
     """A finite, non-negative number or None (latency, cost)."""
     if isinstance(value, bool) or value is None:
@@ -235,9 +246,50 @@ def first_time(file: str, line: int, *candidates: tuple[str, Any]) -> datetime |
     return None
 
 
+class _Assumed:
+    """Times given to records that carry none, per process: `--assume-time`, or the file's modification time.
+
+    Set once before reading (forked workers inherit it); `take(file)` hands a unit's count to its report."""
+
+    def __init__(self) -> None:
+        self.value: datetime | None = None
+        self.counts: dict[str, int] = {}
+        self._mtimes: dict[str, datetime] = {}
+
+    def mtime(self, file: str) -> datetime:
+        got = self._mtimes.get(file)
+        if got is None:
+            got = self._mtimes[file] = datetime.fromtimestamp(Path(file).stat().st_mtime, tz=UTC)
+        return got
+
+    def take(self, file: str) -> int:
+        return self.counts.pop(file, 0)
+
+
+ASSUMED = _Assumed()
+
+
+def assumed_time(file: str, line: int, *, mtime: bool = False) -> datetime:
+    """The time of a record that carries none: `--assume-time` when given, else the file's modification time
+    where the format's exports never carry one (`mtime`: Anthropic's API puts no time in a Messages body);
+    else the record is refused. Each assumed time is counted, so the analysis can say so."""
+    if ASSUMED.value is not None:
+        got = ASSUMED.value
+    elif mtime:
+        try:
+            got = ASSUMED.mtime(file)
+        except OSError:
+            raise no_time(file, line) from None
+    else:
+        raise no_time(file, line)
+    ASSUMED.counts[file] = ASSUMED.counts.get(file, 0) + 1
+    return got
+
+
 def no_time(file: str, line: int) -> ParseError:
     return parse_error(file, line, "record has no timestamp", field="timestamp",
-                       hint="add a 'timestamp' (ISO 8601 or epoch) to each log line")
+                       hint="add a 'timestamp' (ISO 8601 or epoch) to each log line, or pass --assume-time "
+                            "2025-03-01 to date every such record (labelled as assumed)")
 
 
 def fallback_id(file: str, line: int, obj: Any) -> str:

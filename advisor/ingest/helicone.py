@@ -20,9 +20,9 @@ from advisor.ingest import anthropic, openai_chat
 from advisor.ingest.common import (
     Item,
     as_dict,
+    assumed_time,
     drive,
     first_time,
-    no_time,
     one_feedback,
     opt_number,
     opt_str,
@@ -79,7 +79,7 @@ def _build(obj: dict[str, Any], file: str, line: int) -> Record:
     ts = first_time(file, line, ("request_created_at", obj.get("request_created_at")),
                     ("created_at", obj.get("created_at")), ("response_created_at", obj.get("response_created_at")))
     if ts is None:
-        raise no_time(file, line)
+        ts = assumed_time(file, line)
     status = obj.get("response_status", obj.get("status"))
     model = (opt_str(obj.get("response_model")) or opt_str(obj.get("model")) or opt_str(obj.get("request_model"))
              or opt_str(resp.get("model")) or opt_str(req.get("model")))

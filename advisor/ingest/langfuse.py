@@ -35,6 +35,7 @@ from advisor.ingest.common import (
     Skipped,
     as_dict,
     as_list,
+    assumed_time,
     content_text,
     dict_list,
     fallback_id,
@@ -42,7 +43,6 @@ from advisor.ingest.common import (
     first_time,
     guarded,
     log_feedback,
-    no_time,
     objects,
     one_feedback,
     opt_int,
@@ -272,7 +272,7 @@ def _record(obs: dict[str, Any], file: str, line: int, feedback: list[Feedback])
         return Skipped(file, f"Langfuse {kind or 'untyped'} observation (not an LLM call)")
     ts = first_time(file, line, ("startTime", obs.get("startTime")), ("timestamp", obs.get("timestamp")))
     if ts is None:
-        raise no_time(file, line)
+        ts = assumed_time(file, line)
     end = first_time(file, line, ("endTime", obs.get("endTime")))
     latency = (end - ts).total_seconds() * 1000 if end is not None and end >= ts else None
     if latency is None and opt_number(obs.get("latency")) is not None:

@@ -19,6 +19,7 @@ from advisor.ingest.common import (
     Item,
     as_dict,
     as_list,
+    assumed_time,
     content_text,
     dict_list,
     drive,
@@ -27,7 +28,6 @@ from advisor.ingest.common import (
     first_time,
     http_error,
     log_feedback,
-    no_time,
     opt_int,
     opt_number,
     opt_str,
@@ -134,7 +134,7 @@ def chat_record(request: Any, response: Any, *, file: str, line: int, source_for
     ts = first_time(file, line, ("timestamp", log.get("timestamp")), ("created_at", log.get("created_at")),
                     ("response.created", resp.get("created"))) or fallback_time
     if ts is None:
-        raise no_time(file, line)
+        ts = assumed_time(file, line)
 
     system, messages = messages_of(req.get("messages") if "messages" in req else log.get("messages"))
     meta, meta_feedback = split_metadata(log.get("metadata"))

@@ -36,13 +36,14 @@ from advisor.ingest.common import (
     Skipped,
     as_dict,
     as_list,
+    assumed_time,
     content_text,
     fallback_id,
     finish,
     first_time,
     guarded,
     json_text,
-    no_time,
+    long_int,
     objects,
     opt_int,
     opt_number,
@@ -117,6 +118,7 @@ def any_value(value: Any) -> Any:
     if kind in ("stringValue", "boolValue", "doubleValue"):
         return inner
     if kind == "intValue":
+        inner = long_int(inner)
         return int(inner) if isinstance(inner, str) and inner.lstrip("-").isdigit() else inner
     if kind == "arrayValue":
         return [any_value(v) for v in as_list(as_dict(inner).get("values"))]
@@ -368,14 +370,15 @@ def _conversation(attrs: dict[str, Any], events: list[Any]) -> _Conversation:
 
 
 def _times(span: dict[str, Any], attrs: dict[str, Any], file: str, line: int) -> tuple[datetime, float | None]:
-    start = first_time(file, line, ("startTimeUnixNano", span.get("startTimeUnixNano")),
+    start_raw, end_raw = long_int(span.get("startTimeUnixNano")), long_int(span.get("endTimeUnixNano"))
+    start = first_time(file, line, ("startTimeUnixNano", start_raw),
                        ("start_time", span.get("start_time")), ("timestamp", span.get("timestamp")),
                        ("timestamp", attrs.get("timestamp") if span.get("flat") else None),
                        ("start_time", attrs.get("start_time") if span.get("flat") else None))
     if start is None:
-        raise no_time(file, line)
+        start = assumed_time(file, line)
     latency = opt_number(attrs.get("gen_ai.latency_ms") if span.get("flat") else None)
-    start_ns, end_ns = opt_int(_num(span.get("startTimeUnixNano"))), opt_int(_num(span.get("endTimeUnixNano")))
+    start_ns, end_ns = opt_int(_num(start_raw)), opt_int(_num(end_raw))
     if start_ns is not None and start_ns < 10**19:  # exact to the microsecond (floats round 19-digit ns)
         start = datetime.fromtimestamp(start_ns // 10**9, tz=UTC) + timedelta(microseconds=start_ns % 10**9 // 1000)
     if start_ns is not None and end_ns is not None and end_ns >= start_ns:
