@@ -335,3 +335,34 @@ def test_langsmith_js_sdk_post_then_patch_payloads():
     assert (first.usage.input_tokens, first.usage.output_tokens) == (24, 2)  # AIMessage.usage_metadata
     assert (second.usage.input_tokens, second.usage.output_tokens) == (31, 2)  # llmOutput.tokenUsage (camelCase)
     assert second.usage.origin == "reported" and second.finish_reason == "stop"
+
+
+# ----------------------------------------------------------------------------- 17.5 format modules stand alone
+
+# A format module may use common helpers and the record model; wrapping another provider's body goes through
+# that format's one public composition function, nothing else.
+COMPOSITION = {("advisor.ingest.openai_chat", "chat_record"), ("advisor.ingest.anthropic", "record_of")}
+
+
+def test_format_modules_import_only_common_helpers():
+    import ast
+
+    from advisor.ingest.registry import FORMATS
+
+    root = Path(__file__).resolve().parent.parent
+    bad = []
+    for name, module in FORMATS.items():
+        tree = ast.parse((root / "advisor" / "ingest" / f"{module.__name__.rsplit('.', 1)[1]}.py").read_text())
+        aliases: dict[str, str] = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("advisor.ingest"):
+                if node.module == "advisor.ingest":  # `from advisor.ingest import anthropic`: check its uses
+                    aliases.update({a.asname or a.name: f"advisor.ingest.{a.name}" for a in node.names})
+                elif node.module != "advisor.ingest.common":
+                    bad += [f"{name}: {node.module}.{a.name}" for a in node.names
+                            if (node.module, a.name) not in COMPOSITION]
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases:
+                if (aliases[node.value.id], node.attr) not in COMPOSITION:
+                    bad.append(f"{name}: {node.value.id}.{node.attr}")
+    assert bad == []

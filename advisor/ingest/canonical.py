@@ -28,13 +28,13 @@ from advisor.ingest.common import (
     finish,
     first_time,
     log_feedback,
+    messages_of,
     opt_number,
     opt_str,
     parse_error,
     split_metadata,
     tokens,
 )
-from advisor.ingest.openai_chat import messages_of
 from advisor.models import Feedback, FinishReason, Record
 
 NAME = "canonical"

@@ -196,6 +196,17 @@ def opt_number(value: Any) -> float | None:
     return None
 
 
+def opt_float(value: Any) -> float | None:
+    """A finite number (negative allowed: scores such as -1 = thumbs down), else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
+
+
 def opt_int(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
@@ -302,6 +313,36 @@ def fallback_id(file: str, line: int, obj: Any) -> str:
     return "line-" + h.hexdigest()[:24]
 
 
+# ------------------------------------------------------------------ usage
+
+def usage_from_counts(*, input_tokens: int, output_tokens: int, cache_read: int = 0, cache_write: int = 0,
+                      cache_write_1h: int = 0, reasoning: int = 0, total: int | None = None,
+                      cache_in_input: bool | None = None, reasoning_in_output: bool | None = None) -> dict[str, int]:
+    """Counts whose cache/reasoning semantics vary by exporter → Record semantics (input ⊇ cache, output ⊇ reasoning).
+
+    When the caller does not know (None), the counts decide: a subset larger than its total cannot be
+    inside it, and a reported `total` that only adds up with the subsets on top shows they were separate.
+    """
+    cache = cache_read + cache_write
+    if cache_in_input is None:
+        cache_in_input = not (cache > input_tokens or (
+            total is not None and cache > 0 and total - output_tokens - reasoning in (input_tokens + cache,)
+            and total not in (input_tokens + output_tokens, input_tokens + output_tokens + reasoning)))
+    full_input = input_tokens if cache_in_input else input_tokens + cache
+    if reasoning_in_output is None:
+        reasoning_in_output = not (reasoning > output_tokens or (
+            total is not None and reasoning > 0 and total == full_input + output_tokens + reasoning
+            and total != full_input + output_tokens))
+    return {
+        "input_tokens": full_input,
+        "output_tokens": output_tokens if reasoning_in_output else output_tokens + reasoning,
+        "cache_read_tokens": cache_read,
+        "cache_write_tokens": cache_write,
+        "cache_write_1h_tokens": min(cache_write_1h, cache_write),
+        "reasoning_tokens": reasoning,
+    }
+
+
 # ------------------------------------------------------------------ content
 
 _PLACEHOLDERS = {
@@ -342,6 +383,40 @@ def content_text(content: Any) -> str:
     return "\n".join(out)
 
 
+def messages_of(raw: Any) -> tuple[str | None, list[dict[str, Any]]]:
+    """Split chat messages into the system text (system + developer, joined) and the rest."""
+    system: list[str] = []
+    out: list[dict[str, Any]] = []
+    for m in as_list(raw):
+        if not isinstance(m, dict):
+            continue
+        role = m.get("role")
+        text = content_text(m.get("content"))
+        if role in ("system", "developer"):
+            if text:
+                system.append(text)
+            continue
+        if role == "function":  # legacy function-calling result
+            role = "tool"
+        if role not in ("user", "assistant", "tool"):
+            role = "user"
+        msg: dict[str, Any] = {"role": role, "content": text}
+        raw_calls = m.get("tool_calls")
+        calls = None if raw_calls is None else dict_list(raw_calls)
+        if calls is None and isinstance(m.get("function_call"), dict):
+            calls = [{"type": "function", "function": m["function_call"]}]
+        if calls:
+            msg["tool_calls"] = calls
+        call_id = opt_str(m.get("tool_call_id"))
+        if call_id:
+            msg["tool_call_id"] = call_id
+        name = opt_str(m.get("name"))
+        if name:
+            msg["name"] = name
+        out.append(msg)
+    return ("\n\n".join(system) if system else None), out
+
+
 def json_text(value: Any) -> str:
     """Tool arguments as the JSON string OpenAI uses."""
     if isinstance(value, str):
@@ -357,6 +432,26 @@ def dict_list(value: Any) -> list[dict[str, Any]] | None:
         return None
     items = [v for v in as_list(value) if isinstance(v, dict)]
     return items or None
+
+
+# ------------------------------------------------------------------ provider bodies
+
+
+def is_anthropic_message(resp: Any) -> bool:
+    """An Anthropic Messages response body (type "message", or stop_reason with a content list)."""
+    return isinstance(resp, dict) and (resp.get("type") == "message" or (
+        "stop_reason" in resp and isinstance(resp.get("content"), list)))
+
+
+def anthropic_exchange(req: Any, resp: Any, outer: dict[str, Any] | None = None) -> bool:
+    """A request/response pair in Anthropic's shape: a message or error response, or (no response) a request
+    with a top-level `system` / `anthropic_version` (or an `anthropic-version` header beside it in `outer`)."""
+    if is_anthropic_message(resp):
+        return True
+    if isinstance(resp, dict) and resp.get("type") == "error" and isinstance(resp.get("error"), dict):
+        return True
+    return (isinstance(req, dict) and isinstance(req.get("messages"), list) and resp is None
+            and ("system" in req or "anthropic_version" in req or "anthropic-version" in (outer or {})))
 
 
 # ------------------------------------------------------------------ finish reasons

@@ -38,16 +38,16 @@ from advisor.ingest.common import (
     first_time,
     guarded,
     json_text,
+    messages_of,
     objects,
+    opt_float,
     opt_int,
     opt_number,
     opt_str,
     parse_error,
     tokens,
+    usage_from_counts,
 )
-from advisor.ingest.langfuse import opt_float
-from advisor.ingest.openai_chat import messages_of
-from advisor.ingest.otel import usage_from_counts
 from advisor.models import Feedback, FinishReason, Record
 
 NAME = "langsmith"

@@ -29,9 +29,9 @@ from advisor.ingest.common import (
     opt_number,
     opt_str,
     tokens,
+    usage_from_counts,
 )
 from advisor.ingest.openai_chat import chat_record
-from advisor.ingest.otel import usage_from_counts
 from advisor.models import Record, Usage
 
 NAME = "litellm"

@@ -49,6 +49,7 @@ from advisor.ingest.common import (
     opt_number,
     opt_str,
     tokens,
+    usage_from_counts,
 )
 from advisor.models import FinishReason, Record
 
@@ -79,32 +80,6 @@ _ERROR_CODES = (2, "2", "STATUS_CODE_ERROR", "ERROR")
 # ------------------------------------------------------------------ usage (shared with other observability formats)
 
 
-def usage_from_counts(*, input_tokens: int, output_tokens: int, cache_read: int = 0, cache_write: int = 0,
-                      cache_write_1h: int = 0, reasoning: int = 0, total: int | None = None,
-                      cache_in_input: bool | None = None, reasoning_in_output: bool | None = None) -> dict[str, int]:
-    """Counts whose cache/reasoning semantics vary by exporter → Record semantics (input ⊇ cache, output ⊇ reasoning).
-
-    When the caller does not know (None), the counts decide: a subset larger than its total cannot be
-    inside it, and a reported `total` that only adds up with the subsets on top shows they were separate.
-    """
-    cache = cache_read + cache_write
-    if cache_in_input is None:
-        cache_in_input = not (cache > input_tokens or (
-            total is not None and cache > 0 and total - output_tokens - reasoning in (input_tokens + cache,)
-            and total not in (input_tokens + output_tokens, input_tokens + output_tokens + reasoning)))
-    full_input = input_tokens if cache_in_input else input_tokens + cache
-    if reasoning_in_output is None:
-        reasoning_in_output = not (reasoning > output_tokens or (
-            total is not None and reasoning > 0 and total == full_input + output_tokens + reasoning
-            and total != full_input + output_tokens))
-    return {
-        "input_tokens": full_input,
-        "output_tokens": output_tokens if reasoning_in_output else output_tokens + reasoning,
-        "cache_read_tokens": cache_read,
-        "cache_write_tokens": cache_write,
-        "cache_write_1h_tokens": min(cache_write_1h, cache_write),
-        "reasoning_tokens": reasoning,
-    }
 
 
 # ------------------------------------------------------------------ attribute values
