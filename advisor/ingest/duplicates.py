@@ -45,11 +45,12 @@ class Duplicates(BaseModel):
 
 
 def _uncompressed_size(path: Path) -> int | None:
-    """A plain file's size, a gzip file's ISIZE trailer (size mod 2**32), None when unreadable."""
+    """Uncompressed size mod 2**32 (all gzip's ISIZE trailer keeps), from a plain file's size or the trailer;
+    None when unreadable. Equal content always gives equal values; equal values are then compared in full."""
     try:
         with open(path, "rb") as fh:
             if fh.read(2) != b"\x1f\x8b":
-                return os.fstat(fh.fileno()).st_size
+                return os.fstat(fh.fileno()).st_size & 0xFFFFFFFF
             fh.seek(-4, os.SEEK_END)
             return struct.unpack("<I", fh.read(4))[0]
     except OSError:
@@ -75,7 +76,7 @@ def identical_files(paths: Sequence[Path]) -> dict[Path, Path]:
     by_size: dict[int, list[Path]] = {}
     for p in paths:
         size = _uncompressed_size(p)
-        if size:  # an empty file is reported as such elsewhere
+        if size:  # an empty file is reported as such elsewhere (and 4 GiB multiples are not worth it)
             by_size.setdefault(size, []).append(p)
     out: dict[Path, Path] = {}
     for group in by_size.values():
