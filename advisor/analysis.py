@@ -322,8 +322,13 @@ def _build_analysis(paths: Iterable[str | Path], *, format: str | None, prices: 
 
     measured, report = measure(settings, extra)
     narrowed = _isolated_window(measured, settings)
-    repeats, _ = measured.ids.repeated()
-    if (narrowed is not None or repeats) and Pass.can_spawn(extra):
+    repeats, n_repeats = measured.ids.repeated()
+    kept_all = ""
+    if (narrowed is not None or repeats) and not Pass.can_spawn(extra):  # a collector that cannot start over
+        kept_all = (f"{n_repeats:,} records repeat an earlier id and " if repeats else "") + \
+            ("isolated timestamps far from the bulk" if narrowed else "") + \
+            " were kept: a collector of this analysis cannot read the logs a second time"
+    elif narrowed is not None or repeats:
         # Read again, keeping only the bulk of the data (rule 3 of advisor.metrics.window) and the first
         # occurrence of each repeated id (advisor.ingest.duplicates). Malformed lines were reported already.
         lo, hi = narrowed or (settings.lo, settings.hi)
@@ -391,7 +396,7 @@ def _build_analysis(paths: Iterable[str | Path], *, format: str | None, prices: 
                                  filtered_out=filtered, overflow_family_requests=static_result.overflow_requests,
                                  out_of_window=out_of_window, duplicates=duplicates,
                                  not_read=list(getattr(report, "ignored", [])), assumed_time=assumed,
-                                 notes=list(getattr(report, "notes", []))),
+                                 notes=list(getattr(report, "notes", [])) + ([kept_all] if kept_all else [])),
     )
     # hook: results of extra collectors go into the slot of the same name (e.g. "failures")
     for name, c in extra.items():

@@ -366,3 +366,24 @@ def test_format_modules_import_only_common_helpers():
                 if (aliases[node.value.id], node.attr) not in COMPOSITION:
                     bad.append(f"{name}: {node.value.id}.{node.attr}")
     assert bad == []
+
+
+def test_repeats_are_noted_when_a_collector_cannot_read_twice(tmp_path):
+    from advisor.analysis import build_analysis
+
+    class OnePass:  # no spawn/merge: the analysis cannot start over
+        def __init__(self) -> None:
+            self.n = 0
+
+        def add(self, record) -> None:
+            self.n += 1
+
+        def finish(self) -> dict:
+            return {"seen": self.n}
+
+    from advisor.ingest import read_records
+
+    path = write_jsonl(tmp_path / "calls.jsonl", bulk(10) + bulk(10)[:2])
+    got = build_analysis([], records=read_records([path]), collectors={"failures": OnePass()})
+    assert got.failures == {"seen": 12} and got.data_quality.records == 12
+    assert any("2 records repeat an earlier id" in n for n in got.data_quality.notes)
