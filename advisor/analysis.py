@@ -332,7 +332,7 @@ def _build_analysis(paths: Iterable[str | Path], *, format: str | None, prices: 
         # Read again, keeping only the bulk of the data (rule 3 of advisor.metrics.window) and the first
         # occurrence of each repeated id (advisor.ingest.duplicates). Malformed lines were reported already.
         lo, hi = narrowed or (settings.lo, settings.hi)
-        extra = {name: c.spawn() for name, c in extra.items()}
+        extra = {name: c.restart() if hasattr(c, "restart") else c.spawn() for name, c in extra.items()}
         measured, report = measure(replace(settings, lo=lo, hi=hi, repeats=repeats or None), extra, quiet=True)
     out_of_window = measured.window.result((measured.settings.lo, measured.settings.hi))
     dropped = measured.repeats

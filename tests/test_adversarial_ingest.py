@@ -77,6 +77,16 @@ def test_isolated_outlier_far_from_the_bulk_is_excluded(tmp_path):
     assert got["volume"]["mean_per_day"] == pytest.approx(40 / 9)
 
 
+def test_a_label_of_an_excluded_record_is_reported_unmatched(tmp_path):
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    write_jsonl(logs / "calls.jsonl", [canonical(98, "2023-06-01T10:00:00Z"), *bulk()])
+    (logs / "labels.jsonl").write_text('{"id": "call-98", "ok": false}\n{"id": "call-3", "ok": false}\n')
+    got = analysed(logs)
+    assert got["data_quality"]["out_of_window"]["isolated"] == 1
+    assert got["failures"]["unknown_label_ids"]["examples"] == ["call-98"]
+
+
 def test_explicit_window_is_respected_and_never_crashes(tmp_path):
     path = write_jsonl(tmp_path / "calls.jsonl", [*bulk(), canonical(99, "2200-01-01T00:00:00Z")])
     got = analysed(path, since="2024-01-01", until="2300-01-01")  # the user asked for it: kept, no overflow

@@ -208,6 +208,12 @@ class FailureCollector:
         """An empty collector with the same configuration and labels, for another piece of the logs."""
         return FailureCollector(self.config, self.labels, text_capacity=self.texts.capacity, seed=self.texts.seed)
 
+    def restart(self) -> FailureCollector:
+        """An empty collector for reading the logs again from the start: labels count as unmatched again."""
+        if self.labels is not None:
+            self.labels.clear_matches()
+        return self.spawn()
+
     def __getstate__(self) -> dict[str, Any]:
         # what comes back from a worker: counts and samples, not the configuration or the labels file
         state = {**self.__dict__, "config": None, "labels": None, "_iso": {}}

@@ -115,6 +115,10 @@ class LabelIndex:
     def matched_ids(self) -> set[str]:
         return self._matched
 
+    def clear_matches(self) -> None:
+        """Forget which ids matched (the logs are about to be read again)."""
+        self._matched.clear()
+
     def mark_matched(self, ids: Iterable[str]) -> None:
         """Count ids matched by a reader in another process."""
         self._matched.update(ids)
