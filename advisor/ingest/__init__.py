@@ -4,7 +4,11 @@
 ``format=``), and yields Records one at a time. Malformed lines are reported through
 ``on_error`` as ``file:line: reason``, counted per reason in the :class:`IngestReport` and
 skipped (``strict=True`` raises the first one instead). Whole-input problems (no such path,
-an empty or unreadable file, an unknown format) raise :class:`AdviseError` naming the file.
+an empty or unreadable file, a FIFO or device named as input, an unknown format) raise
+:class:`AdviseError` naming the file. In a directory, what is not read is listed in
+``IngestReport.ignored`` with why (unreadable subdirectories, non-regular files, advise's own
+outputs recognised by their manifests, labels), and an input whose content repeats an earlier one
+(``calls.jsonl`` + ``calls.jsonl.gz``) is skipped (see :mod:`advisor.ingest.duplicates`).
 """
 
 from __future__ import annotations
