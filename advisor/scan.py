@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from advisor.errors import AdviseError
-from advisor.ingest.duplicates import IdLedger, RepeatFilter
+from advisor.ingest.duplicates import IdLedger, RepeatFilter, id_hash
 from advisor.metrics import (
     CostAccumulator,
     DailyAccumulator,
@@ -112,7 +112,7 @@ class Pass:
                 if (start and record.timestamp < start) or (stop and record.timestamp >= stop):
                     filtered += self._outside(record)
                     continue
-                h = hash(record.id)
+                h = id_hash(record.id)
                 if keep is not None and not keep(record, h):
                     continue
                 add_id(h)

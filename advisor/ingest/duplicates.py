@@ -12,8 +12,9 @@ Two levels, both cheap when there is nothing to find (the usual case):
    second time and only its first occurrence in input order is measured. The first occurrence
    depends on the input alone, so the result is the same for every ``--jobs``.
 
-Python's ``hash`` of the id is used: 64 bits (collision odds for a million ids ~3e-8) and already
-computed for strings; forked worker processes share the parent's hash seed.
+The id hash is the first 8 bytes of its BLAKE2b digest: collision odds for a million ids ~3e-8, and
+the same in every process and run (Python's own ``hash`` of a string is seeded per interpreter, so it
+would break with worker processes that are not forked).
 """
 
 from __future__ import annotations
@@ -31,6 +32,11 @@ from pydantic import BaseModel, Field
 from advisor.models import Record
 
 MAX_EXAMPLES = 5
+
+
+def id_hash(record_id: str, _blake2b=hashlib.blake2b, _from_bytes=int.from_bytes) -> int:
+    """8-byte hash of a record id, as a signed 64-bit integer, stable across processes and runs."""
+    return _from_bytes(_blake2b(record_id.encode(), digest_size=8).digest(), "little", signed=True)
 
 
 class Duplicates(BaseModel):
