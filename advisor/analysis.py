@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Protocol
@@ -19,6 +20,7 @@ from pydantic import BaseModel, Field, ValidationError
 from advisor import __version__
 from advisor.config import AdviseConfig, find_config, load_config
 from advisor.errors import AdviseError
+from advisor.ingest.duplicates import Duplicates
 from advisor.metrics import (
     CostSummary,
     DayAggregate,
@@ -28,6 +30,7 @@ from advisor.metrics import (
     VolumeMetrics,
 )
 from advisor.metrics.cost import ModelCost
+from advisor.metrics.window import OutOfWindow, day_start, hard_bounds, isolated_bounds
 from advisor.models import Record
 from advisor.scan import Pass, PassSettings, ProgressFn, choose_jobs, run_units
 
@@ -42,6 +45,8 @@ class InputFile(BaseModel):
     lines: int
     records: int = Field(description="records parsed from the file (before the --since/--until filter)")
     skipped: dict[str, int] = Field(default_factory=dict, description="reason → malformed lines skipped")
+    assumed_time: int = Field(0, description="records without a timestamp dated by --assume-time or the file's "
+                                             "modification time")
 
 
 class Window(BaseModel):
@@ -76,6 +81,12 @@ class ModelSummary(BaseModel):
     tokenizer: Tokenizer
 
 
+class AssumedTime(BaseModel):
+    records: int = Field(0, description="records that carried no timestamp and were given an assumed one")
+    source: str | None = Field(None, description="'--assume-time <ISO>' or 'file modification time'")
+    note: str | None = None
+
+
 class DataQuality(BaseModel):
     records: int = Field(description="records analysed")
     reported: int = Field(description="records with provider-reported token counts")
@@ -85,6 +96,17 @@ class DataQuality(BaseModel):
     skipped_lines: dict[str, int] = Field(description="reason → malformed lines skipped")
     filtered_out: int = Field(description="records outside --since/--until")
     overflow_family_requests: int = Field(description="requests in prompt families beyond the tracked maximum")
+    out_of_window: OutOfWindow = Field(default_factory=OutOfWindow,
+                                       description="records excluded for implausible timestamps "
+                                                   "(advisor.metrics.window)")
+    duplicates: Duplicates = Field(default_factory=Duplicates,
+                                   description="repeated input left out (advisor.ingest.duplicates)")
+    not_read: list[tuple[str, str]] = Field(default_factory=list,
+                                            description="(path, why) found in a directory and not read")
+    assumed_time: AssumedTime = Field(default_factory=lambda: AssumedTime(),
+                                      description="records whose time advise assumed (they carried none)")
+    notes: list[str] = Field(default_factory=list,
+                             description="what reading the input left out or assumed, one sentence each")
 
 
 class Analysis(BaseModel):
@@ -171,8 +193,40 @@ def _file_stats(report: Any) -> list[InputFile]:
         out.append(InputFile(path=path, format=getattr(fs, "format", None), sha256=sha,
                              bytes=os.path.getsize(path) if os.path.isfile(path) else None,
                              lines=int(getattr(fs, "lines", 0) or 0), records=int(getattr(fs, "records", 0) or 0),
-                             skipped=dict(getattr(fs, "skipped", {}) or {})))
+                             skipped=dict(getattr(fs, "skipped", {}) or {}),
+                             assumed_time=int(getattr(fs, "assumed_time", 0) or 0)))
     return out
+
+
+class _Replayable:
+    """An iterable of Records that can be read twice (rule 3 of the window re-reads), kept as it is read."""
+
+    def __init__(self, records: Iterable[Record]) -> None:
+        self._source: Iterable[Record] | None = records
+        self._seen: list[Record] = []
+
+    def __iter__(self) -> Iterator[Record]:
+        if self._source is None:
+            yield from self._seen
+            return
+        for r in self._source:
+            self._seen.append(r)
+            yield r
+        self._source = None
+
+
+def _isolated_window(measured: Pass, settings: PassSettings) -> tuple[datetime, datetime] | None:
+    """The narrower [lo, hi) of the bulk of the data (window rule 3), None when it excludes nothing.
+
+    A side set by --since/--until stays as the user set it."""
+    got = isolated_bounds({d: day.requests for d, day in measured.days._days.items()})
+    if got is None:
+        return None
+    lo = day_start(got[0]) if settings.start is None else settings.lo
+    hi = day_start(got[1]) + timedelta(days=1) if settings.stop is None else settings.hi
+    if (lo, hi) == (settings.lo, settings.hi) or lo is None or hi is None:
+        return None
+    return max(lo, settings.lo) if settings.lo else lo, min(hi, settings.hi) if settings.hi else hi
 
 
 def build_analysis(
@@ -192,6 +246,7 @@ def build_analysis(
     records: Iterable[Record] | None = None,
     jobs: int | None = None,
     chunk_bytes: int | None = None,
+    assume_time: str | date | datetime | None = None,
 ) -> Analysis:
     """Read the logs once and measure volume, tokens, cost, latency, errors and static prompt structure.
 
@@ -202,7 +257,33 @@ def build_analysis(
     `records` replaces reading `paths` (tests, and callers that already hold Records).
     `jobs` processes read the input (default: one per CPU when it is big, see advisor.scan); the result does
     not depend on it. `chunk_bytes` is the size big JSONL files are split at (advisor.ingest.CHUNK_BYTES).
+    `assume_time` dates records that carry no time (else: the file's modification time where a format's
+    exports never carry one, such as a bare Anthropic Messages response); they are labelled as assumed.
     """
+    from advisor.ingest.common import ASSUMED
+
+    try:
+        assumed_at = parse_when(assume_time)
+    except AdviseError as exc:
+        exc.field = "--assume-time"
+        raise
+    previous, ASSUMED.value = ASSUMED.value, assumed_at
+    try:
+        return _build_analysis(paths, format=format, prices=prices, since=since, until=until, strict=strict,
+                               allow_unpriced=allow_unpriced, config=config, on_error=on_error, progress=progress,
+                               collectors=collectors, post_process=post_process, records=records, jobs=jobs,
+                               chunk_bytes=chunk_bytes, assumed_at=assumed_at)
+    finally:
+        ASSUMED.value = previous
+
+
+def _build_analysis(paths: Iterable[str | Path], *, format: str | None, prices: Any,  # noqa: A002
+                    since: str | date | datetime | None, until: str | date | datetime | None, strict: bool,
+                    allow_unpriced: bool, config: AdviseConfig | str | Path | None,
+                    on_error: Callable[[Exception], None] | None, progress: ProgressFn | None,
+                    collectors: Mapping[str, Collector] | None, post_process: Callable[[Analysis], Analysis] | None,
+                    records: Iterable[Record] | None, jobs: int | None, chunk_bytes: int | None,
+                    assumed_at: datetime | None) -> Analysis:
     path_list = [Path(p) for p in paths]
     cfg = _config(config, path_list)
     sample_rate = cfg.traffic.sample_rate
@@ -211,14 +292,19 @@ def build_analysis(
     if start and stop and stop <= start:
         raise AdviseError("--until is before --since", hint="swap the dates")
     extra = dict(collectors or {})
+    floor, ceiling = hard_bounds(start, stop, datetime.now(UTC))
     settings = PassSettings(book=book, allow_unpriced=allow_unpriced, scale=1.0 / sample_rate,
-                            sample_rate=sample_rate, start=start, stop=stop)
-    measured = Pass(settings, extra)
+                            sample_rate=sample_rate, start=start, stop=stop, lo=floor, hi=ceiling,
+                            floor=floor, ceiling=ceiling)
+    if records is not None and not isinstance(records, list | tuple):
+        records = _Replayable(records)
 
-    report = None
-    if records is not None:
-        measured.consume(records)
-    else:
+    def measure(settings: PassSettings, extra: dict[str, Any],
+                quiet: bool = False) -> tuple[Pass, Any]:
+        measured = Pass(settings, extra)
+        if records is not None:
+            measured.consume(records)
+            return measured, None
         from advisor.ingest import CHUNK_BYTES, IngestReport, plan_units
 
         for p in path_list:
@@ -230,18 +316,50 @@ def build_analysis(
                            chunk_bytes=(chunk_bytes or CHUNK_BYTES) if splittable else None)
         n_jobs = choose_jobs(jobs, units) if splittable else 1
         split = {u.files[0] for u in units if not u.whole}
-        run_units(units, measured, report, jobs=n_jobs, strict=strict, on_error=on_error, progress=progress,
-                  hash_files=[f for f in report.files if f.path in split])
+        run_units(units, measured, report, jobs=n_jobs, strict=strict, on_error=None if quiet else on_error,
+                  progress=progress, hash_files=[f for f in report.files if f.path in split])
+        return measured, report
+
+    measured, report = measure(settings, extra)
+    narrowed = _isolated_window(measured, settings)
+    repeats, n_repeats = measured.ids.repeated()
+    kept_all = ""
+    if (narrowed is not None or repeats) and not Pass.can_spawn(extra):  # a collector that cannot start over
+        kept_all = (f"{n_repeats:,} records repeat an earlier id and " if repeats else "") + \
+            ("isolated timestamps far from the bulk" if narrowed else "") + \
+            " were kept: a collector of this analysis cannot read the logs a second time"
+    elif narrowed is not None or repeats:
+        # Read again, keeping only the bulk of the data (rule 3 of advisor.metrics.window) and the first
+        # occurrence of each repeated id (advisor.ingest.duplicates). Malformed lines were reported already.
+        lo, hi = narrowed or (settings.lo, settings.hi)
+        extra = {name: c.restart() if hasattr(c, "restart") else c.spawn() for name, c in extra.items()}
+        measured, report = measure(replace(settings, lo=lo, hi=hi, repeats=repeats or None), extra, quiet=True)
+    out_of_window = measured.window.result((measured.settings.lo, measured.settings.hi))
+    dropped = measured.repeats
+    duplicates = Duplicates(identical_files=list(getattr(report, "duplicate_files", [])),
+                            records=sum(dropped.counts.values()) if dropped else 0,
+                            ids=len(dropped.first_unit) if dropped else 0,
+                            by_file=dict(dropped.counts) if dropped else {},
+                            examples=list(dropped.examples) if dropped else [])
     volume, mix, money, ops, days, static = (measured.volume, measured.mix, measured.money, measured.ops,
                                              measured.days, measured.static)
     filtered, reported, estimated = measured.filtered, measured.reported, measured.estimated
 
     inputs = _file_stats(report) if report is not None else []
+    n_assumed = sum(f.assumed_time for f in inputs)
+    assumed = AssumedTime(records=n_assumed)
+    if n_assumed:
+        assumed.source = f"--assume-time {assumed_at.isoformat()}" if assumed_at else "file modification time"
+        assumed.note = (f"{n_assumed:,} records carry no timestamp (e.g. bare Anthropic Messages responses); "
+                        f"their time is assumed ({assumed.source}), so per-day volume and the window are not "
+                        "measured for them")
     n = reported + estimated
     if n == 0:
         where = ", ".join(str(p) for p in path_list) or "input"
         skipped = sum(sum(f.skipped.values()) for f in inputs)
         why = (f"all {filtered} records are outside --since/--until" if filtered
+               else f"all {out_of_window.records} records have implausible timestamps (e.g. "
+                    f"{out_of_window.examples[0]})" if out_of_window.records
                else f"{skipped} malformed lines were skipped" if skipped else "the input is empty")
         raise AdviseError(f"no records to analyse in {where}: {why}",
                           hint="check the path, the --format and the date filters")
@@ -275,7 +393,10 @@ def build_analysis(
         daily=days.result(static_result.static_tokens_per_day),
         data_quality=DataQuality(records=n, reported=reported, estimated=estimated, estimated_share=estimated / n,
                                  unpriced_models=cost_summary.unpriced_models, skipped_lines=skipped_total,
-                                 filtered_out=filtered, overflow_family_requests=static_result.overflow_requests),
+                                 filtered_out=filtered, overflow_family_requests=static_result.overflow_requests,
+                                 out_of_window=out_of_window, duplicates=duplicates,
+                                 not_read=list(getattr(report, "ignored", [])), assumed_time=assumed,
+                                 notes=list(getattr(report, "notes", [])) + ([kept_all] if kept_all else [])),
     )
     # hook: results of extra collectors go into the slot of the same name (e.g. "failures")
     for name, c in extra.items():

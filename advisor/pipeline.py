@@ -39,7 +39,7 @@ def analyze_logs(paths: Sequence[str | Path], *, format: str | None = None, pric
                  json_output: bool | None = None, overrides: dict[str, Any] | None = None,
                  on_error: Callable[[Exception], None] | None = None,
                  progress: Callable[[int, int], None] | None = None, jobs: int | None = None,
-                 chunk_bytes: int | None = None) -> Analysis:
+                 chunk_bytes: int | None = None, assume_time: str | None = None) -> Analysis:
     """Logs → Analysis with `failures`, `strategies`, `recommendation` and `assumptions` filled in."""
     from advisor.failures import make_collector
     from advisor.pricing import PriceBook
@@ -49,7 +49,10 @@ def analyze_logs(paths: Sequence[str | Path], *, format: str | None = None, pric
     cfg = resolve_config(path_list, config)
     book = PriceBook(prices)
     label_file = Path(labels) if labels is not None else find_labels(path_list)
-    failures = make_collector(cfg, labels=label_file, schema=schema, json_output=json_output)
+    failures = make_collector(cfg, labels=label_file, schema=schema, json_output=json_output, strict=strict)
+    if failures.labels is not None and on_error is not None:  # reported like malformed log lines
+        for err in failures.labels.bad_lines:
+            on_error(err)
     decide = decision_hook(cfg.assumptions, overrides or {}, config_file=str(cfg.path) if cfg.path else None,
                            price_book=book)
 
@@ -65,4 +68,4 @@ def analyze_logs(paths: Sequence[str | Path], *, format: str | None = None, pric
     return build_analysis(path_list, format=format, prices=book, since=since, until=until, strict=strict,
                           allow_unpriced=allow_unpriced, config=cfg, on_error=on_error, progress=progress,
                           collectors={"failures": failures}, post_process=hook, jobs=jobs,
-                          chunk_bytes=chunk_bytes)
+                          chunk_bytes=chunk_bytes, assume_time=assume_time)

@@ -25,6 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from advisor.errors import AdviseError
+from advisor.ingest.duplicates import IdLedger, RepeatFilter, id_hash
 from advisor.metrics import (
     CostAccumulator,
     DailyAccumulator,
@@ -33,6 +34,7 @@ from advisor.metrics import (
     TokenMixAccumulator,
     VolumeAccumulator,
 )
+from advisor.metrics.window import WindowGuard
 from advisor.models import Origin, Record
 
 PARALLEL_MIN_BYTES = 64 << 20  # below this, starting processes costs more than it saves
@@ -45,8 +47,16 @@ class PassSettings:
     allow_unpriced: bool
     scale: float
     sample_rate: float
-    start: datetime | None
+    start: datetime | None  # --since / --until: records outside are `filtered`
     stop: datetime | None
+    # The window actually kept (advisor.metrics.window): records outside [lo, hi) that --since/--until did
+    # not filter are excluded as out of window: before `floor`, from `ceiling` on, or else isolated.
+    lo: datetime | None = None
+    hi: datetime | None = None
+    floor: datetime | None = None
+    ceiling: datetime | None = None
+    # Second pass only: hash of a repeated record id → unit of its first occurrence (advisor.ingest.duplicates)
+    repeats: dict[int, int] | None = None
 
 
 class Pass:
@@ -64,6 +74,9 @@ class Pass:
         self.static = StaticPromptAccumulator(sample_rate=settings.sample_rate)
         self.extra = dict(collectors)
         self.filtered = self.reported = self.estimated = 0
+        self.window = WindowGuard()
+        self.ids = IdLedger()
+        self.repeats = RepeatFilter(settings.repeats) if settings.repeats else None
 
     def spawn(self) -> Pass:
         """An empty pass with the same settings, for another piece of the logs."""
@@ -74,21 +87,35 @@ class Pass:
     def can_spawn(collectors: Mapping[str, Any]) -> bool:
         return all(hasattr(c, "spawn") and hasattr(c, "merge") for c in collectors.values())
 
+    def start_unit(self, index: int) -> None:
+        """The records consumed from now on are those of unit `index` (input order; for duplicate ids)."""
+        self.ids.start(index)
+        if self.repeats is not None:
+            self.repeats.start(index)
+
     def consume(self, records: Iterable[Record]) -> None:
         from advisor.tokens import fill_usage
 
-        start, stop = self.settings.start, self.settings.stop
+        settings = self.settings
+        start = settings.lo if settings.lo is not None else settings.start
+        stop = settings.hi if settings.hi is not None else settings.stop
         estimated_origin = Origin.estimated
         # Bound methods, looked up once: this loop runs once per record (a million times at scale).
         add_volume, add_mix, add_money, add_ops, add_day, add_static = (
             self.volume.add, self.mix.add, self.money.add, self.ops.add, self.days.add, self.static.add)
         add_extra = [c.add for c in self.extra.values()]  # hook: failure analysis and any later streaming stage
         filtered = reported = estimated = 0
+        ids = self.ids.current if self.ids.current is not None else self.ids.start(0)
+        add_id, keep = ids.append, (self.repeats.keep if self.repeats is not None else None)
         with fewer_gc_passes():
             for record in records:
                 if (start and record.timestamp < start) or (stop and record.timestamp >= stop):
-                    filtered += 1
+                    filtered += self._outside(record)
                     continue
+                h = id_hash(record.id)
+                if keep is not None and not keep(record, h):
+                    continue
+                add_id(h)
                 if record.usage is None:
                     record = fill_usage(record)
                 if record.usage.origin == estimated_origin:  # type: ignore[union-attr]
@@ -107,6 +134,15 @@ class Pass:
         self.reported += reported
         self.estimated += estimated
 
+    def _outside(self, record: Record) -> int:
+        """1 when --since/--until filtered the record out, else 0 after counting it as out of window."""
+        s, ts = self.settings, record.timestamp
+        if (s.start and ts < s.start) or (s.stop and ts >= s.stop):
+            return 1
+        self.window.exclude(record, "before floor" if s.floor and ts < s.floor else
+                            "future" if s.ceiling and ts >= s.ceiling else "isolated")
+        return 0
+
     def merge(self, later: Pass) -> None:
         """Add a later piece's measurements to this one."""
         self.volume.merge(later.volume)
@@ -117,6 +153,10 @@ class Pass:
         self.static.merge(later.static)
         for name, c in self.extra.items():
             c.merge(later.extra[name])
+        self.window.merge(later.window)
+        self.ids.merge(later.ids)
+        if self.repeats is not None and later.repeats is not None:
+            self.repeats.merge(later.repeats)
         self.filtered += later.filtered
         self.reported += later.reported
         self.estimated += later.estimated
@@ -213,6 +253,7 @@ def _measure(unit: Any, proto: Pass, strict: bool) -> tuple[Pass, Any]:
 
     part = IngestReport()
     piece = proto.spawn()
+    piece.start_unit(unit.index)
     piece.consume(read_unit(unit, part, strict=strict))
     return piece, part
 

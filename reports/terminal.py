@@ -140,6 +140,17 @@ def summary_tables(a: Analysis) -> list:
                      ", ".join(f"{k}: {n}" for k, n in dq.skipped_lines.items()) + ")")
     if dq.filtered_out:
         parts.append(f"{dq.filtered_out:,} records outside --since/--until")
+    if dq.out_of_window.records:
+        ow = dq.out_of_window
+        parts.append(f"{ow.records:,} records with implausible timestamps excluded (e.g. {ow.examples[0]}; "
+                     "set the window with --since/--until)")
+    if dq.duplicates.records or dq.duplicates.identical_files:
+        dup = dq.duplicates
+        parts.append(f"counted once: {len(dup.identical_files)} identical input files skipped, {dup.records:,} records "
+                     f"repeating an earlier id ({', '.join(f'{k}: {n:,}' for k, n in dup.by_file.items()) or 'none'})")
+    if dq.assumed_time.records:
+        parts.append(f"time ASSUMED for {dq.assumed_time.records:,} records without a timestamp "
+                     f"({dq.assumed_time.source})")
     if dq.unpriced_models:
         parts.append(f"unpriced: {', '.join(dq.unpriced_models)}")
     by_format: dict[str, int] = {}
@@ -147,6 +158,7 @@ def summary_tables(a: Analysis) -> list:
         by_format[f.format or "unknown"] = by_format.get(f.format or "unknown", 0) + f.records
     parts.append("records per source format: " + ", ".join(f"{k} {v:,}" for k, v in sorted(by_format.items())))
     out.append("Data quality: " + "; ".join(parts))
+    out.extend(f"  note: {escape(n)}" for n in dq.notes[:10])
     return out
 
 

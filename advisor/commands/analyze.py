@@ -46,6 +46,9 @@ class _ErrorPrinter:
               help="advise.toml (default: one found beside the logs).")
 @click.option("--since", metavar="DATE", default=None, callback=check_date, help="Only calls at or after this ISO date/time (UTC).")
 @click.option("--until", metavar="DATE", default=None, callback=check_date, help="Only calls before the end of this ISO date (UTC).")
+@click.option("--assume-time", metavar="DATE", default=None, callback=check_date,
+              help="Date records that carry no timestamp (labelled as assumed) [default: refused, or the file's "
+                   "modification time for bare Anthropic responses].")
 @click.option("--json", "json_out", metavar="FILE|-", default=None,
               help="Write the analysis JSON to FILE (and nowhere else unless -o is given); '-' prints only "
                    "the JSON to stdout.")
@@ -68,7 +71,7 @@ class _ErrorPrinter:
 def analyze(paths: tuple[Path, ...], fmt: str | None, prices: Path | None, config: Path | None,
             since: str | None, until: str | None, json_out: str | None, output: Path | None, force: bool,
             strict: bool, allow_unpriced: bool, labels: Path | None, schema: Path | None, json_output: bool | None,
-            jobs: int | None, quiet: bool, **what_if) -> None:
+            jobs: int | None, quiet: bool, assume_time: str | None = None, **what_if) -> None:
     """Measure volume, token mix, cost, latency, errors and static prompt structure of LLM logs.
 
     \b
@@ -106,7 +109,7 @@ def analyze(paths: tuple[Path, ...], fmt: str | None, prices: Path | None, confi
         analysis = analyze_logs(list(paths), format=fmt, prices=prices, since=since, until=until, strict=strict,
                                 allow_unpriced=allow_unpriced, config=config, labels=labels, schema=schema,
                                 json_output=json_output, overrides=cli_overrides(**what_if), on_error=errors, jobs=jobs,
-                                progress=on_progress if not bar.disable else None)
+                                progress=on_progress if not bar.disable else None, assume_time=assume_time)
     errors.finish()
     text = analysis_json(analysis)
     read = [*paths, *(f.path for f in analysis.inputs)]

@@ -208,6 +208,12 @@ class FailureCollector:
         """An empty collector with the same configuration and labels, for another piece of the logs."""
         return FailureCollector(self.config, self.labels, text_capacity=self.texts.capacity, seed=self.texts.seed)
 
+    def restart(self) -> FailureCollector:
+        """An empty collector for reading the logs again from the start: labels count as unmatched again."""
+        if self.labels is not None:
+            self.labels.clear_matches()
+        return self.spawn()
+
     def __getstate__(self) -> dict[str, Any]:
         # what comes back from a worker: counts and samples, not the configuration or the labels file
         state = {**self.__dict__, "config": None, "labels": None, "_iso": {}}
@@ -303,7 +309,8 @@ class FailureCollector:
             checks=AUTOMATIC_CHECKS + [c.signature for c in self.config.checks],
             decided_by={k: self.decided_by.get(k, 0) for k in ("label", "feedback", "checks")},
             label_overrides=self.label_overrides,
-            label_duplicates=self.labels.duplicates if self.labels is not None else 0)
+            label_duplicates=self.labels.duplicates if self.labels is not None else 0,
+            label_lines_skipped=len(self.labels.bad_lines) if self.labels is not None else 0)
 
     def _unknown(self) -> UnknownLabels:
         ids = self.labels.unknown_ids() if self.labels is not None else []
@@ -331,12 +338,12 @@ class FailureCollector:
 
 
 def make_collector(advise_config: Any = None, *, labels: str | Path | None = None, schema: str | Path | None = None,
-                   json_output: bool | None = None) -> FailureCollector:
+                   json_output: bool | None = None, strict: bool = True) -> FailureCollector:
     """What `advise analyze` calls: config from advise.toml + CLI --labels/--schema/--json-output."""
     if advise_config is None:
         from advisor.config import AdviseConfig
 
         advise_config = AdviseConfig()
     cfg = from_advise_config(advise_config, schema_override=schema, json_override=json_output)
-    index = LabelIndex.load(labels) if labels is not None else None
+    index = LabelIndex.load(labels, strict=strict) if labels is not None else None
     return FailureCollector(cfg, index)

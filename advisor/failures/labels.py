@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from advisor.errors import AdviseError
+from advisor.errors import AdviseError, ParseError
 from advisor.failures.config import CheckCategory
 from advisor.io import open_binary
 
@@ -36,8 +36,20 @@ class Label(BaseModel):
         return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
 
 
-def iter_labels(path: str | Path) -> Iterator[tuple[int, Label]]:
-    """(line number, Label) for every non-blank line; a bad line raises AdviseError naming file, line, field."""
+def iter_labels(path: str | Path, errors: list[ParseError] | None = None) -> Iterator[tuple[int, Label]]:
+    """(line number, Label) for every non-blank line; a bad line raises a ParseError naming file, line, field.
+
+    With `errors`, a bad line is appended there and skipped instead, as malformed log lines are."""
+    for n, got in _label_lines(path):
+        if isinstance(got, Label):
+            yield n, got
+        elif errors is None:
+            raise got
+        else:
+            errors.append(got)
+
+
+def _label_lines(path: str | Path) -> Iterator[tuple[int, Label | ParseError]]:
     p = Path(path)
     if not p.is_file():
         raise AdviseError(f"labels file not found: {p}", file=str(p), hint="check the --labels path")
@@ -48,40 +60,47 @@ def iter_labels(path: str | Path) -> Iterator[tuple[int, Label]]:
             try:
                 obj = json.loads(raw)
             except (ValueError, UnicodeDecodeError) as exc:
-                raise AdviseError(f"not valid JSON: {exc}", file=str(p), line=n,
-                                  hint='one object per line: {"id": "...", "ok": false, "category": "format"}') from exc
+                yield n, ParseError(f"not valid JSON: {exc}", file=str(p), line=n,
+                                    hint='one object per line: {"id": "...", "ok": false, "category": "format"}')
+                continue
             if not isinstance(obj, dict):
-                raise AdviseError("a label must be a JSON object", file=str(p), line=n,
-                                  hint='one object per line: {"id": "...", "ok": true}')
+                yield n, ParseError("a label must be a JSON object", file=str(p), line=n,
+                                    hint='one object per line: {"id": "...", "ok": true}')
+                continue
             try:
                 yield n, Label.model_validate(obj)
             except ValidationError as exc:
                 err = exc.errors()[0]
-                raise AdviseError(f"invalid label: {err['msg']}", file=str(p), line=n,
-                                  field=".".join(str(x) for x in err["loc"]) or None,
-                                  hint="ok is true/false; category is one of format, schema, style, factual, "
-                                       "outdated, refusal, other") from exc
+                yield n, ParseError(f"invalid label: {err['msg']}", file=str(p), line=n,
+                                    field=".".join(str(x) for x in err["loc"]) or None,
+                                    hint="ok is true/false; category is one of format, schema, style, factual, "
+                                         "outdated, refusal, other")
 
 
 class LabelIndex:
     """Labels by record id; `take(id)` marks a label as used so the unmatched ones can be reported."""
 
-    def __init__(self, labels: dict[str, Label], *, path: str | None = None, duplicates: int = 0) -> None:
+    def __init__(self, labels: dict[str, Label], *, path: str | None = None, duplicates: int = 0,
+                 bad_lines: list[ParseError] | None = None) -> None:
         self._labels = labels
         self._matched: set[str] = set()
         self.path = path
         self.duplicates = duplicates
+        self.bad_lines = bad_lines or []  # malformed lines skipped (not strict), each naming file:line
 
     @classmethod
-    def load(cls, path: str | Path) -> LabelIndex:
-        """Read a labels file; a repeated id keeps the last label (and is counted in `duplicates`)."""
+    def load(cls, path: str | Path, *, strict: bool = True) -> LabelIndex:
+        """Read a labels file; a repeated id keeps the last label (and is counted in `duplicates`).
+
+        `strict=False` skips malformed lines (kept in `bad_lines`), as `advise analyze` does with log lines."""
         labels: dict[str, Label] = {}
         dups = 0
-        for _, label in iter_labels(path):
+        bad: list[ParseError] | None = None if strict else []
+        for _, label in iter_labels(path, bad):
             if label.id in labels:
                 dups += 1
             labels[label.id] = label
-        return cls(labels, path=str(path), duplicates=dups)
+        return cls(labels, path=str(path), duplicates=dups, bad_lines=bad)
 
     def __len__(self) -> int:
         return len(self._labels)
@@ -95,6 +114,10 @@ class LabelIndex:
     @property
     def matched_ids(self) -> set[str]:
         return self._matched
+
+    def clear_matches(self) -> None:
+        """Forget which ids matched (the logs are about to be read again)."""
+        self._matched.clear()
 
     def mark_matched(self, ids: Iterable[str]) -> None:
         """Count ids matched by a reader in another process."""

@@ -106,6 +106,7 @@ class Sources(_Model):
     decided_by: dict[str, int] = Field(description="failures by deciding source: label > feedback > checks")
     label_overrides: int = Field(description="records the checks flagged but a label marked ok (label wins)")
     label_duplicates: int
+    label_lines_skipped: int = Field(0, description="malformed labels-file lines skipped (--strict: fatal)")
 
 
 class UnknownLabels(_Model):

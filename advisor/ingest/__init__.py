@@ -4,20 +4,28 @@
 ``format=``), and yields Records one at a time. Malformed lines are reported through
 ``on_error`` as ``file:line: reason``, counted per reason in the :class:`IngestReport` and
 skipped (``strict=True`` raises the first one instead). Whole-input problems (no such path,
-an empty or unreadable file, an unknown format) raise :class:`AdviseError` naming the file.
+an empty or unreadable file, a FIFO or device named as input, an unknown format) raise
+:class:`AdviseError` naming the file. In a directory, what is not read is listed in
+``IngestReport.ignored`` with why (unreadable subdirectories, non-regular files, advise's own
+outputs recognised by their manifests, labels), and an input whose content repeats an earlier one
+(``calls.jsonl`` + ``calls.jsonl.gz``) is skipped (see :mod:`advisor.ingest.duplicates`).
 """
 
 from __future__ import annotations
 
 import gzip
+import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 
+import orjson
+
 from advisor.errors import AdviseError, ParseError
-from advisor.ingest.common import Item, Skipped, reason_of
+from advisor.ingest.common import ASSUMED, Item, Skipped, reason_of
 from advisor.ingest.detect import SNIFF_ITEMS, detect_format, non_log_kind
+from advisor.ingest.duplicates import identical_files
 from advisor.ingest.reader import FileDigest, is_document, iter_items, iter_span, split_lines
 from advisor.ingest.registry import FORMATS, format_names
 from advisor.io import open_binary, sha256_file
@@ -40,6 +48,7 @@ class FileStats:
     lines: int = 0  # non-blank lines (JSONL) or items (single JSON document) read
     records: int = 0
     skipped: dict[str, int] = field(default_factory=dict)
+    assumed_time: int = 0  # records that carried no time and got an assumed one (see common.assumed_time)
 
 
 @dataclass
@@ -51,6 +60,7 @@ class IngestReport:
     error_count: int = 0
     notes: list[str] = field(default_factory=list)
     ignored: list[tuple[str, str]] = field(default_factory=list)  # (path, why) found in a directory, not read
+    duplicate_files: list[tuple[str, str]] = field(default_factory=list)  # (skipped, identical earlier input)
 
     @property
     def records(self) -> int:
@@ -67,6 +77,7 @@ class IngestReport:
             mine.format = mine.format or f.format
             mine.lines += f.lines
             mine.records += f.records
+            mine.assumed_time += f.assumed_time
             mine.sha256 = f.sha256 or mine.sha256
             for reason, n in f.skipped.items():
                 mine.skipped[reason] = mine.skipped.get(reason, 0) + n
@@ -74,6 +85,7 @@ class IngestReport:
         self.error_count += part.error_count
         self.notes.extend(n for n in part.notes if n not in self.notes)
         self.ignored.extend(part.ignored)
+        self.duplicate_files.extend(part.duplicate_files)
 
     @property
     def skipped(self) -> dict[str, int]:
@@ -89,20 +101,88 @@ def _is_log_name(path: Path) -> bool:
     return name.endswith(LOG_SUFFIXES) and not name.startswith(".")
 
 
-def expand_paths(paths: Sequence[str | Path]) -> list[tuple[Path, bool]]:
-    """Files to read, as (path, found_in_directory); directories are searched recursively, sorted."""
+MANIFESTS = (("dataset.json", "advise dataset"), ("run.json", "advise training run"))
+MAX_MANIFEST_BYTES = 16 << 20
+
+
+def _is_advise_manifest(path: Path) -> bool:
+    """A JSON object that advise wrote: it carries both `schema_version` and `advise_version`."""
+    try:
+        if not path.is_file() or path.stat().st_size > MAX_MANIFEST_BYTES:
+            return False
+        doc = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return False
+    return isinstance(doc, dict) and "schema_version" in doc and "advise_version" in doc
+
+
+def advise_output_dir(d: Path) -> str | None:
+    """What advise output a directory is (a dataset, a training run, an `advise run` output), or None.
+
+    Recognised by its manifest's content, not its name: such a directory beside the logs would otherwise be
+    read as logs (train.jsonl is chat data, not calls) and double count or stop the analysis."""
+    for name, kind in MANIFESTS:
+        if _is_advise_manifest(d / name):
+            return f"{kind} ({name})"
+    if (d / "stages.json").is_file() and _is_advise_manifest(d / "analysis.json"):
+        return "advise run output (stages.json)"
+    return None
+
+
+def _walk(root: Path, skipped: list[tuple[str, str]]) -> list[Path]:
+    """Log files under `root`, sorted; hidden entries left out; unreadable directories, advise's own outputs
+    and non-regular files (FIFOs, sockets) named in `skipped` instead of being passed over silently."""
+    found: list[Path] = []
+
+    def unreadable(exc: OSError) -> None:
+        skipped.append((str(exc.filename or root), f"unreadable directory ({exc.strerror or exc})"))
+
+    for here, dirs, files in os.walk(root, onerror=unreadable):
+        d = Path(here)
+        kind = advise_output_dir(d)
+        if kind is not None:
+            skipped.append((str(d), f"{kind}: advise's own output, not logs"))
+            dirs.clear()
+            continue
+        dirs[:] = sorted(x for x in dirs if not x.startswith("."))
+        for name in files:
+            f = d / name
+            if not _is_log_name(f):
+                continue
+            if f.is_file():
+                found.append(f)
+            elif f.exists():
+                skipped.append((str(f), "not a regular file (FIFO, socket or device)"))
+    return sorted(found)
+
+
+def _regular(p: Path) -> None:
+    """Refuse a named input that is not a regular file: reading a FIFO blocks forever, a device never ends."""
+    if not p.is_file():
+        raise AdviseError("not a regular file (a FIFO, socket or device)", file=str(p),
+                          hint="save the log to a file first, then pass that file")
+
+
+def expand_paths(paths: Sequence[str | Path],
+                 skipped: list[tuple[str, str]] | None = None) -> list[tuple[Path, bool]]:
+    """Files to read, as (path, found_in_directory); directories are searched recursively, sorted.
+
+    What a directory holds but is not read (see :func:`_walk`) is appended to `skipped` as (path, why)."""
+    skipped = skipped if skipped is not None else []
     out: list[tuple[Path, bool]] = []
     seen: set[Path] = set()
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            found = sorted(f for f in p.rglob("*") if f.is_file() and _is_log_name(f)
-                           and not any(part.startswith(".") for part in f.relative_to(p).parts))
+            before = len(skipped)
+            found = _walk(p, skipped)
             if not found:
-                raise AdviseError("no log files in directory", file=str(p),
+                why = "; ".join(f"{path}: {reason}" for path, reason in skipped[before:before + 3])
+                raise AdviseError("no log files in directory" + (f" ({why})" if why else ""), file=str(p),
                                   hint="advise reads *.jsonl, *.jsonl.gz, *.json and *.json.gz files")
             items = [(f, True) for f in found]
         elif p.exists():
+            _regular(p)
             items = [(p, False)]
         else:
             raise AdviseError("no such file or directory", file=str(p), hint="check the path")
@@ -261,8 +341,16 @@ def plan_units(paths: Sequence[str | Path], *, format: str | None = None,  # noq
         _module(format)
     report = report if report is not None else IngestReport()
     state = _Ingest(report, False, None, format)
-    files = expand_paths(paths)
+    skipped: list[tuple[str, str]] = []
+    files = expand_paths(paths, skipped)
+    for path, why in skipped:
+        report.ignored.append((path, why))
+        report.notes.append(f"{path}: skipped, {why}")
     done: set[Path] = set()
+    for path, same in identical_files([p for p, _ in files]).items():  # e.g. calls.jsonl + calls.jsonl.gz
+        done.add(path)
+        report.duplicate_files.append((str(path), str(same)))
+        report.notes.append(f"{path}: skipped, same content as {same} (each call is counted once)")
     units: list[Unit] = []
     for index, (path, in_dir) in enumerate(files):
         if path in done:
@@ -318,6 +406,8 @@ def read_unit(unit: Unit, report: IngestReport, *, strict: bool = False,
     finally:
         for _, items in streams:
             items.close()  # type: ignore[attr-defined]
+        for st in stats:
+            st.assumed_time += ASSUMED.take(st.path)
     if unit.whole:
         for st, d in zip(stats, digests, strict=True):
             try:

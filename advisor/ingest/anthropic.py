@@ -16,8 +16,10 @@ from advisor.errors import ParseError
 from advisor.ingest.common import (
     ANTHROPIC_FINISH,
     Item,
+    anthropic_exchange,
     as_dict,
     as_list,
+    assumed_time,
     content_text,
     dict_list,
     drive,
@@ -25,9 +27,9 @@ from advisor.ingest.common import (
     finish,
     first_time,
     http_error,
+    is_anthropic_message,
     json_text,
     log_feedback,
-    no_time,
     opt_int,
     opt_number,
     opt_str,
@@ -40,24 +42,9 @@ NAME = "anthropic"
 DESCRIPTION = "Anthropic Messages request/response logs ({request, response, ...} per line)"
 
 
-def _is_message(resp: Any) -> bool:
-    return isinstance(resp, dict) and (resp.get("type") == "message" or (
-        "stop_reason" in resp and isinstance(resp.get("content"), list)))
-
-
-def _is_error(resp: Any) -> bool:
-    return isinstance(resp, dict) and resp.get("type") == "error" and isinstance(resp.get("error"), dict)
-
-
 def sniff(obj: dict) -> bool:
     """An Anthropic message (type "message" / stop_reason) or error body, or a request with top-level system."""
-    if _is_message(obj):
-        return True
-    req, resp = obj.get("request"), obj.get("response")
-    if _is_message(resp) or _is_error(resp):
-        return True
-    return (isinstance(req, dict) and isinstance(req.get("messages"), list) and resp is None
-            and ("system" in req or "anthropic_version" in req or "anthropic-version" in obj))
+    return is_anthropic_message(obj) or anthropic_exchange(obj.get("request"), obj.get("response"), obj)
 
 
 def usage_of(usage: Any, file: str, line: int) -> dict[str, int] | None:
@@ -118,7 +105,7 @@ def messages_of(raw: Any) -> list[dict[str, Any]]:
 
 
 def _build(obj: dict[str, Any], file: str, line: int) -> Record:
-    bare = _is_message(obj) and "request" not in obj
+    bare = is_anthropic_message(obj) and "request" not in obj
     req = as_dict(obj.get("request")) if not bare else {"messages": obj.get("messages")}
     resp = obj if bare else as_dict(obj.get("response"))
     blocks = [b for b in as_list(resp.get("content")) if isinstance(b, dict)]
@@ -127,7 +114,7 @@ def _build(obj: dict[str, Any], file: str, line: int) -> Record:
     reason = FinishReason.error if error else finish(resp.get("stop_reason"), ANTHROPIC_FINISH)
     ts = first_time(file, line, ("timestamp", obj.get("timestamp")), ("created_at", obj.get("created_at")))
     if ts is None:
-        raise no_time(file, line)
+        ts = assumed_time(file, line, mtime=True)
 
     meta, meta_feedback = split_metadata(obj.get("metadata"))
     req_model, resp_model = opt_str(req.get("model")), opt_str(resp.get("model"))
@@ -162,6 +149,11 @@ def _build(obj: dict[str, Any], file: str, line: int) -> Record:
         "feedback": log_feedback(obj.get("feedback"), meta_feedback),
         "metadata": meta,
     })
+
+
+def record_of(obj: dict[str, Any], file: str, line: int) -> Record:
+    """The Record of one `{request, response, ...}` exchange (for formats that wrap Anthropic bodies)."""
+    return _build(obj, file, line)
 
 
 def parse(items: Iterable[Item], file: str) -> Iterator[Record | ParseError]:

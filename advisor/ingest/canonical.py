@@ -20,6 +20,7 @@ from advisor.ingest.common import (
     OPENAI_FINISH,
     Item,
     as_list,
+    assumed_time,
     content_text,
     dict_list,
     drive,
@@ -27,14 +28,13 @@ from advisor.ingest.common import (
     finish,
     first_time,
     log_feedback,
-    no_time,
+    messages_of,
     opt_number,
     opt_str,
     parse_error,
     split_metadata,
     tokens,
 )
-from advisor.ingest.openai_chat import messages_of
 from advisor.models import Feedback, FinishReason, Record
 
 NAME = "canonical"
@@ -127,7 +127,7 @@ def _build(obj: dict[str, Any], file: str, line: int) -> Record:
         raise parse_error(file, line, "not an advise canonical line", f"format is {c.format!r}", field="format")
     ts = first_time(file, line, ("timestamp", c.timestamp))
     if ts is None:
-        raise no_time(file, line)
+        ts = assumed_time(file, line)
     system, messages = _messages(c.messages, c.system)
     meta, meta_feedback = split_metadata(c.metadata)
     status = c.status or ("error" if c.error else "ok")

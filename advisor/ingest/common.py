@@ -171,6 +171,17 @@ def tokens(value: Any, field: str, file: str, line: int) -> int:
     return value
 
 
+def long_int(value: Any) -> Any:
+    """A 64-bit integer as protobufjs' Long writes it to JSON (`{"low": int32, "high": int32, "unsigned"?}`,
+    e.g. OTLP `startTimeUnixNano` from @opentelemetry/exporter-trace-otlp-http 0.44) → int; anything else as is."""
+    if type(value) is not dict or not isinstance(value.get("low"), int) or not isinstance(value.get("high"), int):
+        return value
+    n = ((value["high"] & 0xFFFFFFFF) << 32) | (value["low"] & 0xFFFFFFFF)
+    if not value.get("unsigned") and n >= 1 << 63:
+        n -= 1 << 64
+    return n
+
+
 def opt_number(value: Any) -> float | None:
     """A number or None (latency, cost). Range checks (negative, inf, absurd) are the Record's: a bad
     value makes the line a reported bad line with its field, instead of silently vanishing here."""
@@ -184,6 +195,17 @@ def opt_number(value: Any) -> float | None:
     if isinstance(value, int | float):
         return float(value)
     return None
+
+
+def opt_float(value: Any) -> float | None:
+    """A finite number (negative allowed: scores such as -1 = thumbs down), else None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def opt_int(value: Any) -> int | None:
@@ -236,9 +258,50 @@ def first_time(file: str, line: int, *candidates: tuple[str, Any]) -> datetime |
     return None
 
 
+class _Assumed:
+    """Times given to records that carry none, per process: `--assume-time`, or the file's modification time.
+
+    Set once before reading (forked workers inherit it); `take(file)` hands a unit's count to its report."""
+
+    def __init__(self) -> None:
+        self.value: datetime | None = None
+        self.counts: dict[str, int] = {}
+        self._mtimes: dict[str, datetime] = {}
+
+    def mtime(self, file: str) -> datetime:
+        got = self._mtimes.get(file)
+        if got is None:
+            got = self._mtimes[file] = datetime.fromtimestamp(Path(file).stat().st_mtime, tz=UTC)
+        return got
+
+    def take(self, file: str) -> int:
+        return self.counts.pop(file, 0)
+
+
+ASSUMED = _Assumed()
+
+
+def assumed_time(file: str, line: int, *, mtime: bool = False) -> datetime:
+    """The time of a record that carries none: `--assume-time` when given, else the file's modification time
+    where the format's exports never carry one (`mtime`: Anthropic's API puts no time in a Messages body);
+    else the record is refused. Each assumed time is counted, so the analysis can say so."""
+    if ASSUMED.value is not None:
+        got = ASSUMED.value
+    elif mtime:
+        try:
+            got = ASSUMED.mtime(file)
+        except OSError:
+            raise no_time(file, line) from None
+    else:
+        raise no_time(file, line)
+    ASSUMED.counts[file] = ASSUMED.counts.get(file, 0) + 1
+    return got
+
+
 def no_time(file: str, line: int) -> ParseError:
     return parse_error(file, line, "record has no timestamp", field="timestamp",
-                       hint="add a 'timestamp' (ISO 8601 or epoch) to each log line")
+                       hint="add a 'timestamp' (ISO 8601 or epoch) to each log line, or pass --assume-time "
+                            "2025-03-01 to date every such record (labelled as assumed)")
 
 
 def fallback_id(file: str, line: int, obj: Any) -> str:
@@ -249,6 +312,36 @@ def fallback_id(file: str, line: int, obj: Any) -> str:
     except (TypeError, orjson.JSONEncodeError):
         h.update(repr(obj).encode())
     return "line-" + h.hexdigest()[:24]
+
+
+# ------------------------------------------------------------------ usage
+
+def usage_from_counts(*, input_tokens: int, output_tokens: int, cache_read: int = 0, cache_write: int = 0,
+                      cache_write_1h: int = 0, reasoning: int = 0, total: int | None = None,
+                      cache_in_input: bool | None = None, reasoning_in_output: bool | None = None) -> dict[str, int]:
+    """Counts whose cache/reasoning semantics vary by exporter → Record semantics (input ⊇ cache, output ⊇ reasoning).
+
+    When the caller does not know (None), the counts decide: a subset larger than its total cannot be
+    inside it, and a reported `total` that only adds up with the subsets on top shows they were separate.
+    """
+    cache = cache_read + cache_write
+    if cache_in_input is None:
+        cache_in_input = not (cache > input_tokens or (
+            total is not None and cache > 0 and total - output_tokens - reasoning in (input_tokens + cache,)
+            and total not in (input_tokens + output_tokens, input_tokens + output_tokens + reasoning)))
+    full_input = input_tokens if cache_in_input else input_tokens + cache
+    if reasoning_in_output is None:
+        reasoning_in_output = not (reasoning > output_tokens or (
+            total is not None and reasoning > 0 and total == full_input + output_tokens + reasoning
+            and total != full_input + output_tokens))
+    return {
+        "input_tokens": full_input,
+        "output_tokens": output_tokens if reasoning_in_output else output_tokens + reasoning,
+        "cache_read_tokens": cache_read,
+        "cache_write_tokens": cache_write,
+        "cache_write_1h_tokens": min(cache_write_1h, cache_write),
+        "reasoning_tokens": reasoning,
+    }
 
 
 # ------------------------------------------------------------------ content
@@ -291,6 +384,40 @@ def content_text(content: Any) -> str:
     return "\n".join(out)
 
 
+def messages_of(raw: Any) -> tuple[str | None, list[dict[str, Any]]]:
+    """Split chat messages into the system text (system + developer, joined) and the rest."""
+    system: list[str] = []
+    out: list[dict[str, Any]] = []
+    for m in as_list(raw):
+        if not isinstance(m, dict):
+            continue
+        role = m.get("role")
+        text = content_text(m.get("content"))
+        if role in ("system", "developer"):
+            if text:
+                system.append(text)
+            continue
+        if role == "function":  # legacy function-calling result
+            role = "tool"
+        if role not in ("user", "assistant", "tool"):
+            role = "user"
+        msg: dict[str, Any] = {"role": role, "content": text}
+        raw_calls = m.get("tool_calls")
+        calls = None if raw_calls is None else dict_list(raw_calls)
+        if calls is None and isinstance(m.get("function_call"), dict):
+            calls = [{"type": "function", "function": m["function_call"]}]
+        if calls:
+            msg["tool_calls"] = calls
+        call_id = opt_str(m.get("tool_call_id"))
+        if call_id:
+            msg["tool_call_id"] = call_id
+        name = opt_str(m.get("name"))
+        if name:
+            msg["name"] = name
+        out.append(msg)
+    return ("\n\n".join(system) if system else None), out
+
+
 def json_text(value: Any) -> str:
     """Tool arguments as the JSON string OpenAI uses."""
     if isinstance(value, str):
@@ -306,6 +433,26 @@ def dict_list(value: Any) -> list[dict[str, Any]] | None:
         return None
     items = [v for v in as_list(value) if isinstance(v, dict)]
     return items or None
+
+
+# ------------------------------------------------------------------ provider bodies
+
+
+def is_anthropic_message(resp: Any) -> bool:
+    """An Anthropic Messages response body (type "message", or stop_reason with a content list)."""
+    return isinstance(resp, dict) and (resp.get("type") == "message" or (
+        "stop_reason" in resp and isinstance(resp.get("content"), list)))
+
+
+def anthropic_exchange(req: Any, resp: Any, outer: dict[str, Any] | None = None) -> bool:
+    """A request/response pair in Anthropic's shape: a message or error response, or (no response) a request
+    with a top-level `system` / `anthropic_version` (or an `anthropic-version` header beside it in `outer`)."""
+    if is_anthropic_message(resp):
+        return True
+    if isinstance(resp, dict) and resp.get("type") == "error" and isinstance(resp.get("error"), dict):
+        return True
+    return (isinstance(req, dict) and isinstance(req.get("messages"), list) and resp is None
+            and ("system" in req or "anthropic_version" in req or "anthropic-version" in (outer or {})))
 
 
 # ------------------------------------------------------------------ finish reasons

@@ -19,16 +19,17 @@ from advisor.errors import ParseError
 from advisor.ingest import anthropic, openai_chat
 from advisor.ingest.common import (
     Item,
+    anthropic_exchange,
     as_dict,
+    assumed_time,
     drive,
     first_time,
-    no_time,
     one_feedback,
     opt_number,
     opt_str,
     tokens,
+    usage_from_counts,
 )
-from advisor.ingest.otel import usage_from_counts
 from advisor.models import Feedback, Record, Usage
 
 NAME = "helicone"
@@ -75,11 +76,11 @@ def _column_usage(obj: dict[str, Any], anthropic_style: bool, file: str, line: i
 def _build(obj: dict[str, Any], file: str, line: int) -> Record:
     req, resp = as_dict(obj.get("request_body")), as_dict(obj.get("response_body"))
     provider = (opt_str(obj.get("provider")) or "").lower()
-    is_anthropic = "anthropic" in provider or anthropic.sniff({"request": req, "response": resp or None})
+    is_anthropic = "anthropic" in provider or anthropic_exchange(req, resp or None)
     ts = first_time(file, line, ("request_created_at", obj.get("request_created_at")),
                     ("created_at", obj.get("created_at")), ("response_created_at", obj.get("response_created_at")))
     if ts is None:
-        raise no_time(file, line)
+        ts = assumed_time(file, line)
     status = obj.get("response_status", obj.get("status"))
     model = (opt_str(obj.get("response_model")) or opt_str(obj.get("model")) or opt_str(obj.get("request_model"))
              or opt_str(resp.get("model")) or opt_str(req.get("model")))
@@ -92,10 +93,7 @@ def _build(obj: dict[str, Any], file: str, line: int) -> Record:
            "cost": opt_number(obj.get("cost", obj.get("costUSD")))}
     if is_anthropic:
         line_obj = {**log, "request": {**req, "model": req.get("model") or model}, "response": resp or None}
-        built = next(iter(anthropic.parse([(line, line_obj)], file)))
-        if isinstance(built, ParseError):
-            raise built
-        record = built
+        record = anthropic.record_of(line_obj, file, line)
     else:
         record = openai_chat.chat_record({**req, "model": req.get("model") or model}, resp, file=file, line=line,
                                          source_format=NAME, log=log, status_code=status,

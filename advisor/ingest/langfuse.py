@@ -24,7 +24,6 @@ convention (details separate) is assumed otherwise.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
 from typing import Any
@@ -35,6 +34,7 @@ from advisor.ingest.common import (
     Skipped,
     as_dict,
     as_list,
+    assumed_time,
     content_text,
     dict_list,
     fallback_id,
@@ -42,9 +42,10 @@ from advisor.ingest.common import (
     first_time,
     guarded,
     log_feedback,
-    no_time,
+    messages_of,
     objects,
     one_feedback,
+    opt_float,
     opt_int,
     opt_number,
     opt_str,
@@ -52,7 +53,6 @@ from advisor.ingest.common import (
     split_metadata,
     tokens,
 )
-from advisor.ingest.openai_chat import messages_of
 from advisor.models import Feedback, FinishReason, Record
 
 NAME = "langfuse"
@@ -99,15 +99,6 @@ def score_feedback(score: dict[str, Any]) -> Feedback | None:
                     note=opt_str(score.get("comment")) or (label if kind == "CATEGORICAL" else None))
 
 
-def opt_float(value: Any) -> float | None:
-    """A finite number (negative allowed: scores such as -1 = thumbs down), else None."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:
-        return None
-    return number if math.isfinite(number) else None
 
 
 def _verdict(label: Any) -> bool | None:
@@ -272,7 +263,7 @@ def _record(obs: dict[str, Any], file: str, line: int, feedback: list[Feedback])
         return Skipped(file, f"Langfuse {kind or 'untyped'} observation (not an LLM call)")
     ts = first_time(file, line, ("startTime", obs.get("startTime")), ("timestamp", obs.get("timestamp")))
     if ts is None:
-        raise no_time(file, line)
+        ts = assumed_time(file, line)
     end = first_time(file, line, ("endTime", obs.get("endTime")))
     latency = (end - ts).total_seconds() * 1000 if end is not None and end >= ts else None
     if latency is None and opt_number(obs.get("latency")) is not None:

@@ -30,6 +30,7 @@ from advisor.ingest.common import (
     Skipped,
     as_dict,
     as_list,
+    assumed_time,
     content_text,
     dict_list,
     fallback_id,
@@ -37,17 +38,16 @@ from advisor.ingest.common import (
     first_time,
     guarded,
     json_text,
-    no_time,
+    messages_of,
     objects,
+    opt_float,
     opt_int,
     opt_number,
     opt_str,
     parse_error,
     tokens,
+    usage_from_counts,
 )
-from advisor.ingest.langfuse import opt_float
-from advisor.ingest.openai_chat import messages_of
-from advisor.ingest.otel import usage_from_counts
 from advisor.models import Feedback, FinishReason, Record
 
 NAME = "langsmith"
@@ -64,9 +64,30 @@ def _is_run(obj: dict[str, Any]) -> bool:
     return "run_type" in obj and ("inputs" in obj or "start_time" in obj or "outputs" in obj)
 
 
+def _is_sdk_create(obj: dict[str, Any]) -> bool:
+    """A run-create body as an SDK sends it (RunTree.postRun: `session_name` / `dotted_order`), still open."""
+    return ("session_name" in obj or "dotted_order" in obj) and not _done(obj)
+
+
+def _is_sdk_update(obj: dict[str, Any]) -> bool:
+    """A run-update body (JS RunTree.patchRun: the id is in the URL, so the body has only `dotted_order`,
+    whose last segment ends with the run id, plus `end_time` / `outputs` / `error`)."""
+    return "run_type" not in obj and _done(obj) and (_run_id(obj) is not None)
+
+
+def _run_id(run: dict[str, Any]) -> str | None:
+    """The run's id, or the one its dotted order ends with ({time}Z{uuid}, dot-separated from its parents')."""
+    got = opt_str(run.get("id"))
+    if got:
+        return got
+    dotted = opt_str(run.get("dotted_order"))
+    last = dotted.rsplit(".", 1)[-1] if dotted else ""
+    return last[-36:] if len(last) > 36 and last[-37] == "Z" else None
+
+
 def sniff(obj: dict) -> bool:
     """A LangSmith run (run_type + inputs/start_time) or a post/patch ingest payload."""
-    if _is_run(obj):
+    if _is_run(obj) or ("dotted_order" in obj and "trace_id" in obj):
         return True
     return any(isinstance(obj.get(k), list | dict) for k in ("post", "patch")) and \
         all(isinstance(r, dict) for k in ("post", "patch") for r in as_list(obj.get(k)))
@@ -135,7 +156,7 @@ def _output(outputs: dict[str, Any]) -> tuple[str | None, list[dict[str, Any]] |
         gen, msg = _generation(outputs)
         text = content_text(msg.get("content")) if "content" in msg else opt_str(gen.get("text"))
         converted = _lc_message({"role": "assistant", **msg}) if msg else None
-        reason = as_dict(gen.get("generation_info")).get("finish_reason") or \
+        reason = as_dict(gen.get("generation_info") or gen.get("generationInfo")).get("finish_reason") or \
             as_dict(msg.get("response_metadata")).get("finish_reason") or \
             as_dict(msg.get("response_metadata")).get("stop_reason")
         return text, (converted or {}).get("tool_calls"), reason, as_dict(msg.get("usage_metadata"))
@@ -172,8 +193,10 @@ def usage_of(run: dict[str, Any], usage_metadata: dict[str, Any], file: str,
                                   "usage_metadata.input_token_details.ephemeral_1h_input_tokens", file, line),
             reasoning=tokens(outd.get("reasoning"), "usage_metadata.output_token_details.reasoning", file, line))
     if run.get("prompt_tokens") is None and run.get("completion_tokens") is None:
-        token_usage = as_dict(as_dict(as_dict(run.get("outputs")).get("llm_output")).get("token_usage")) or \
-            as_dict(as_dict(run.get("outputs")).get("usage"))
+        outputs = as_dict(run.get("outputs"))
+        llm_output = as_dict(outputs.get("llm_output") or outputs.get("llmOutput"))  # LangChain JS: camelCase
+        token_usage = as_dict(llm_output.get("token_usage")) or _camel_usage(llm_output) or \
+            as_dict(outputs.get("usage"))
         if token_usage.get("prompt_tokens") is None and token_usage.get("completion_tokens") is None:
             return None
         run = token_usage
@@ -185,6 +208,14 @@ def usage_of(run: dict[str, Any], usage_metadata: dict[str, Any], file: str,
         cache_write=tokens(ind.get("cache_creation"), "prompt_token_details.cache_creation", file, line),
         reasoning=tokens(outd.get("reasoning"), "completion_token_details.reasoning", file, line),
         total=opt_int(run.get("total_tokens")))
+
+
+def _camel_usage(llm_output: dict[str, Any]) -> dict[str, Any]:
+    """LangChain JS `llmOutput.tokenUsage` {promptTokens, completionTokens, totalTokens} in snake case."""
+    usage = as_dict(llm_output.get("tokenUsage") or llm_output.get("estimatedTokenUsage"))
+    return {snake: usage[camel] for camel, snake in (("promptTokens", "prompt_tokens"),
+                                                      ("completionTokens", "completion_tokens"),
+                                                      ("totalTokens", "total_tokens")) if camel in usage}
 
 
 def feedback_of(stats: Any) -> list[Feedback]:
@@ -210,14 +241,14 @@ def _record(run: dict[str, Any], file: str, line: int) -> Record | Skipped:
         return Skipped(file, f"LangSmith {kind or 'untyped'} run (not an LLM call)")
     ts = first_time(file, line, ("start_time", run.get("start_time")))
     if ts is None:
-        raise no_time(file, line)
+        ts = assumed_time(file, line)
     end = first_time(file, line, ("end_time", run.get("end_time")))
     extra = as_dict(run.get("extra"))
     params, meta = as_dict(extra.get("invocation_params")), as_dict(extra.get("metadata"))
     outputs = as_dict(run.get("outputs"))
     text, calls, reason, usage_metadata = _output(outputs)
     system, messages = _inputs(run.get("inputs"))
-    llm_output = as_dict(outputs.get("llm_output"))
+    llm_output = as_dict(outputs.get("llm_output") or outputs.get("llmOutput"))
     model = (opt_str(params.get("model")) or opt_str(params.get("model_name")) or opt_str(meta.get("ls_model_name"))
              or opt_str(llm_output.get("model_name")) or opt_str(outputs.get("model")) or "")
     error = opt_str(run.get("error"))
@@ -272,13 +303,14 @@ class _Pending:
 
     def add(self, run: dict[str, Any], line: int, create: bool) -> tuple[int, dict[str, Any]] | None:
         """Merge a payload; the finished run (with the create's line) once both halves are in."""
-        run_id = opt_str(run.get("id"))
+        run_id = _run_id(run)
         if not run_id:
             return (line, run) if create else None
         if run_id in self.runs:
             old_line, old, had_create = self.runs.pop(run_id)
             merged = {**old, **{k: v for k, v in run.items() if v is not None}} if had_create else \
                 {**run, **{k: v for k, v in old.items() if v is not None}}
+            merged.setdefault("id", run_id)
             return (old_line if had_create else line), merged
         if create and _done(run):
             return line, run
@@ -294,6 +326,11 @@ def parse(items: Iterable[Item], file: str) -> Iterator[Record | ParseError | Sk
             yield got
             continue
         line, obj = got
+        if (_is_sdk_create(obj) and _is_run(obj)) or _is_sdk_update(obj):  # one payload per line (JS SDK dumps)
+            ready = pending.add(obj, line, "run_type" in obj)
+            if ready is not None:
+                yield guarded(_record, ready[1], file, ready[0])
+            continue
         if _is_run(obj):
             for run in _flatten(obj):
                 yield guarded(_record, run, file, line)

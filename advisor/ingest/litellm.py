@@ -23,15 +23,15 @@ from advisor.ingest.common import (
     Item,
     Skipped,
     as_dict,
+    assumed_time,
     drive,
     first_time,
-    no_time,
     opt_number,
     opt_str,
     tokens,
+    usage_from_counts,
 )
 from advisor.ingest.openai_chat import chat_record
-from advisor.ingest.otel import usage_from_counts
 from advisor.models import Record, Usage
 
 NAME = "litellm"
@@ -91,7 +91,7 @@ def _build(obj: dict[str, Any], file: str, line: int) -> Record | Skipped:
         return Skipped(file, NOT_CHAT)
     ts = first_time(file, line, ("startTime", obj.get("startTime")), ("start_time", obj.get("start_time")))
     if ts is None:
-        raise no_time(file, line)
+        ts = assumed_time(file, line)
     end = first_time(file, line, ("endTime", obj.get("endTime")))
     latency = opt_number(obj.get("response_time"))
     latency = latency * 1000 if latency is not None else (

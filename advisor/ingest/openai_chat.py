@@ -19,6 +19,7 @@ from advisor.ingest.common import (
     Item,
     as_dict,
     as_list,
+    assumed_time,
     content_text,
     dict_list,
     drive,
@@ -27,7 +28,7 @@ from advisor.ingest.common import (
     first_time,
     http_error,
     log_feedback,
-    no_time,
+    messages_of,
     opt_int,
     opt_number,
     opt_str,
@@ -76,42 +77,6 @@ def usage_of(usage: Any, file: str, line: int) -> dict[str, int] | None:
     }
 
 
-def _tool_calls(value: Any) -> list[dict[str, Any]] | None:
-    return dict_list(value)
-
-
-def messages_of(raw: Any) -> tuple[str | None, list[dict[str, Any]]]:
-    """Split chat messages into the system text (system + developer, joined) and the rest."""
-    system: list[str] = []
-    out: list[dict[str, Any]] = []
-    for m in as_list(raw):
-        if not isinstance(m, dict):
-            continue
-        role = m.get("role")
-        text = content_text(m.get("content"))
-        if role in ("system", "developer"):
-            if text:
-                system.append(text)
-            continue
-        if role == "function":  # legacy function-calling result
-            role = "tool"
-        if role not in ("user", "assistant", "tool"):
-            role = "user"
-        msg: dict[str, Any] = {"role": role, "content": text}
-        raw_calls = m.get("tool_calls")
-        calls = None if raw_calls is None else _tool_calls(raw_calls)
-        if calls is None and isinstance(m.get("function_call"), dict):
-            calls = [{"type": "function", "function": m["function_call"]}]
-        if calls:
-            msg["tool_calls"] = calls
-        call_id = opt_str(m.get("tool_call_id"))
-        if call_id:
-            msg["tool_call_id"] = call_id
-        name = opt_str(m.get("name"))
-        if name:
-            msg["name"] = name
-        out.append(msg)
-    return ("\n\n".join(system) if system else None), out
 
 
 def chat_record(request: Any, response: Any, *, file: str, line: int, source_format: str,
@@ -134,7 +99,7 @@ def chat_record(request: Any, response: Any, *, file: str, line: int, source_for
     ts = first_time(file, line, ("timestamp", log.get("timestamp")), ("created_at", log.get("created_at")),
                     ("response.created", resp.get("created"))) or fallback_time
     if ts is None:
-        raise no_time(file, line)
+        ts = assumed_time(file, line)
 
     system, messages = messages_of(req.get("messages") if "messages" in req else log.get("messages"))
     meta, meta_feedback = split_metadata(log.get("metadata"))
@@ -148,7 +113,7 @@ def chat_record(request: Any, response: Any, *, file: str, line: int, source_for
         meta.setdefault("choices", len(choices))
 
     output = message.get("content")
-    calls = _tool_calls(message.get("tool_calls"))
+    calls = dict_list(message.get("tool_calls"))
     if calls is None and isinstance(message.get("function_call"), dict):
         calls = [{"type": "function", "function": message["function_call"]}]
     return Record.model_validate({

@@ -19,6 +19,7 @@ from advisor.ingest.common import (
     Item,
     as_dict,
     as_list,
+    assumed_time,
     content_text,
     dict_list,
     drive,
@@ -27,7 +28,6 @@ from advisor.ingest.common import (
     http_error,
     json_text,
     log_feedback,
-    no_time,
     opt_int,
     opt_number,
     opt_str,
@@ -172,7 +172,7 @@ def _build(obj: dict[str, Any], file: str, line: int) -> Record:
     ts = first_time(file, line, ("timestamp", obj.get("timestamp") if not bare else None),
                     ("response.created_at", resp.get("created_at")), ("created_at", obj.get("created_at")))
     if ts is None:
-        raise no_time(file, line)
+        ts = assumed_time(file, line)
 
     system, messages = input_messages(req.get("input"))
     instructions = content_text(req.get("instructions") if "instructions" in req else resp.get("instructions"))

@@ -36,18 +36,20 @@ from advisor.ingest.common import (
     Skipped,
     as_dict,
     as_list,
+    assumed_time,
     content_text,
     fallback_id,
     finish,
     first_time,
     guarded,
     json_text,
-    no_time,
+    long_int,
     objects,
     opt_int,
     opt_number,
     opt_str,
     tokens,
+    usage_from_counts,
 )
 from advisor.models import FinishReason, Record
 
@@ -78,32 +80,6 @@ _ERROR_CODES = (2, "2", "STATUS_CODE_ERROR", "ERROR")
 # ------------------------------------------------------------------ usage (shared with other observability formats)
 
 
-def usage_from_counts(*, input_tokens: int, output_tokens: int, cache_read: int = 0, cache_write: int = 0,
-                      cache_write_1h: int = 0, reasoning: int = 0, total: int | None = None,
-                      cache_in_input: bool | None = None, reasoning_in_output: bool | None = None) -> dict[str, int]:
-    """Counts whose cache/reasoning semantics vary by exporter → Record semantics (input ⊇ cache, output ⊇ reasoning).
-
-    When the caller does not know (None), the counts decide: a subset larger than its total cannot be
-    inside it, and a reported `total` that only adds up with the subsets on top shows they were separate.
-    """
-    cache = cache_read + cache_write
-    if cache_in_input is None:
-        cache_in_input = not (cache > input_tokens or (
-            total is not None and cache > 0 and total - output_tokens - reasoning in (input_tokens + cache,)
-            and total not in (input_tokens + output_tokens, input_tokens + output_tokens + reasoning)))
-    full_input = input_tokens if cache_in_input else input_tokens + cache
-    if reasoning_in_output is None:
-        reasoning_in_output = not (reasoning > output_tokens or (
-            total is not None and reasoning > 0 and total == full_input + output_tokens + reasoning
-            and total != full_input + output_tokens))
-    return {
-        "input_tokens": full_input,
-        "output_tokens": output_tokens if reasoning_in_output else output_tokens + reasoning,
-        "cache_read_tokens": cache_read,
-        "cache_write_tokens": cache_write,
-        "cache_write_1h_tokens": min(cache_write_1h, cache_write),
-        "reasoning_tokens": reasoning,
-    }
 
 
 # ------------------------------------------------------------------ attribute values
@@ -117,6 +93,7 @@ def any_value(value: Any) -> Any:
     if kind in ("stringValue", "boolValue", "doubleValue"):
         return inner
     if kind == "intValue":
+        inner = long_int(inner)
         return int(inner) if isinstance(inner, str) and inner.lstrip("-").isdigit() else inner
     if kind == "arrayValue":
         return [any_value(v) for v in as_list(as_dict(inner).get("values"))]
@@ -368,14 +345,15 @@ def _conversation(attrs: dict[str, Any], events: list[Any]) -> _Conversation:
 
 
 def _times(span: dict[str, Any], attrs: dict[str, Any], file: str, line: int) -> tuple[datetime, float | None]:
-    start = first_time(file, line, ("startTimeUnixNano", span.get("startTimeUnixNano")),
+    start_raw, end_raw = long_int(span.get("startTimeUnixNano")), long_int(span.get("endTimeUnixNano"))
+    start = first_time(file, line, ("startTimeUnixNano", start_raw),
                        ("start_time", span.get("start_time")), ("timestamp", span.get("timestamp")),
                        ("timestamp", attrs.get("timestamp") if span.get("flat") else None),
                        ("start_time", attrs.get("start_time") if span.get("flat") else None))
     if start is None:
-        raise no_time(file, line)
+        start = assumed_time(file, line)
     latency = opt_number(attrs.get("gen_ai.latency_ms") if span.get("flat") else None)
-    start_ns, end_ns = opt_int(_num(span.get("startTimeUnixNano"))), opt_int(_num(span.get("endTimeUnixNano")))
+    start_ns, end_ns = opt_int(_num(start_raw)), opt_int(_num(end_raw))
     if start_ns is not None and start_ns < 10**19:  # exact to the microsecond (floats round 19-digit ns)
         start = datetime.fromtimestamp(start_ns // 10**9, tz=UTC) + timedelta(microseconds=start_ns % 10**9 // 1000)
     if start_ns is not None and end_ns is not None and end_ns >= start_ns:

@@ -341,7 +341,7 @@ class StaticPromptAccumulator:
             fam.cache_write_total += u.cache_write_tokens
             if u.origin == "estimated":
                 fam.estimated += 1
-        fam.times.append(max(0, int(record.timestamp.timestamp())))
+        fam.times.append(min(max(0, int(record.timestamp.timestamp())), 0xFFFFFFFF))  # unsigned 32-bit array
         d = record.timestamp.date()
         fam.per_day[d] = fam.per_day.get(d, 0) + 1
 

@@ -1,0 +1,179 @@
+"""The same call logged twice is counted once: identical input files, and repeated record ids.
+
+Two levels, both cheap when there is nothing to find (the usual case):
+
+1. Identical files (``calls.jsonl`` beside ``calls.jsonl.gz`` of the same content): while the
+   inputs are planned, files whose uncompressed sizes match (a plain file's size, the gzip
+   trailer's ISIZE) are compared by the sha256 of their decompressed bytes; a file identical to
+   an earlier one is skipped and named in the report. Different sizes are never read twice.
+2. Repeated record ids (overlapping exports, a line written twice): every unit of input keeps
+   an 8-byte hash of each record id it measured (8 MB per million records). After the pass the
+   hashes are merged in input order; when an id occurs more than once, the logs are read a
+   second time and only its first occurrence in input order is measured. The first occurrence
+   depends on the input alone, so the result is the same for every ``--jobs``.
+
+The id hash is the first 8 bytes of its BLAKE2b digest: collision odds for a million ids ~3e-8, and
+the same in every process and run (Python's own ``hash`` of a string is seeded per interpreter, so it
+would break with worker processes that are not forked).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import struct
+from array import array
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from advisor.models import Record
+
+MAX_EXAMPLES = 5
+
+
+def id_hash(record_id: str, _blake2b=hashlib.blake2b, _from_bytes=int.from_bytes) -> int:
+    """8-byte hash of a record id, as a signed 64-bit integer, stable across processes and runs."""
+    return _from_bytes(_blake2b(record_id.encode(), digest_size=8).digest(), "little", signed=True)
+
+
+class Duplicates(BaseModel):
+    """Input that repeats other input, left out so that each call is counted once."""
+
+    identical_files: list[tuple[str, str]] = Field(
+        default_factory=list, description="(skipped file, the earlier input with the same decompressed content)")
+    records: int = Field(0, description="records left out because an earlier record had the same id")
+    ids: int = Field(0, description="distinct ids that occur more than once")
+    by_file: dict[str, int] = Field(default_factory=dict, description="file → records left out as repeats")
+    examples: list[str] = Field(default_factory=list, description="first repeats as file:line id")
+
+
+def _uncompressed_size(path: Path) -> int | None:
+    """Uncompressed size mod 2**32 (all gzip's ISIZE trailer keeps), from a plain file's size or the trailer;
+    None when unreadable. Equal content always gives equal values; equal values are then compared in full."""
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(2) != b"\x1f\x8b":
+                return os.fstat(fh.fileno()).st_size & 0xFFFFFFFF
+            fh.seek(-4, os.SEEK_END)
+            return struct.unpack("<I", fh.read(4))[0]
+    except OSError:
+        return None
+
+
+def content_sha256(path: Path) -> str | None:
+    """sha256 of a file's decompressed bytes (gzip or plain); None when it cannot be read whole."""
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as raw:
+            gz = raw.read(2) == b"\x1f\x8b"
+        with (gzip.open(path, "rb") if gz else open(path, "rb")) as fh:
+            while block := fh.read(1 << 20):
+                h.update(block)
+    except (OSError, EOFError, gzip.BadGzipFile):
+        return None
+    return h.hexdigest()
+
+
+def identical_files(paths: Sequence[Path]) -> dict[Path, Path]:
+    """Later file → earlier file with the same decompressed content, comparing only files of equal size."""
+    by_size: dict[int, list[Path]] = {}
+    for p in paths:
+        size = _uncompressed_size(p)
+        if size:  # an empty file is reported as such elsewhere (and 4 GiB multiples are not worth it)
+            by_size.setdefault(size, []).append(p)
+    out: dict[Path, Path] = {}
+    for group in by_size.values():
+        if len(group) < 2:
+            continue
+        first: dict[str, Path] = {}
+        for p in group:
+            digest = content_sha256(p)
+            if digest is None:
+                continue
+            if digest in first:
+                out[p] = first[digest]
+            else:
+                first[digest] = p
+    return out
+
+
+class IdLedger:
+    """8-byte hashes of the record ids one piece of the logs measured, per unit, in input order."""
+
+    __slots__ = ("units", "current")
+
+    def __init__(self) -> None:
+        self.units: list[tuple[int, array]] = []  # (unit index, hashes)
+        self.current: array | None = None
+
+    def start(self, unit: int) -> array:
+        self.current = array("q")
+        self.units.append((unit, self.current))
+        return self.current
+
+    def merge(self, later: IdLedger) -> None:
+        self.units.extend(later.units)
+
+    def repeated(self) -> tuple[dict[int, int], int]:
+        """Hashes occurring more than once → the unit of their first occurrence, and the repeats' count."""
+        import numpy as np
+
+        if not self.units:
+            return {}, 0
+        hashes = np.concatenate([np.frombuffer(a, dtype=np.int64) if len(a) else np.empty(0, np.int64)
+                                 for _, a in self.units])
+        units = np.concatenate([np.full(len(a), u, dtype=np.int64) for u, a in self.units])
+        order = np.lexsort((units, hashes))  # by hash, then by unit: the first of a run is the first occurrence
+        h = hashes[order]
+        if len(h) < 2:
+            return {}, 0
+        starts = np.ones(len(h), dtype=bool)
+        starts[1:] = h[1:] != h[:-1]
+        counts = np.diff(np.append(np.flatnonzero(starts), len(h)))
+        firsts = np.flatnonzero(starts)[counts > 1]
+        first_unit = units[order][firsts]
+        return dict(zip(h[firsts].tolist(), first_unit.tolist(), strict=True)), int((counts - 1).sum())
+
+
+class RepeatFilter:
+    """Second pass: lets only the first occurrence (in input order) of a repeated id through."""
+
+    __slots__ = ("first_unit", "unit", "seen", "counts", "examples")
+
+    def __init__(self, first_unit: dict[int, int]) -> None:
+        self.first_unit = first_unit
+        self.unit = 0
+        self.seen: set[int] = set()
+        self.counts: dict[str, int] = {}
+        self.examples: list[str] = []
+
+    def start(self, unit: int) -> None:
+        self.unit, self.seen = unit, set()
+
+    def keep(self, record: Record, h: int) -> bool:
+        first = self.first_unit.get(h)
+        if first is None:
+            return True
+        if first == self.unit and h not in self.seen:
+            self.seen.add(h)
+            return True
+        file = record.source.file
+        self.counts[file] = self.counts.get(file, 0) + 1
+        if len(self.examples) < MAX_EXAMPLES:
+            self.examples.append(f"{file}:{record.source.line} {record.id}")
+        return False
+
+    def __getstate__(self) -> dict:  # a worker sends back its counts, not the shared table of repeats
+        return {"counts": self.counts, "examples": self.examples}
+
+    def __setstate__(self, state: dict) -> None:
+        self.first_unit, self.unit, self.seen = {}, 0, set()
+        self.counts, self.examples = state["counts"], state["examples"]
+
+    def merge(self, later: RepeatFilter) -> None:
+        for file, n in later.counts.items():
+            self.counts[file] = self.counts.get(file, 0) + n
+        self.examples.extend(later.examples[:max(0, MAX_EXAMPLES - len(self.examples))])
