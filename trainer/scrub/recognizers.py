@@ -1,0 +1,428 @@
+"""Recognizers: each finds candidate spans of one kind in a text, validates them, and reports them.
+
+The design follows Microsoft Presidio's recognizers (pattern → validation → context words) but
+without a model or network: a cheap precondition skips texts that cannot hold the kind, a regex
+proposes candidates, and a validator from a maintained library decides —
+:mod:`phonenumbers` (Google's libphonenumber metadata) for phones, :mod:`stdnum` for IBAN / US SSN /
+Luhn, :mod:`detect_secrets` for provider key shapes and ``password = …`` style assignments.
+Context-gated kinds (dates of birth, passports, names, bare SSNs and bare digit phones) only fire
+near their cue words, which keeps precision on product data (SKUs, dates, prices, ids).
+
+Every recognizer returns ``(start, end, kind)`` spans over the *decoded* text; :mod:`.core`
+resolves overlaps by recognizer priority and replaces spans with placeholders.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import cache
+
+Span = tuple[int, int, str]
+
+# ------------------------------------------------------------------ helpers
+
+
+def luhn_ok(digits: str) -> bool:
+    """Luhn checksum (python-stdnum): what every payment card number satisfies."""
+    from stdnum import luhn
+
+    return digits.isdigit() and luhn.is_valid(digits)
+
+
+def iban_ok(text: str) -> bool:
+    """ISO 13616 mod-97 and the country's registered BBAN structure (python-stdnum), any case.
+
+    National check digits inside the BBAN are not required: a mistyped account is still personal data.
+    """
+    from stdnum import iban
+
+    return iban.is_valid(text.upper(), check_country=False)
+
+
+def shannon_entropy(s: str) -> float:
+    """Bits per character of the string's own character distribution."""
+    if not s:
+        return 0.0
+    n = len(s)
+    return -sum(c / n * math.log2(c / n) for c in Counter(s).values())
+
+
+def _mean_run(token: str) -> float:
+    """Mean length of runs of one character class (lower/upper/digit/other): words run long, keys short."""
+    def cls(c: str) -> int:
+        return 0 if c.islower() else 1 if c.isupper() else 2 if c.isdigit() else 3
+    runs = 1 + sum(cls(a) != cls(b) for a, b in zip(token, token[1:], strict=False))
+    return len(token) / runs
+
+
+PLACEHOLDER = re.compile(r"<[A-Z_]+_\d+>")
+_HEX = re.compile(r"[0-9a-f]{32,}|[0-9A-F]{32,}")
+
+
+def looks_random(token: str) -> bool:
+    """High-entropy rule: ≥ 20 chars mixing classes, short class runs, entropy ≥ min(4, log2(len) − 0.8);
+    or ≥ 32 hex digits with entropy ≥ 3 (keys, digests)."""
+    if len(token) < 20 or PLACEHOLDER.fullmatch(token):
+        return False
+    digits = sum(c.isdigit() for c in token)
+    if _HEX.fullmatch(token):
+        return 2 <= digits <= len(token) - 2 and shannon_entropy(token) >= 3.0
+    classes = sum((any(c.islower() for c in token), any(c.isupper() for c in token), digits > 0))
+    if classes < 2 or (classes == 2 and digits < 2) or _mean_run(token) > 3.0:
+        return False
+    return shannon_entropy(token) >= min(4.0, math.log2(len(token)) - 0.8)
+
+
+def _near(text: str, start: int, cue: re.Pattern[str], window: int = 40) -> bool:
+    """Presidio-style context: a cue word within `window` characters before the candidate."""
+    return cue.search(text, max(0, start - window), start) is not None
+
+
+_DIGIT = re.compile(r"\d")
+
+
+def _has_digit(t: str) -> bool:
+    return _DIGIT.search(t) is not None
+
+
+# ------------------------------------------------------------------ the recognizer type
+
+
+@dataclass(frozen=True)
+class Recognizer:
+    """One kind: `find(text)` yields spans; `needed(text)` is a cheap test that skips most texts."""
+
+    kind: str
+    find: Callable[[str], Iterator[Span]]
+    needed: Callable[[str], bool] = lambda t: True
+
+
+def _regex(kind: str, pattern: re.Pattern[str], valid: Callable[[str], bool] | None = None,
+           group: int = 0) -> Callable[[str], Iterator[Span]]:
+    def find(text: str) -> Iterator[Span]:
+        for m in pattern.finditer(text):
+            value = m.group(group)
+            if value and (valid is None or valid(value)):
+                yield m.start(group), m.end(group), kind
+    return find
+
+
+# ------------------------------------------------------------------ secrets
+
+_PEM = re.compile(
+    r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
+    r"(?:.*?-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"  # the whole block …
+    r"|[A-Za-z0-9+/=\s\\:,.-]*)",  # … or, cut off before END, the whole base64 body that follows
+    re.DOTALL)
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
+# shapes detect-secrets does not know (Anthropic, Google, Hugging Face, OpenAI's current key forms, …)
+_API_KEY = re.compile(
+    r"(?<![A-Za-z0-9_])(?:"
+    r"sk-ant-[A-Za-z0-9_-]{20,}"
+    r"|sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"
+    r"|(?:AKIA|ASIA)[0-9A-Z]{16}"
+    r"|gh[pousr]_[A-Za-z0-9]{30,}"
+    r"|github_pat_[A-Za-z0-9_]{22,}"
+    r"|AIza[0-9A-Za-z_-]{35}"
+    r"|xox[abprs]-[A-Za-z0-9-]{10,}"
+    r"|(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}"
+    r"|hf_[A-Za-z0-9]{30,}"
+    r")(?![A-Za-z0-9_-])"
+)
+# detect-secrets plugins whose patterns are specific enough for free text (group holding the secret)
+_DETECT_SECRETS_PLUGINS = {
+    "AWSKeyDetector": 0, "AzureStorageKeyDetector": 0, "BasicAuthDetector": 1, "DiscordBotTokenDetector": 0,
+    "GitHubTokenDetector": 0, "GitLabTokenDetector": 0, "MailchimpDetector": 0, "NpmDetector": 0,
+    "OpenAIDetector": 0, "PypiTokenDetector": 0, "SendGridDetector": 0, "SlackDetector": 0,
+    "SquareOAuthDetector": 0, "StripeDetector": 0, "TelegramBotTokenDetector": 0, "TwilioKeyDetector": 0,
+}
+
+
+@cache
+def _provider_patterns() -> tuple[tuple[re.Pattern[str], int], ...]:
+    """detect-secrets' maintained provider key regexes, compiled once and run in-process.
+
+    Its ``scan_line`` costs ~0.6 ms a line (every plugin, no positions); the plugins' own
+    ``denylist`` patterns give the same detections with match positions at regex speed.
+    """
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+
+    out = []
+    for cls in get_mapping_from_secret_type_to_class().values():
+        group = _DETECT_SECRETS_PLUGINS.get(cls.__name__)
+        if group is None:
+            continue
+        for pat in cls().denylist:
+            g = group
+            if cls.__name__ == "AWSKeyDetector" and pat.groups:
+                g = 1  # the `aws … key = "…"` form: the quoted value
+            out.append((pat, g))
+    return tuple(out)
+
+
+@cache
+def _provider_any() -> re.Pattern[str]:
+    """All provider patterns as one alternation: one scan tells whether any of them can match."""
+    def scoped(p: re.Pattern[str]) -> str:
+        flags = ("i" if p.flags & re.IGNORECASE else "") + ("x" if p.flags & re.VERBOSE else "")
+        return f"(?{flags}:{p.pattern})" if flags else f"(?:{p.pattern})"
+    return re.compile("|".join(scoped(p) for p, _ in _provider_patterns()))
+
+
+def _find_provider(text: str) -> Iterator[Span]:
+    if _provider_any().search(text) is None:
+        return
+    for pat, g in _provider_patterns():
+        for m in pat.finditer(text):
+            if m.group(g):
+                yield m.start(g), m.end(g), "api_key"
+
+
+_BEARER = re.compile(r"(?i)(\bbearer\s+|\bauthorization\s*[:=]\s*(?:basic\s+|token\s+)?)([A-Za-z0-9._~+/-]{12,}=*)")
+# header / assignment forms with any value shape (a UUID after x-api-key is a key, not a record id)
+_KEY_HEADER = re.compile(
+    r"(?i)\b(?:x-)?(?:api[-_ ]?key|api[-_ ]?token|access[-_ ]?token|auth[-_ ]?token|secret[-_ ]?key|"
+    r"client[-_ ]?secret|private[-_ ]?token|x-auth-token|session[-_ ]?token|refresh[-_ ]?token)"
+    r"[\"']?\s*[:=]\s*[\"']?([^\s\"',;]{6,})")
+_PASSWORD_TEXT = re.compile(
+    r"(?i)\b(?:password|passwort|passcode|passphrase|pass ?word|pwd|passwd|mot de passe|contrase(?:ñ|n)a|"
+    r"(?:pin|pin code))\s*(?:is|was|=|:|:=|->)\s*[\"'`]?([^\s\"'`]{3,})")
+_KEYWORD_HINT = re.compile(r"(?i)pass|pwd|secret|key|token|contrase|auth")
+_PASSWORDISH = re.compile(r"(?i)pass|pwd|contrase")
+
+
+def _strip_trailing(text: str, start: int, end: int) -> int:
+    """A value at the end of a sentence keeps its full stop / comma outside the placeholder."""
+    while end > start + 1 and text[end - 1] in ".,;:!?)]}>":
+        end -= 1
+    return end
+
+
+def _find_keyword_secrets(text: str) -> Iterator[Span]:
+    """`password = …`, `"password": "…"`, "my password is …", `x-api-key: …` and friends.
+
+    detect-secrets' KeywordDetector (its YAML/INI flavour, the most permissive one) judges each
+    line that mentions a keyword; the two regexes above add the natural-language and header forms
+    it does not cover.
+    """
+    if not _KEYWORD_HINT.search(text):
+        return
+    for m in _PASSWORD_TEXT.finditer(text):
+        yield m.start(1), _strip_trailing(text, m.start(1), m.end(1)), "password"
+    for m in _KEY_HEADER.finditer(text):
+        yield m.start(1), _strip_trailing(text, m.start(1), m.end(1)), "api_key"
+    kd = _keyword_detector()
+    pos = 0
+    for line in text.split("\n"):
+        if _KEYWORD_HINT.search(line):
+            for secret in kd.analyze_line(filename="advise.yaml", line=line, line_number=0):
+                value = secret.secret_value
+                i = line.find(value) if value else -1
+                if i >= 0 and len(value) >= 3:
+                    kind = "password" if _PASSWORDISH.search(line[:i]) else "secret"
+                    yield pos + i, _strip_trailing(text, pos + i, pos + i + len(value)), kind
+        pos += len(line) + 1
+
+
+@cache
+def _keyword_detector():
+    from detect_secrets.plugins.keyword import KeywordDetector
+
+    return KeywordDetector()
+
+
+_TOKENISH = re.compile(r"(?<![A-Za-z0-9_+/-])[A-Za-z0-9_+/-]{20,}=*(?![A-Za-z0-9_+/=-])")
+
+
+def _find_random(text: str) -> Iterator[Span]:
+    for m in _TOKENISH.finditer(text):
+        start, value = m.start(), m.group(0)
+        if start > 0 and text[start - 1] == "\\" and value[0] in "nrtbfu":
+            start, value = start + 1, value[1:]  # a literal "\n" before the token is not part of it
+        if looks_random(value):
+            yield start, m.end(), "secret"
+
+
+# ------------------------------------------------------------------ contact data
+
+_TLDS = ("com|org|net|edu|gov|mil|int|io|co|uk|de|fr|it|es|nl|be|at|ch|se|no|dk|fi|pl|pt|ie|cz|ru|ua|jp|cn|kr|"
+         "in|au|nz|ca|us|br|mx|ar|za|eu|info|biz|me|ai|app|dev|tech|online|xyz")
+_EMAIL = re.compile(
+    r"(?<![\w.%+-])[\w.%+-]+(?:@|＠|&#0*64;|&#x0*40;|&commat;|%40)[\w-]+(?:\.[\w-]+)*\.(?:[^\W\d_]{2,}|xn--[\w-]+)\b")
+_DOT = r"(?:\s*[\[(]\s*dot\s*[\])]\s*|\s+dot\s+|\.)"
+_OBFUSCATED_EMAIL = re.compile(
+    rf"(?i)\b[\w+-]+(?:{_DOT}[\w+-]+)*(?:\s*[\[(]\s*at\s*[\])]\s*|\s+at\s+)[\w-]+(?:{_DOT}[\w-]+)*{_DOT}(?:{_TLDS})\b")
+_SPELLED = re.compile(r"(?i)[\[(]\s*(?:at|dot)\s*[\])]|\sdot\s")
+
+
+def _obfuscated_ok(m: str) -> bool:
+    """'name dot surname at example dot com' / 'ann [at] example [dot] com', not 'look at example.com'."""
+    return _SPELLED.search(m) is not None
+
+
+_IPV4 = re.compile(
+    r"(?<![\d.])(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}(?!\d|\.\d)")
+_IPV6 = re.compile(r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Fa-f:])")
+
+
+def _ipv6_ok(m: str) -> bool:
+    if m.count(":") < 2 or not re.search(r"[0-9A-Fa-f]", m):
+        return False
+    try:
+        ipaddress.IPv6Address(m)
+    except ValueError:
+        return False
+    return True
+
+
+PHONE_REGIONS = ("US", "GB", "DE", "FR", "JP", "IN", "BR", "AU", "ES", "IT", "NL", "CN", "MX")
+_PHONE = re.compile(r"(?<![A-Za-z0-9_+.-])(?:\+|00)?(?:\(\d{1,5}\)[ .-]?)?\d[\d .()/-]{5,20}\d(?![A-Za-z0-9_-]|\.\d)")
+_PHONE_CUE = re.compile(r"(?i)phone|tel\b|tel\.|call|mobile|cell|fax|whatsapp|sms|text me|ring|電話|携帯|телефон")
+_DATE_SHAPE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}")
+
+
+def _find_phones(text: str) -> Iterator[Span]:
+    """Candidates by shape, validated by libphonenumber (international or any of PHONE_REGIONS).
+
+    A bare digit run (no +, no separator) only counts next to a cue word such as "phone" or "call":
+    libphonenumber accepts most 10-digit strings in *some* region, so shape is the precision guard.
+    """
+    import phonenumbers
+
+    for m in _PHONE.finditer(text):
+        cand = m.group(0).rstrip(" .(/-")
+        digits = sum(c.isdigit() for c in cand)
+        if not 8 <= digits <= 15 or _DATE_SHAPE.fullmatch(cand):
+            continue
+        intl = cand.startswith(("+", "00"))
+        if not intl and cand.isdigit() and not _near(text, m.start(), _PHONE_CUE):
+            continue
+        regions: tuple[str | None, ...] = (None,) if cand.startswith("+") else PHONE_REGIONS
+        num = "+" + cand[2:] if cand.startswith("00") else cand
+        for region in regions:
+            try:
+                if phonenumbers.is_valid_number(phonenumbers.parse(num, region)):
+                    yield m.start(), m.start() + len(cand), "phone"
+                    break
+            except phonenumbers.NumberParseException:
+                continue
+
+
+# ------------------------------------------------------------------ financial and national ids
+
+_IBAN = re.compile(r"(?i)\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b")
+
+
+def _find_ibans(text: str) -> Iterator[Span]:
+    """Case-insensitive candidates; when the full run fails, trailing space-separated groups are
+    dropped one by one (in "… 3836 today" the word is not part of the account)."""
+    for m in _IBAN.finditer(text):
+        cand = m.group(0)
+        while len(cand.replace(" ", "")) >= 15:
+            if iban_ok(cand):
+                yield m.start(), m.start() + len(cand), "iban"
+                break
+            cut = cand.rfind(" ")
+            if cut < 0:
+                break
+            cand = cand[:cut]
+
+
+_CARD = re.compile(r"(?<![\d.-])(?:\d[ .-]?){12,18}\d(?![\d-]|\.\d)")
+
+
+def _card_ok(m: str) -> bool:
+    digits = re.sub(r"[ .-]", "", m)
+    return 13 <= len(digits) <= 19 and digits[0] in "23456" and luhn_ok(digits)
+
+
+_SSN = re.compile(r"(?<![\d-])(\d{3})([- ]?)(\d{2})\2(\d{4})(?![\d-])")
+_SSN_CUE = re.compile(r"(?i)\bssn\b|social security|\bss#|\bsocial sec")
+
+
+def _find_ssn(text: str) -> Iterator[Span]:
+    """US SSNs: dashed form anywhere, spaced/bare form only near "SSN"; area/group/serial rules (stdnum)."""
+    from stdnum.us import ssn
+
+    for m in _SSN.finditer(text):
+        if m.group(2) != "-" and not _near(text, m.start(), _SSN_CUE):
+            continue
+        if ssn.is_valid(m.group(1) + m.group(3) + m.group(4)):
+            yield m.start(), m.end(), "ssn"
+
+
+# ------------------------------------------------------------------ context-gated personal data
+
+_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+          r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
+_DATE = (rf"(?:\d{{4}}-\d{{1,2}}-\d{{1,2}}|\d{{1,2}}[./-]\d{{1,2}}[./-]\d{{2,4}}|"
+         rf"\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+\d{{4}}|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})")
+_DOB = re.compile(
+    rf"(?i)\b(?:born(?:\s+on)?|d\.?o\.?b\.?|date\s+of\s+birth|birth\s*date|birthday(?:\s+is)?|geboren(?:\s+am)?|"
+    rf"n[ée]e?\s+le)\s*[:\-]?\s*(?:on\s+|is\s+)?({_DATE})")
+_PASSPORT = re.compile(
+    r"(?i)\bpass(?:port|nummer)(?:\s*(?:no\.?|number|num\.?|nr\.?|#|id))?\s*(?:is\s+)?[:#]?\s*([A-Z0-9]{6,9})\b")
+_STREET_TYPES = (r"Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|"
+                 r"Square|Sq|Parkway|Pkwy|Highway|Hwy|Close|Crescent|Row|Gardens|Grove|Mews")
+_ADDRESS = re.compile(
+    rf"\b\d{{1,5}}[A-Za-z]?,?\s+(?:[A-Z][\w'’.-]*\s+){{1,4}}(?:{_STREET_TYPES})\b\.?"
+    rf"(?:,?\s+(?:Apt|Apartment|Suite|Unit|Flat)\.?\s*#?\w+)?"
+    r"|\b[A-ZÄÖÜ][\wäöüß-]*(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm)\s+\d{1,4}[a-z]?\b"
+    r"|\b\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?:rue|avenue|av\.|boulevard|bd|place|allée|chemin|impasse|quai)\s+"
+    r"(?:(?:de|du|des|la|le|l'|d')\s*)*[A-ZÉ][\w'’-]*(?:\s+[A-ZÉ][\w'’-]*){0,3}"
+    r"|\b(?:via|viale|piazza|calle|avenida|plaza|rua)\s+(?:(?:de|del|della|da|do|la)\s+)*[A-Z][\w'’-]*"
+    r"(?:\s+[A-Z][\w'’-]*){0,3},?\s+\d{1,4}\b")
+_NAME_WORD = r"[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ'’]+(?:-[A-ZÀ-ÖØ-Þ]?[a-zà-öø-ÿ'’]+)*"
+_TITLE = r"\b(?:Mr|Mrs|Ms|Miss|Dr|Prof|Herr|Frau|Mme|Mlle|Sr|Sra)\.?\s+"
+_NAME = re.compile(
+    rf"(?:(?i:\bmy\s+name\s+is|\bi\s+am\s+called|\bname\s*:|\bfull\s+name\s*:|\bcustomer\s*:|\bdear|\bsincerely,?"
+    rf"|\bregards,?|\bje\s+m'appelle|\bich\s+hei(?:ß|ss)e|\bme\s+llamo|\bmi\s+chiamo)\s+(?:{_TITLE})?"
+    rf"|{_TITLE})"
+    rf"({_NAME_WORD}(?:\s+(?:(?:van|von|de|der|da|di|le|la)\s+)?{_NAME_WORD}){{0,2}})")
+_NOT_NAMES = frozenset("The A An This That It Team Customer Sir Madam All Everyone Support Sales Manager Friend "
+                       "Valued User Colleagues Hello Thanks Thank Please".split())
+
+
+def _find_names(text: str) -> Iterator[Span]:
+    for m in _NAME.finditer(text):
+        first = m.group(1).split()[0]
+        if first not in _NOT_NAMES:
+            yield m.start(1), m.end(1), "name"
+
+
+def _group1(kind: str, pattern: re.Pattern[str], valid: Callable[[str], bool] | None = None):
+    return _regex(kind, pattern, valid, group=1)
+
+
+# Order = priority when spans overlap (most specific first: a JWT is not half-eaten by the entropy rule).
+RECOGNIZERS: tuple[Recognizer, ...] = (
+    Recognizer("private_key", _regex("private_key", _PEM), lambda t: "PRIVATE KEY" in t),
+    Recognizer("jwt", _regex("jwt", _JWT), lambda t: "eyJ" in t),
+    Recognizer("api_key", _regex("api_key", _API_KEY)),
+    Recognizer("api_key", _find_provider),
+    Recognizer("bearer", _regex("bearer", _BEARER, group=2), lambda t: "earer" in t or "uthorization" in t
+               or "EARER" in t or "UTHORIZATION" in t),
+    Recognizer("password", _find_keyword_secrets),
+    Recognizer("email", _regex("email", _EMAIL), lambda t: "@" in t or "&#" in t or "&commat;" in t or "%40" in t
+               or "＠" in t),
+    Recognizer("email", _regex("email", _OBFUSCATED_EMAIL, _obfuscated_ok),
+               lambda t: "at" in t and "dot" in t.lower() or "[at]" in t.lower() or "(at)" in t.lower()),
+    Recognizer("iban", _find_ibans, _has_digit),
+    Recognizer("ssn", _find_ssn, _has_digit),
+    Recognizer("card", _regex("card", _CARD, _card_ok), _has_digit),
+    Recognizer("ip", _regex("ip", _IPV4), lambda t: "." in t),
+    Recognizer("ip", _regex("ip", _IPV6, _ipv6_ok), lambda t: "::" in t or t.count(":") >= 2),
+    Recognizer("date_of_birth", _group1("date_of_birth", _DOB), _has_digit),
+    Recognizer("passport", _group1("passport", _PASSPORT, _has_digit), lambda t: "ass" in t or "ASS" in t),
+    Recognizer("phone", _find_phones, _has_digit),
+    Recognizer("address", _regex("address", _ADDRESS), _has_digit),
+    Recognizer("name", _find_names),
+    Recognizer("secret", _find_random),
+)
+
+KINDS: tuple[str, ...] = tuple(dict.fromkeys(r.kind for r in RECOGNIZERS))
