@@ -281,36 +281,57 @@ def _ipv6_ok(m: str) -> bool:
 
 
 PHONE_REGIONS = ("US", "GB", "DE", "FR", "JP", "IN", "BR", "AU", "ES", "IT", "NL", "CN", "MX")
-_PHONE = re.compile(r"(?<![A-Za-z0-9_+.-])(?:\+|00)?(?:\(\d{1,5}\)[ .-]?)?\d[\d .()/-]{5,20}\d(?![A-Za-z0-9_-]|\.\d)")
+_PHONE = re.compile(
+    r"(?<![A-Za-z0-9_+.:/-])(?:\+|00)?(?:\(\d{1,5}\)[ .-]?)?\d[\d .()/-]{5,20}\d(?![A-Za-z0-9_-]|[.:,]\d)")
 _PHONE_CUE = re.compile(r"(?i)phone|tel\b|tel\.|call|mobile|cell|fax|whatsapp|sms|text me|ring|電話|携帯|телефон")
-_DATE_SHAPE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}")
+_DATE_SHAPE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4}")
+
+
+def _decimal(cand: str) -> bool:
+    """'3.14159265' or '1234.567890': one dot and no other separator is a number, not a phone."""
+    return cand.count(".") == 1 and not any(c in cand for c in " -()/")
 
 
 def _find_phones(text: str) -> Iterator[Span]:
     """Candidates by shape, validated by libphonenumber (international or any of PHONE_REGIONS).
 
-    A bare digit run (no +, no separator) only counts next to a cue word such as "phone" or "call":
-    libphonenumber accepts most 10-digit strings in *some* region, so shape is the precision guard.
+    International numbers (+CC / 00CC) need only be valid. National ones written with separators
+    must also be grouped the way that region writes its numbers (PhoneNumberMatcher's
+    STRICT_GROUPING leniency): "03-1234-5678" is Tokyo, "2025-0312-4471" is an order number. A bare
+    digit run counts only next to a cue word such as "phone" or "call": libphonenumber accepts most
+    10-digit strings in *some* region.
     """
     import phonenumbers
 
     for m in _PHONE.finditer(text):
         cand = m.group(0).rstrip(" .(/-")
         digits = sum(c.isdigit() for c in cand)
-        if not 8 <= digits <= 15 or _DATE_SHAPE.fullmatch(cand):
+        if not 8 <= digits <= 15 or _DATE_SHAPE.search(cand) or _decimal(cand):
             continue
         intl = cand.startswith(("+", "00"))
-        if not intl and cand.isdigit() and not _near(text, m.start(), _PHONE_CUE):
+        bare = cand.isdigit()
+        if not intl and bare and not _near(text, m.start(), _PHONE_CUE):
             continue
-        regions: tuple[str | None, ...] = (None,) if cand.startswith("+") else PHONE_REGIONS
         num = "+" + cand[2:] if cand.startswith("00") else cand
+        regions: tuple[str | None, ...] = (None,) if intl else PHONE_REGIONS
         for region in regions:
             try:
-                if phonenumbers.is_valid_number(phonenumbers.parse(num, region)):
-                    yield m.start(), m.start() + len(cand), "phone"
-                    break
+                parsed = phonenumbers.parse(num, region)
             except phonenumbers.NumberParseException:
                 continue
+            if not phonenumbers.is_valid_number(parsed):
+                continue
+            if not intl and not bare and not _grouped_as_in(cand, region):
+                continue
+            yield m.start(), m.start() + len(cand), "phone"
+            break
+
+
+def _grouped_as_in(cand: str, region: str | None) -> bool:
+    from phonenumbers import Leniency, PhoneNumberMatcher
+
+    return any(pm.start == 0 and pm.end == len(cand)
+               for pm in PhoneNumberMatcher(cand, region, leniency=Leniency.STRICT_GROUPING))
 
 
 # ------------------------------------------------------------------ financial and national ids
