@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import Counter
 from typing import Any
 
@@ -70,6 +71,7 @@ _KEY_KINDS = {
 
 
 _ID_SKIP = frozenset({"secret"})
+_DIGIT = re.compile(r"\d")
 
 
 class ScrubReport(BaseModel):
@@ -91,9 +93,13 @@ class ScrubReport(BaseModel):
 def find_spans(text: str, skip: frozenset[str] = frozenset()) -> list[tuple[int, int, str]]:
     """Non-overlapping (start, end, kind) spans; on overlap the earlier recognizer, then the longer span wins."""
     found = []
+    digit = _DIGIT.search(text) is not None
     for prio, rec in enumerate(RECOGNIZERS):
-        if rec.kind not in skip and rec.needed(text):
-            found.extend((prio, start, end, kind) for start, end, kind in rec.find(text) if end > start)
+        if (rec.digits and not digit) or (rec.needed is not None and not rec.needed(text)) or rec.kind in skip:
+            continue
+        for start, end, kind in rec.find(text):
+            if end > start:
+                found.append((prio, start, end, kind))
     if not found:
         return []
     found.sort(key=lambda f: (f[0], f[1] - f[2], f[1]))

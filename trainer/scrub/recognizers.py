@@ -95,11 +95,12 @@ def _has_digit(t: str) -> bool:
 
 @dataclass(frozen=True)
 class Recognizer:
-    """One kind: `find(text)` yields spans; `needed(text)` is a cheap test that skips most texts."""
+    """One kind: `find(text)` yields spans; `digits` / `needed(text)` are cheap tests that skip most texts."""
 
     kind: str
     find: Callable[[str], Iterator[Span]]
-    needed: Callable[[str], bool] = lambda t: True
+    needed: Callable[[str], bool] | None = None
+    digits: bool = False  # only texts with a digit can hold this kind (tested once per text)
 
 
 def _regex(kind: str, pattern: re.Pattern[str], valid: Callable[[str], bool] | None = None,
@@ -433,15 +434,15 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
                or "＠" in t),
     Recognizer("email", _regex("email", _OBFUSCATED_EMAIL, _obfuscated_ok),
                lambda t: "at" in t and "dot" in t.lower() or "[at]" in t.lower() or "(at)" in t.lower()),
-    Recognizer("iban", _find_ibans, _has_digit),
-    Recognizer("ssn", _find_ssn, _has_digit),
-    Recognizer("card", _regex("card", _CARD, _card_ok), _has_digit),
-    Recognizer("ip", _regex("ip", _IPV4), lambda t: "." in t),
+    Recognizer("iban", _find_ibans, digits=True),
+    Recognizer("ssn", _find_ssn, digits=True),
+    Recognizer("card", _regex("card", _CARD, _card_ok), digits=True),
+    Recognizer("ip", _regex("ip", _IPV4), lambda t: "." in t, True),
     Recognizer("ip", _regex("ip", _IPV6, _ipv6_ok), lambda t: "::" in t or t.count(":") >= 2),
-    Recognizer("date_of_birth", _group1("date_of_birth", _DOB), _has_digit),
-    Recognizer("passport", _group1("passport", _PASSPORT, _has_digit), lambda t: "ass" in t or "ASS" in t),
-    Recognizer("phone", _find_phones, _has_digit),
-    Recognizer("address", _regex("address", _ADDRESS), _has_digit),
+    Recognizer("date_of_birth", _group1("date_of_birth", _DOB), digits=True),
+    Recognizer("passport", _group1("passport", _PASSPORT, _has_digit), lambda t: "ass" in t or "ASS" in t, True),
+    Recognizer("phone", _find_phones, digits=True),
+    Recognizer("address", _regex("address", _ADDRESS), digits=True),
     Recognizer("name", _find_names),
     Recognizer("secret", _find_random),
 )
