@@ -11,6 +11,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from advisor.cli import main
 from trainer.scrub import COVERAGE, KINDS, NOT_DETECTED, Scrubber
@@ -125,3 +127,29 @@ def test_tool_call_arguments_round_trip_and_validate(tmp_path: Path):
         assert args["password"].startswith("<PASSWORD_") and isinstance(args["ticket"], int)
     assert "hunter1" not in _files(out)
     assert main(["dataset", "validate", str(out / "train.jsonl")]) == 0
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(alphabet=st.characters(codec="utf-8"), max_size=30)
+    | st.sampled_from(["\\nZx9Qw3Er7Ty1Ui5Op2As8DfGh4", "line\nann@example.com\t", "pwd: hunter2\r\n",
+                       "+44 20 7946 0958\\", "\\u00e9 sk-ant-api03-Zx9Qw3Er7Ty1Ui5Op2As8Df"]),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=12)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(value=st.dictionaries(st.text(max_size=8), _json_values, min_size=1, max_size=4), indent=st.sampled_from(
+    [None, 2, 4]), compact=st.booleans())
+def test_any_json_string_stays_valid_json(value, indent, compact):
+    """Property (issue 18.9): whatever a JSON string holds, the scrubbed string parses, with the same shape."""
+    text = json.dumps(value, indent=indent, separators=(",", ":") if compact and indent is None else None,
+                      ensure_ascii=bool(indent))
+    out = json.loads(Scrubber().text(text))
+    assert isinstance(out, dict) and len(out) <= len(value)
+    assert "hunter2" not in json.dumps(out) and "ann@example.com" not in json.dumps(out, ensure_ascii=False)
+
+
+def test_no_scrub_claims_no_coverage():
+    from trainer.scrub import ScrubReport
+
+    assert ScrubReport(enabled=False).coverage == [] and ScrubReport().coverage == list(COVERAGE)

@@ -72,6 +72,7 @@ _KEY_KINDS = {
 
 _ID_SKIP = frozenset({"secret"})
 _DIGIT = re.compile(r"\d")
+_INDENT = re.compile(r"^[\[{]\s*\n( +)\S")
 
 
 class ScrubReport(BaseModel):
@@ -84,6 +85,10 @@ class ScrubReport(BaseModel):
                                 description="kinds the scrubber detects (README: 'What the scrubber detects')")
     not_detected: list[str] = Field(default_factory=lambda: list(NOT_DETECTED),
                                     description="what it does not detect: review the data for these yourself")
+
+    def model_post_init(self, _context: Any) -> None:
+        if not self.enabled:  # --no-scrub: nothing was detected, so claim no coverage
+            self.coverage, self.not_detected = [], []
 
     @property
     def total(self) -> int:
@@ -191,6 +196,9 @@ class Scrubber:
         scrubbed = self.obj(value)
         if scrubbed == value:
             return text  # nothing found: keep the original formatting byte for byte
+        indent = _INDENT.search(text)
+        if indent is not None:  # pretty-printed: keep its indent width
+            return json.dumps(scrubbed, ensure_ascii=False, indent=len(indent.group(1)))
         compact = '": ' not in text and '", "' not in text
         return json.dumps(scrubbed, ensure_ascii=False, separators=(",", ":") if compact else None)
 
