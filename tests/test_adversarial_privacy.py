@@ -153,3 +153,15 @@ def test_no_scrub_claims_no_coverage():
     from trainer.scrub import ScrubReport
 
     assert ScrubReport(enabled=False).coverage == [] and ScrubReport().coverage == list(COVERAGE)
+
+
+@pytest.mark.parametrize("text", ["a dot " * 16000 + "at b", "-----BEGIN PRIVATE KEY-----\n" + "QUJD\n" * 20000,
+                                  "a." * 40000 + "@", "1:" * 40000, "password: x\n" * 8000, "Name: " + "Aa " * 30000],
+                         ids=["spelled-email", "pem", "email-dots", "ipv6", "keywords", "names"])
+def test_hostile_long_text_scrubs_in_linear_time(text):
+    """~100 kB of near-misses: seconds at most (the unbounded spelled-e-mail pattern took minutes here)."""
+    import time
+
+    start = time.process_time()
+    Scrubber().text(text)
+    assert time.process_time() - start < 10

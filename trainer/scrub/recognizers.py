@@ -257,7 +257,8 @@ _EMAIL = re.compile(
     r"(?<![\w.%+-])[\w.%+-]+(?:@|＠|&#0*64;|&#x0*40;|&commat;|%40)[\w-]+(?:\.[\w-]+)*\.(?:[^\W\d_]{2,}|xn--[\w-]+)\b")
 _DOT = r"(?:\s*[\[(]\s*dot\s*[\])]\s*|\s+dot\s+|\.)"
 _OBFUSCATED_EMAIL = re.compile(
-    rf"(?i)\b[\w+-]+(?:{_DOT}[\w+-]+)*(?:\s*[\[(]\s*at\s*[\])]\s*|\s+at\s+)[\w-]+(?:{_DOT}[\w-]+)*{_DOT}(?:{_TLDS})\b")
+    rf"(?i)\b[\w+-]+(?:{_DOT}[\w+-]+){{0,3}}(?:\s*[\[(]\s*at\s*[\])]\s*|\s+at\s+)[\w-]+(?:{_DOT}[\w-]+){{0,3}}"
+    rf"{_DOT}(?:{_TLDS})\b")  # bounded repeats: linear time on "a dot a dot a dot …"
 _SPELLED = re.compile(r"(?i)[\[(]\s*(?:at|dot)\s*[\])]|\sdot\s")
 
 
