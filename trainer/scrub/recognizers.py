@@ -204,6 +204,25 @@ def _strip_trailing(text: str, start: int, end: int) -> int:
     return end
 
 
+# words that follow "password is" / "password:" in prose, not in a credential
+_PROSE = frozenset("""
+a an the not no is are be was were been being must should will would can could may might has have had
+do does did incorrect wrong required invalid expired too correct missing empty reset changed stored hashed
+now still also case case-sensitive sensitive weak strong short long different same my your their our his
+her its set saved sent locked blocked valid ok okay fine working broken forgotten lost unknown in on at for
+to of and or with without that this these those which what when where here there please enter type
+none null nil true false undefined redacted hidden masked secret password token key protected encrypted
+""".split())
+
+
+def _real_secret(value: str) -> bool:
+    """Reject prose words, empty/None markers, masks (`******`) and template references (`${TOKEN}`)."""
+    v = value.strip("\"'`.,;:!?")
+    if len(v) < 3 or v.lower() in _PROSE or v[0] in "<${%[(":
+        return False
+    return len(set(v)) > 1 or v[0] not in "*x•#X.-_"
+
+
 def _find_keyword_secrets(text: str) -> Iterator[Span]:
     """`password = …`, `"password": "…"`, "my password is …", `x-api-key: …` and friends.
 
@@ -213,18 +232,20 @@ def _find_keyword_secrets(text: str) -> Iterator[Span]:
     """
     if not _KEYWORD_HINT.search(text):
         return
-    for m in _PASSWORD_TEXT.finditer(text):
-        yield m.start(1), _strip_trailing(text, m.start(1), m.end(1)), "password"
-    for m in _KEY_HEADER.finditer(text):
-        yield m.start(1), _strip_trailing(text, m.start(1), m.end(1)), "api_key"
+    for pattern, kind in ((_PASSWORD_TEXT, "password"), (_KEY_HEADER, "api_key")):
+        for m in pattern.finditer(text):
+            if _real_secret(m.group(1)):
+                yield m.start(1), _strip_trailing(text, m.start(1), m.end(1)), kind
     kd = _keyword_detector()
     pos = 0
     for line in text.split("\n"):
         if _KEYWORD_HINT.search(line):
             for secret in kd.analyze_line(filename="advise.yaml", line=line, line_number=0):
-                value = secret.secret_value
+                value = secret.secret_value or ""
                 i = line.find(value) if value else -1
-                if i >= 0 and len(value) >= 3:
+                quoted = i > 0 and line[i - 1] in "\"'`"
+                # YAML reads the rest of the line as the value: unquoted words are prose, not a password
+                if i >= 0 and _real_secret(value) and (quoted or not any(c.isspace() for c in value)):
                     kind = "password" if _PASSWORDISH.search(line[:i]) else "secret"
                     yield pos + i, _strip_trailing(text, pos + i, pos + i + len(value)), kind
         pos += len(line) + 1
