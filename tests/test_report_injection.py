@@ -9,6 +9,7 @@ excerpts all reach the templates as such strings); the Markdown is then rendered
 from __future__ import annotations
 
 import gzip
+import json
 import re
 from html.parser import HTMLParser
 from pathlib import Path
@@ -136,3 +137,30 @@ def test_html_report_keeps_payloads_as_text(ctx):
     assert not any(k.startswith("on") for _, a in p.tags for k in a)
     template = (TEMPLATES / "report.html.jinja").read_text()
     assert not re.search(r"\|\s*safe\b", template)  # nothing bypasses autoescape
+
+
+def test_terminal_summary_prints_markup_in_logs_as_text(tmp_path: Path):
+    """Model names, file names and failure excerpts are rich markup-free: '[/]' crashed `advise analyze`."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from reports.terminal import print_summary
+
+    evil = "[/] [link=http://evil.example]x[/link] [bold red]"
+    lines = []
+    for raw in gzip.open(EXAMPLE / "openai_chat.jsonl.gz", "rt").readlines()[:60]:
+        rec = json.loads(raw)
+        rec["request"]["model"] = "gpt-4o-2024-08-06" + evil
+        if isinstance(rec.get("response"), dict):
+            rec["response"]["model"] = rec["request"]["model"]
+        for choice in (rec.get("response") or {}).get("choices") or []:
+            choice["message"]["content"] = (choice["message"].get("content") or "") + " " + evil
+        lines.append(json.dumps(rec))
+    log = tmp_path / "calls [bold].jsonl"
+    log.write_text("\n".join(lines) + "\n")
+    a = analyze_logs([log], allow_unpriced=True, config=EXAMPLE / "advise.toml")
+    buf = StringIO()
+    print_summary(a, Console(file=buf, width=250, color_system=None))
+    out = buf.getvalue()
+    assert "gpt-4o-2024-08-06[/] [link=http://evil.example]x[/link]" in out and "calls [bold].jsonl" in out
