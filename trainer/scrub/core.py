@@ -58,6 +58,8 @@ NOT_DETECTED: list[str] = [
 ]
 CACHE_MIN_CHARS = 256  # long texts (system prompts, few-shot blocks) repeat: scrub each once
 CACHE_MAX_ENTRIES = 512
+CLEAN_MAX_CHARS = 64  # short strings that held nothing (roles, model names, ids, keys) are remembered …
+CLEAN_MAX_ENTRIES = 50_000  # … up to this many, so memory stays bounded
 # JSON keys whose string value is sensitive whatever its shape ({"password": "…"} in tool arguments)
 _KEY_KINDS = {
     **dict.fromkeys(("password", "passwd", "pwd", "passcode", "passphrase", "pin", "pincode"), "password"),
@@ -127,6 +129,8 @@ class Scrubber:
         self._ids: dict[str, dict[bytes, int]] = {k: {} for k in KINDS}
         self._occurrences: Counter[str] = Counter()
         self._cache: dict[bytes, tuple[str, Counter[str]]] = {}  # digest of a long text → (scrubbed, its counts)
+        self._clean: set[str] = set()  # short strings with nothing to scrub
+        self._clean_ids: set[str] = set()  # the same for identifier()
 
     def _placeholder(self, kind: str, value: str) -> str:
         seen = self._ids[kind]
@@ -157,7 +161,12 @@ class Scrubber:
         if not text:
             return text
         if len(text) < CACHE_MIN_CHARS:
-            return self._scrub(text)
+            if text in self._clean:
+                return text
+            out = self._scrub(text)
+            if out == text and len(text) <= CLEAN_MAX_CHARS and len(self._clean) < CLEAN_MAX_ENTRIES:
+                self._clean.add(text)
+            return out
         key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
         hit = self._cache.get(key)
         if hit is not None:
@@ -180,7 +189,12 @@ class Scrubber:
         Provider ids (``chatcmpl-…``, ``msg_01…``) are random by design and must stay joinable with
         the logs; an id that embeds an e-mail, a key shape or a phone number is still scrubbed.
         """
-        return self._plain(value, _ID_SKIP) if value else value
+        if not value or value in self._clean_ids:
+            return value
+        out = self._plain(value, _ID_SKIP)
+        if out == value and len(value) <= CLEAN_MAX_CHARS and len(self._clean_ids) < CLEAN_MAX_ENTRIES:
+            self._clean_ids.add(value)
+        return out
 
     def _json_text(self, text: str) -> str | None:
         """Scrubbed re-serialisation of a JSON object/array string; None when `text` is not one."""
