@@ -177,7 +177,10 @@ def _find_provider(text: str) -> Iterator[Span]:
     for pat, g in _provider_patterns():
         for m in pat.finditer(text):
             if m.group(g):
-                yield m.start(g), m.end(g), "api_key"
+                end = m.end(g)
+                while end < len(text) and (text[end].isalnum() or text[end] in "_-"):
+                    end += 1  # a key is the whole token: a longer variant must not leave its tail behind
+                yield m.start(g), end, "api_key"
 
 
 _BEARER = re.compile(r"(?i)(\bbearer\s+|\bauthorization\s*[:=]\s*(?:basic\s+|token\s+)?)([A-Za-z0-9._~+/-]{12,}=*)")
