@@ -33,12 +33,13 @@ COVERAGE: dict[str, str] = {
                 "and 'my password is …'",
     "email": "addresses incl. internationalised (IDN) ones, HTML-entity / %40 at-signs and "
              "'name dot surname at example dot com' / '[at]' spellings",
-    "iban": "IBANs in any case, spaced or not (country format and mod-97 via python-stdnum)",
+    "iban": "IBANs in any case, spaced or not (registered BBAN structure and mod-97 via python-stdnum)",
     "ssn": "US social security numbers (dashed anywhere; spaced/bare next to 'SSN'; python-stdnum rules)",
     "card": "payment cards, 13–19 digits with spaces, dashes or dots (Luhn via python-stdnum)",
     "ip": "IPv4 (also at the end of a sentence) and IPv6 addresses",
-    "phone": "phone numbers valid for libphonenumber: international +CC / 00CC, or national formats of "
-             "US GB DE FR JP IN BR AU ES IT NL CN MX with separators; bare digit runs only next to 'phone'/'call'",
+    "phone": "phone numbers valid for libphonenumber: international +CC / 00CC, or national numbers of "
+             "US GB DE FR JP IN BR AU ES IT NL CN MX grouped the way that region writes them; bare digit runs "
+             "only next to 'phone' / 'call'",
     "date_of_birth": "dates next to 'born', 'DOB', 'date of birth', 'birthday', 'geboren', 'né le'",
     "passport": "6–9 character passport numbers next to 'passport (no./number)'",
     "address": "street addresses of the shapes '12 Main Street', 'Hauptstraße 5', '12 rue de Rivoli', "

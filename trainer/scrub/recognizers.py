@@ -423,9 +423,9 @@ _ADDRESS = re.compile(
     rf"\b\d{{1,5}}[A-Za-z]?,?\s+(?:[A-Z][\w'’.-]*\s+){{1,4}}(?:{_STREET_TYPES})\b\.?"
     rf"(?:,?\s+(?:Apt|Apartment|Suite|Unit|Flat)\.?\s*#?\w+)?"
     r"|\b[A-ZÄÖÜ][\wäöüß-]*(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm)\s+\d{1,4}[a-z]?\b"
-    r"|\b\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?:rue|avenue|av\.|boulevard|bd|place|allée|chemin|impasse|quai)\s+"
+    r"|\b\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?i:rue|avenue|av\.|boulevard|bd|place|allée|chemin|impasse|quai)\s+"
     r"(?:(?:de|du|des|la|le|l'|d')\s*)*[A-ZÉ][\w'’-]*(?:\s+[A-ZÉ][\w'’-]*){0,3}"
-    r"|\b(?:via|viale|piazza|calle|avenida|plaza|rua)\s+(?:(?:de|del|della|da|do|la)\s+)*[A-Z][\w'’-]*"
+    r"|\b(?i:via|viale|piazza|calle|avenida|rua)\s+(?:(?:de|del|della|da|do|la)\s+)*[A-Z][\w'’-]*"
     r"(?:\s+[A-Z][\w'’-]*){0,3},?\s+\d{1,4}\b")
 _NAME_WORD = r"[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ'’]+(?:-[A-ZÀ-ÖØ-Þ]?[a-zà-öø-ÿ'’]+)*"
 _TITLE = r"\b(?:Mr|Mrs|Ms|Miss|Dr|Prof|Herr|Frau|Mme|Mlle|Sr|Sra)\.?\s+"
