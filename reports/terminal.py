@@ -48,7 +48,8 @@ def summary_tables(a: Analysis) -> list:
     """The renderables, in order (header lines and tables); kept separate so tests can inspect them."""
     out: list = []
     cur = a.cost.currency
-    files = ", ".join(f"{f.path} ({f.format or '?'}, {f.records:,} records)" for f in a.inputs) or "(records given)"
+    files = escape(", ".join(f"{f.path} ({f.format or '?'}, {f.records:,} records)" for f in a.inputs)
+                   or "(records given)")  # file names and model names are data, not rich markup
     first = a.window.first.strftime("%Y-%m-%d %H:%M") if a.window.first else "—"
     last = a.window.last.strftime("%Y-%m-%d %H:%M") if a.window.last else "—"
     out.append(f"[bold]advise analyze[/] — {files}")
@@ -84,7 +85,7 @@ def summary_tables(a: Analysis) -> list:
             d = t[kind]
             return approx(f"{fmt_int(d.mean)} · {fmt_int(d.p50)} · {fmt_int(d.p95)}", e)
 
-        tok.add_row(name, fmt_int(m.tokens.requests), dist("input"), dist("cache_read", 0.0),
+        tok.add_row(escape(name), fmt_int(m.tokens.requests), dist("input"), dist("cache_read", 0.0),
                     dist("cache_write", 0.0), dist("output"), dist("reasoning", 0.0))
     out.append(tok)
 
@@ -94,7 +95,7 @@ def summary_tables(a: Analysis) -> list:
     for name, m in a.models.items():
         e = token_error(m) if m.cost.priced else 0.0
         lat = m.reliability.latency_ms
-        money.add_row(name, approx(fmt_money(m.cost.per_request, m.cost.currency), e),
+        money.add_row(escape(name), approx(fmt_money(m.cost.per_request, m.cost.currency), e),
                       approx(fmt_money(m.cost.per_day, m.cost.currency), e),
                       approx(fmt_money(m.cost.per_month, m.cost.currency), e),
                       fmt_pct(m.reliability.error_rate, 1),
@@ -106,7 +107,7 @@ def summary_tables(a: Analysis) -> list:
             f"{approx(fmt_money(a.cost.per_month, cur), total_err)}/month projected (30 days"
             + (f", {a.sampling.label})" if a.sampling.label else ")"))
     if not a.cost.complete:
-        line += f" — [red]cost unknown for {', '.join(a.cost.unpriced_models)} (no price)[/]"
+        line += f" — [red]cost unknown for {escape(', '.join(a.cost.unpriced_models))} (no price)[/]"
     out.append(line)
 
     fam = Table(title="Prompt families: tokens every request repeats", title_justify="left")
@@ -120,7 +121,7 @@ def summary_tables(a: Analysis) -> list:
             static = approx(static, f.static_prefix_error)
         if f.static_block_tokens:
             static += f" (+{f.static_block_tokens:,.0f} in blocks)"
-        fam.add_row(str(i), f.model, fmt_int(f.requests), static, fmt_int(f.mean_variable_tokens),
+        fam.add_row(str(i), escape(f.model), fmt_int(f.requests), static, fmt_int(f.mean_variable_tokens),
                     fmt_pct(f.static_share_of_input_tokens), fmt_pct(f.static_share_of_input_cost),
                     f"{fmt_pct(f.cache.hit_rate_5m)} · {fmt_pct(f.cache.hit_rate_1h)}")
     out.append(fam)
@@ -152,7 +153,7 @@ def summary_tables(a: Analysis) -> list:
         parts.append(f"time ASSUMED for {dq.assumed_time.records:,} records without a timestamp "
                      f"({dq.assumed_time.source})")
     if dq.unpriced_models:
-        parts.append(f"unpriced: {', '.join(dq.unpriced_models)}")
+        parts.append(f"unpriced: {escape(', '.join(dq.unpriced_models))}")
     by_format: dict[str, int] = {}
     for f in a.inputs:
         by_format[f.format or "unknown"] = by_format.get(f.format or "unknown", 0) + f.records
@@ -189,7 +190,7 @@ def decision_tables(a: Analysis) -> list:
     """The ranked strategies and the recommendation, when the analysis carries them."""
     out: list = []
     if a.recommendation and not a.strategies:
-        out.append(f"[bold]Recommendation:[/] {a.recommendation.get('headline', '')}")
+        out.append(f"[bold]Recommendation:[/] {escape(a.recommendation.get('headline', ''))}")
     if not a.strategies or not a.recommendation:
         return out
     rec = a.recommendation
@@ -207,14 +208,14 @@ def decision_tables(a: Analysis) -> list:
                   fmt_money(s["monthly_net_value"]["value"], cur), fmt_days(s["payback_days"]),
                   fmt_money(s["net_value_12m"]["value"], cur), fmt_pct(s["failure_rate_after"], 1))
     out.append(t)
-    out.append(f"[bold]Recommendation:[/] {rec.get('headline', '')}")
+    out.append(f"[bold]Recommendation:[/] {escape(rec.get('headline', ''))}")
     for line in rec.get("explanation", []):
-        out.append(f"  • {line}")
+        out.append(f"  • {escape(line)}")
     flips = rec.get("flip_conditions") or []
     if flips:
         out.append("[bold]The answer would change if:[/]")
         for f in flips:
-            out.append(f"  • {f['text']}")
+            out.append(f"  • {escape(f['text'])}")
     rows = (a.assumptions or {}).get("rows") or []
     if rows:
         at = Table(title="Assumptions (value · source)")

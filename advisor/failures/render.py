@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from advisor.failures.result import ClusterRow, FailureAnalysis, SignatureRow
@@ -43,7 +44,7 @@ def print_failures(fa: FailureAnalysis, console: Console | None = None, *, top: 
                   f"{_pct(fa.provider_errors.share_of_all_calls)} of all calls")
     if fa.unknown_label_ids.count:
         con.print(f"[yellow]{fa.unknown_label_ids.count} label ids matched no record[/yellow], e.g. "
-                  + ", ".join(fa.unknown_label_ids.examples[:5]))
+                  + escape(", ".join(fa.unknown_label_ids.examples[:5])))
     if fa.sources.label_overrides:
         con.print(f"{fa.sources.label_overrides} records flagged by checks were marked ok by a label (label wins)")
     if fa.signatures:
@@ -60,7 +61,7 @@ def signature_table(rows: list[SignatureRow], fa: FailureAnalysis) -> Table:
                       ("% failures", "right"), ("days", "right"), ("recurring", "center")):
         t.add_column(col, justify=just)  # type: ignore[arg-type]
     for r in rows:
-        t.add_row(r.signature, r.category, f"{r.count:,}", _pct(r.share_of_requests), _pct(r.share_of_failures),
+        t.add_row(escape(r.signature), r.category, f"{r.count:,}", _pct(r.share_of_requests), _pct(r.share_of_failures),
                   str(r.days_seen), "yes" if r.recurring else "")
     return t
 
@@ -71,8 +72,8 @@ def cluster_table(rows: list[ClusterRow]) -> Table:
                       ("% requests", "right"), ("example", "left")):
         t.add_column(col, justify=just)  # type: ignore[arg-type]
     for r in rows:
-        t.add_row(str(r.id), r.label, r.category, f"{r.size:,}", _pct(r.share_of_requests),
-                  r.examples[0].excerpt[:70] if r.examples else "")
+        t.add_row(str(r.id), escape(r.label), r.category, f"{r.size:,}", _pct(r.share_of_requests),
+                  escape(r.examples[0].excerpt[:70]) if r.examples else "")  # log text is not rich markup
     return t
 
 
@@ -82,5 +83,5 @@ def print_examples(title: str, examples, console: Console | None = None) -> None
     t.add_column("record id")
     t.add_column("excerpt")
     for e in examples:
-        t.add_row(e.id, e.excerpt)
+        t.add_row(escape(e.id), escape(e.excerpt))
     con.print(t)

@@ -3,7 +3,8 @@
 Four passes, each over a file on disk rather than a list in memory:
 
 1. records → filter (:mod:`.filters`) → **scrub** (:mod:`trainer.scrub`, before anything touches
-   disk) → chat rows spooled to a temp JSONL; the static-prefix finder sees each row;
+   disk; every decoded string, the id/model/cluster metadata too) → chat rows spooled to a temp
+   JSONL; the static-prefix finder sees each row;
 2. spool → strip static text, short prompt (:mod:`.prefix`) → exact/near-dupe index
    (:mod:`trainer.dedupe`, SQLite-backed) → second spool (exact duplicates dropped);
 3. near-duplicate groups → grouped, stratified, seeded splits (:mod:`.splits`);
@@ -253,8 +254,12 @@ def _build_into(out_dir: Path, records: Iterable[Record], options: DatasetOption
                 family = f"{model}#{key}"
                 system, msgs, target, tools = _scrub_rows(scrubber, *record_to_chat(record))
                 cluster = hint_clusters.get(record.id) or verdict.category
+                rid = record.id
+                if scrubber is not None:  # ids, model names and cluster labels reach test.jsonl's metadata
+                    rid, model, family, cluster = (scrubber.identifier(v) if isinstance(v, str) else v
+                                                   for v in (rid, model, family, cluster))
                 finder.add(family, model, system, msgs)
-                fh.write(orjson.dumps({"id": record.id, "family": family, "cluster": cluster, "system": system,
+                fh.write(orjson.dumps({"id": rid, "family": family, "cluster": cluster, "system": system,
                                        "messages": msgs, "target": target, "tools": tools}) + b"\n")
         if on_progress is not None:
             on_progress(read)

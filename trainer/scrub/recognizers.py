@@ -1,0 +1,488 @@
+"""Recognizers: each finds candidate spans of one kind in a text, validates them, and reports them.
+
+The design follows Microsoft Presidio's recognizers (pattern → validation → context words) but
+without a model or network: a cheap precondition skips texts that cannot hold the kind, a regex
+proposes candidates, and a validator from a maintained library decides —
+:mod:`phonenumbers` (Google's libphonenumber metadata) for phones, :mod:`stdnum` for IBAN / US SSN /
+Luhn, :mod:`detect_secrets` for provider key shapes and ``password = …`` style assignments.
+Context-gated kinds (dates of birth, passports, names, bare SSNs and bare digit phones) only fire
+near their cue words, which keeps precision on product data (SKUs, dates, prices, ids).
+
+Every recognizer returns ``(start, end, kind)`` spans over the *decoded* text; :mod:`.core`
+resolves overlaps by recognizer priority and replaces spans with placeholders.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import cache
+
+Span = tuple[int, int, str]
+
+# ------------------------------------------------------------------ helpers
+
+
+def luhn_ok(digits: str) -> bool:
+    """Luhn checksum (python-stdnum): what every payment card number satisfies."""
+    from stdnum import luhn
+
+    return digits.isdigit() and luhn.is_valid(digits)
+
+
+def iban_ok(text: str) -> bool:
+    """ISO 13616 mod-97 and the country's registered BBAN structure (python-stdnum), any case.
+
+    National check digits inside the BBAN are not required: a mistyped account is still personal data.
+    """
+    from stdnum import iban
+
+    return iban.is_valid(text.upper(), check_country=False)
+
+
+def shannon_entropy(s: str) -> float:
+    """Bits per character of the string's own character distribution."""
+    if not s:
+        return 0.0
+    n = len(s)
+    return -sum(c / n * math.log2(c / n) for c in Counter(s).values())
+
+
+def _mean_run(token: str) -> float:
+    """Mean length of runs of one character class (lower/upper/digit/other): words run long, keys short."""
+    def cls(c: str) -> int:
+        return 0 if c.islower() else 1 if c.isupper() else 2 if c.isdigit() else 3
+    runs = 1 + sum(cls(a) != cls(b) for a, b in zip(token, token[1:], strict=False))
+    return len(token) / runs
+
+
+PLACEHOLDER = re.compile(r"<[A-Z_]+_\d+>")
+_HEX = re.compile(r"[0-9a-f]{32,}|[0-9A-F]{32,}")
+
+
+def looks_random(token: str) -> bool:
+    """High-entropy rule: ≥ 20 chars mixing classes, short class runs, entropy ≥ min(4, log2(len) − 0.8);
+    or ≥ 32 hex digits with entropy ≥ 3 (keys, digests)."""
+    if len(token) < 20 or PLACEHOLDER.fullmatch(token):
+        return False
+    digits = sum(c.isdigit() for c in token)
+    if _HEX.fullmatch(token):
+        return 2 <= digits <= len(token) - 2 and shannon_entropy(token) >= 3.0
+    classes = sum((any(c.islower() for c in token), any(c.isupper() for c in token), digits > 0))
+    if classes < 2 or (classes == 2 and digits < 2) or _mean_run(token) > 3.0:
+        return False
+    return shannon_entropy(token) >= min(4.0, math.log2(len(token)) - 0.8)
+
+
+def _near(text: str, start: int, cue: re.Pattern[str], window: int = 40) -> bool:
+    """Presidio-style context: a cue word within `window` characters before the candidate."""
+    return cue.search(text, max(0, start - window), start) is not None
+
+
+_DIGIT = re.compile(r"\d")
+
+
+def _has_digit(t: str) -> bool:
+    return _DIGIT.search(t) is not None
+
+
+# ------------------------------------------------------------------ the recognizer type
+
+
+@dataclass(frozen=True)
+class Recognizer:
+    """One kind: `find(text)` yields spans; `digits` / `needed(text)` are cheap tests that skip most texts."""
+
+    kind: str
+    find: Callable[[str], Iterator[Span]]
+    needed: Callable[[str], bool] | None = None
+    digits: bool = False  # only texts with a digit can hold this kind (tested once per text)
+
+
+def _regex(kind: str, pattern: re.Pattern[str], valid: Callable[[str], bool] | None = None,
+           group: int = 0) -> Callable[[str], Iterator[Span]]:
+    def find(text: str) -> Iterator[Span]:
+        for m in pattern.finditer(text):
+            value = m.group(group)
+            if value and (valid is None or valid(value)):
+                yield m.start(group), m.end(group), kind
+    return find
+
+
+# ------------------------------------------------------------------ secrets
+
+_PEM = re.compile(
+    r"-----BEGIN[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
+    r"(?:.*?-----END[A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"  # the whole block …
+    r"|[A-Za-z0-9+/=\s\\:,.-]*)",  # … or, cut off before END, the whole base64 body that follows
+    re.DOTALL)
+_JWT = re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
+# shapes detect-secrets does not know (Anthropic, Google, Hugging Face, OpenAI's current key forms, …)
+_API_KEY = re.compile(
+    r"(?<![A-Za-z0-9_])(?:"
+    r"sk-ant-[A-Za-z0-9_-]{20,}"
+    r"|sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}"
+    r"|(?:AKIA|ASIA)[0-9A-Z]{16}"
+    r"|gh[pousr]_[A-Za-z0-9]{30,}"
+    r"|github_pat_[A-Za-z0-9_]{22,}"
+    r"|AIza[0-9A-Za-z_-]{35}"
+    r"|xox[abprs]-[A-Za-z0-9-]{10,}"
+    r"|(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}"
+    r"|hf_[A-Za-z0-9]{30,}"
+    r")(?![A-Za-z0-9_-])"
+)
+# detect-secrets plugins whose patterns are specific enough for free text (group holding the secret)
+_DETECT_SECRETS_PLUGINS = {
+    "AWSKeyDetector": 0, "AzureStorageKeyDetector": 0, "BasicAuthDetector": 1, "DiscordBotTokenDetector": 0,
+    "GitHubTokenDetector": 0, "GitLabTokenDetector": 0, "MailchimpDetector": 0, "NpmDetector": 0,
+    "OpenAIDetector": 0, "PypiTokenDetector": 0, "SendGridDetector": 0, "SlackDetector": 0,
+    "SquareOAuthDetector": 0, "StripeDetector": 0, "TelegramBotTokenDetector": 0, "TwilioKeyDetector": 0,
+}
+
+
+@cache
+def _provider_patterns() -> tuple[tuple[re.Pattern[str], int], ...]:
+    """detect-secrets' maintained provider key regexes, compiled once and run in-process.
+
+    Its ``scan_line`` costs ~0.6 ms a line (every plugin, no positions); the plugins' own
+    ``denylist`` patterns give the same detections with match positions at regex speed.
+    """
+    from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
+
+    out = []
+    for cls in get_mapping_from_secret_type_to_class().values():
+        group = _DETECT_SECRETS_PLUGINS.get(cls.__name__)
+        if group is None:
+            continue
+        for pat in cls().denylist:
+            g = group
+            if cls.__name__ == "AWSKeyDetector" and pat.groups:
+                g = 1  # the `aws … key = "…"` form: the quoted value
+            out.append((pat, g))
+    return tuple(out)
+
+
+# Every provider shape in _DETECT_SECRETS_PLUGINS is a run of ≥ 20 key characters (or a URL with
+# credentials): one cheap scan for such a run replaces ~30 pattern scans on ordinary prose.
+_LONG_RUN = re.compile(r"[\w.:/+=@-]{20}")
+
+
+def _find_provider(text: str) -> Iterator[Span]:
+    if "://" not in text and _LONG_RUN.search(text) is None:
+        return
+    for pat, g in _provider_patterns():
+        for m in pat.finditer(text):
+            if m.group(g):
+                end = m.end(g)
+                while end < len(text) and (text[end].isalnum() or text[end] in "_-"):
+                    end += 1  # a key is the whole token: a longer variant must not leave its tail behind
+                yield m.start(g), end, "api_key"
+
+
+_BEARER = re.compile(r"(?i)(\bbearer\s+|\bauthorization\s*[:=]\s*(?:basic\s+|token\s+)?)([A-Za-z0-9._~+/-]{12,}=*)")
+# header / assignment forms with any value shape (a UUID after x-api-key is a key, not a record id)
+_KEY_HEADER = re.compile(
+    r"(?i)\b(?:x-)?(?:api[-_ ]?key|api[-_ ]?token|access[-_ ]?token|auth[-_ ]?token|secret[-_ ]?key|"
+    r"client[-_ ]?secret|private[-_ ]?token|x-auth-token|session[-_ ]?token|refresh[-_ ]?token)"
+    r"[\"']?\s*[:=]\s*[\"']?([^\s\"',;]{6,})")
+_PASSWORD_TEXT = re.compile(
+    r"(?i)\b(?:password|passwort|passcode|passphrase|pass ?word|pwd|passwd|mot de passe|contrase(?:ñ|n)a|"
+    r"(?:pin|pin code))\s*(?:is|was|=|:|:=|->)\s*[\"'`]?([^\s\"'`]{3,})")
+_PASSWORD_WORDS = ("pass", "pwd", "contrase", "pin")
+# KeywordDetector needs `keyword … = / : value`; prose lines ("reset your password") skip it
+_ASSIGN_HINT = re.compile(r"(?i)(?:pass|pwd|secret|key|token|contrase|auth)[\w-]*[\"'\]]?\s*(?::|=|=>|->)")
+_PASSWORDISH = re.compile(r"(?i)pass|pwd|contrase")
+
+
+def _strip_trailing(text: str, start: int, end: int) -> int:
+    """A value at the end of a sentence keeps its full stop / comma outside the placeholder."""
+    while end > start + 1 and text[end - 1] in ".,;:!?)]}>":
+        end -= 1
+    return end
+
+
+# words that follow "password is" / "password:" in prose, not in a credential
+_PROSE = frozenset("""
+a an the not no is are be was were been being must should will would can could may might has have had
+do does did incorrect wrong required invalid expired too correct missing empty reset changed stored hashed
+now still also case case-sensitive sensitive weak strong short long different same my your their our his
+her its set saved sent locked blocked valid ok okay fine working broken forgotten lost unknown in on at for
+to of and or with without that this these those which what when where here there please enter type
+none null nil true false undefined redacted hidden masked secret password token key protected encrypted
+""".split())
+
+
+def _real_secret(value: str) -> bool:
+    """Reject prose words, empty/None markers, masks (`******`) and template references (`${TOKEN}`)."""
+    v = value.strip("\"'`.,;:!?")
+    if len(v) < 3 or v.lower() in _PROSE or v[0] in "<${%[(":
+        return False
+    return len(set(v)) > 1 or v[0] not in "*x•#X.-_"
+
+
+def _find_keyword_secrets(text: str) -> Iterator[Span]:
+    """`password = …`, `"password": "…"`, "my password is …", `x-api-key: …` and friends.
+
+    detect-secrets' KeywordDetector (its YAML/INI flavour, the most permissive one) judges each
+    line that mentions a keyword; the two regexes above add the natural-language and header forms
+    it does not cover.
+    """
+    low = text.lower()  # substring tests on it are far cheaper than case-insensitive regex scans
+    pw = any(map(low.__contains__, _PASSWORD_WORDS))
+    key = "key" in low or "token" in low or "secret" in low
+    if not (pw or key or "auth" in low):
+        return
+    for pattern, kind, wanted in ((_PASSWORD_TEXT, "password", pw), (_KEY_HEADER, "api_key", key)):
+        for m in pattern.finditer(text) if wanted else ():
+            if _real_secret(m.group(1)):
+                yield m.start(1), _strip_trailing(text, m.start(1), m.end(1)), kind
+    if ":" not in text and "=" not in text and "->" not in text:
+        return
+    kd = _keyword_detector()
+    pos = 0
+    for line in text.split("\n"):
+        if _ASSIGN_HINT.search(line):
+            for secret in kd.analyze_line(filename="advise.yaml", line=line, line_number=0):
+                value = secret.secret_value or ""
+                i = line.find(value) if value else -1
+                quoted = i > 0 and line[i - 1] in "\"'`"
+                # YAML reads the rest of the line as the value: unquoted words are prose, not a password
+                if i >= 0 and _real_secret(value) and (quoted or not any(c.isspace() for c in value)):
+                    kind = "password" if _PASSWORDISH.search(line[:i]) else "secret"
+                    yield pos + i, _strip_trailing(text, pos + i, pos + i + len(value)), kind
+        pos += len(line) + 1
+
+
+@cache
+def _keyword_detector():
+    from detect_secrets.plugins.keyword import KeywordDetector
+
+    return KeywordDetector()
+
+
+_TOKENISH = re.compile(r"(?<![A-Za-z0-9_+/-])[A-Za-z0-9_+/-]{20,}=*(?![A-Za-z0-9_+/=-])")
+
+
+def _find_random(text: str) -> Iterator[Span]:
+    for m in _TOKENISH.finditer(text):
+        start, value = m.start(), m.group(0)
+        if start > 0 and text[start - 1] == "\\" and value[0] in "nrtbfu":
+            start, value = start + 1, value[1:]  # a literal "\n" before the token is not part of it
+        if looks_random(value):
+            yield start, m.end(), "secret"
+
+
+# ------------------------------------------------------------------ contact data
+
+_TLDS = ("com|org|net|edu|gov|mil|int|io|co|uk|de|fr|it|es|nl|be|at|ch|se|no|dk|fi|pl|pt|ie|cz|ru|ua|jp|cn|kr|"
+         "in|au|nz|ca|us|br|mx|ar|za|eu|info|biz|me|ai|app|dev|tech|online|xyz")
+_EMAIL = re.compile(
+    r"(?<![\w.%+-])[\w.%+-]+(?:@|＠|&#0*64;|&#x0*40;|&commat;|%40)[\w-]+(?:\.[\w-]+)*\.(?:[^\W\d_]{2,}|xn--[\w-]+)\b")
+_DOT = r"(?:\s*[\[(]\s*dot\s*[\])]\s*|\s+dot\s+|\.)"
+_OBFUSCATED_EMAIL = re.compile(
+    rf"(?i)\b[\w+-]+(?:{_DOT}[\w+-]+){{0,3}}(?:\s*[\[(]\s*at\s*[\])]\s*|\s+at\s+)[\w-]+(?:{_DOT}[\w-]+){{0,3}}"
+    rf"{_DOT}(?:{_TLDS})\b")  # bounded repeats: linear time on "a dot a dot a dot …"
+_SPELLED = re.compile(r"(?i)[\[(]\s*(?:at|dot)\s*[\])]|\sdot\s")
+
+
+def _obfuscated_ok(m: str) -> bool:
+    """'name dot surname at example dot com' / 'ann [at] example [dot] com', not 'look at example.com'."""
+    return _SPELLED.search(m) is not None
+
+
+_IPV4 = re.compile(
+    r"(?<![\d.])(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?:\.(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}(?!\d|\.\d)")
+_IPV6 = re.compile(r"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![0-9A-Fa-f:])")
+
+
+def _ipv6_ok(m: str) -> bool:
+    if m.count(":") < 2 or not re.search(r"[0-9A-Fa-f]", m):
+        return False
+    try:
+        ipaddress.IPv6Address(m)
+    except ValueError:
+        return False
+    return True
+
+
+PHONE_REGIONS = ("US", "GB", "DE", "FR", "JP", "IN", "BR", "AU", "ES", "IT", "NL", "CN", "MX")
+_PHONE = re.compile(
+    r"(?<![A-Za-z0-9_+.:/-])(?:\+|00)?(?:\(\d{1,5}\)[ .-]?)?\d[\d .()/-]{5,20}\d(?![A-Za-z0-9_-]|[.:,]\d)")
+_PHONE_CUE = re.compile(r"(?i)phone|tel\b|tel\.|call|mobile|cell|fax|whatsapp|sms|text me|ring|電話|携帯|телефон")
+_DATE_SHAPE = re.compile(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{4}")
+
+
+def _decimal(cand: str) -> bool:
+    """'3.14159265' or '1234.567890': one dot and no other separator is a number, not a phone."""
+    return cand.count(".") == 1 and not any(c in cand for c in " -()/")
+
+
+def _find_phones(text: str) -> Iterator[Span]:
+    """Candidates by shape, validated by libphonenumber (international or any of PHONE_REGIONS).
+
+    International numbers (+CC / 00CC) need only be valid. National ones written with separators
+    must also be grouped the way that region writes its numbers (PhoneNumberMatcher's
+    STRICT_GROUPING leniency): "03-1234-5678" is Tokyo, "2025-0312-4471" is an order number. A bare
+    digit run counts only next to a cue word such as "phone" or "call": libphonenumber accepts most
+    10-digit strings in *some* region.
+    """
+    import phonenumbers
+
+    for m in _PHONE.finditer(text):
+        cand = m.group(0).rstrip(" .(/-")
+        digits = sum(c.isdigit() for c in cand)
+        if not 8 <= digits <= 15 or _DATE_SHAPE.search(cand) or _decimal(cand):
+            continue
+        intl = cand.startswith(("+", "00"))
+        bare = cand.isdigit()
+        if not intl and bare and not _near(text, m.start(), _PHONE_CUE):
+            continue
+        num = "+" + cand[2:] if cand.startswith("00") else cand
+        regions: tuple[str | None, ...] = (None,) if intl else PHONE_REGIONS
+        for region in regions:
+            try:
+                parsed = phonenumbers.parse(num, region)
+            except phonenumbers.NumberParseException:
+                continue
+            if not phonenumbers.is_valid_number(parsed):
+                continue
+            if not intl and not bare and not _grouped_as_in(cand, region):
+                continue
+            yield m.start(), m.start() + len(cand), "phone"
+            break
+
+
+def _grouped_as_in(cand: str, region: str | None) -> bool:
+    from phonenumbers import Leniency, PhoneNumberMatcher
+
+    return any(pm.start == 0 and pm.end == len(cand)
+               for pm in PhoneNumberMatcher(cand, region, leniency=Leniency.STRICT_GROUPING))
+
+
+# ------------------------------------------------------------------ financial and national ids
+
+_IBAN = re.compile(r"(?i)\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b")
+
+
+def _find_ibans(text: str) -> Iterator[Span]:
+    """Case-insensitive candidates; when the full run fails, trailing space-separated groups are
+    dropped one by one (in "… 3836 today" the word is not part of the account)."""
+    for m in _IBAN.finditer(text):
+        cand = m.group(0)
+        while len(cand.replace(" ", "")) >= 15:
+            if iban_ok(cand):
+                yield m.start(), m.start() + len(cand), "iban"
+                break
+            cut = cand.rfind(" ")
+            if cut < 0:
+                break
+            cand = cand[:cut]
+
+
+_CARD = re.compile(r"(?<![\d.-])(?:\d[ .-]?){12,18}\d(?![\d-]|\.\d)")
+
+
+def _card_ok(m: str) -> bool:
+    digits = re.sub(r"[ .-]", "", m)
+    return 13 <= len(digits) <= 19 and digits[0] in "23456" and luhn_ok(digits)
+
+
+_SSN = re.compile(r"(?<![\d-])(\d{3})([- ]?)(\d{2})\2(\d{4})(?![\d-])")
+_SSN_CUE = re.compile(r"(?i)\bssn\b|social security|\bss#|\bsocial sec")
+
+
+def _find_ssn(text: str) -> Iterator[Span]:
+    """US SSNs: dashed form anywhere, spaced/bare form only near "SSN"; area/group/serial rules (stdnum)."""
+    from stdnum.us import ssn
+
+    for m in _SSN.finditer(text):
+        if m.group(2) != "-" and not _near(text, m.start(), _SSN_CUE):
+            continue
+        if ssn.is_valid(m.group(1) + m.group(3) + m.group(4)):
+            yield m.start(), m.end(), "ssn"
+
+
+# ------------------------------------------------------------------ context-gated personal data
+
+_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+          r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
+_DATE = (rf"(?:\d{{4}}-\d{{1,2}}-\d{{1,2}}|\d{{1,2}}[./-]\d{{1,2}}[./-]\d{{2,4}}|"
+         rf"\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+\d{{4}}|{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}})")
+_DOB = re.compile(
+    rf"(?i)\b(?:born(?:\s+on)?|d\.?o\.?b\.?|date\s+of\s+birth|birth\s*date|birthday(?:\s+is)?|geboren(?:\s+am)?|"
+    rf"n[ée]e?\s+le)\s*[:\-]?\s*(?:on\s+|is\s+)?({_DATE})")
+_PASSPORT = re.compile(
+    r"(?i)\bpass(?:port|nummer)(?:\s*(?:no\.?|number|num\.?|nr\.?|#|id))?\s*(?:is\s+)?[:#]?\s*([A-Z0-9]{6,9})\b")
+_STREET_TYPES = (r"Street|St|Avenue|Ave|Road|Rd|Boulevard|Blvd|Lane|Ln|Drive|Dr|Court|Ct|Way|Place|Pl|Terrace|"
+                 r"Square|Sq|Parkway|Pkwy|Highway|Hwy|Close|Crescent|Row|Gardens|Grove|Mews")
+_ADDRESS = re.compile(
+    rf"\b\d{{1,5}}[A-Za-z]?,?\s+(?:[A-Z][\w'’.-]*\s+){{1,4}}(?:{_STREET_TYPES})\b\.?"
+    rf"(?:,?\s+(?:Apt|Apartment|Suite|Unit|Flat)\.?\s*#?\w+)?"
+    r"|\b[A-ZÄÖÜ][\wäöüß-]*(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm)\s+\d{1,4}[a-z]?\b"
+    r"|\b\d{1,4}(?:\s?(?:bis|ter))?,?\s+(?i:rue|avenue|av\.|boulevard|bd|place|allée|chemin|impasse|quai)\s+"
+    r"(?:(?:de|du|des|la|le|l'|d')\s*)*[A-ZÉ][\w'’-]*(?:\s+[A-ZÉ][\w'’-]*){0,3}"
+    r"|\b(?i:via|viale|piazza|calle|avenida|rua)\s+(?:(?:de|del|della|da|do|la)\s+)*[A-Z][\w'’-]*"
+    r"(?:\s+[A-Z][\w'’-]*){0,3},?\s+\d{1,4}\b")
+_NAME_WORD = r"[A-ZÀ-ÖØ-Þ][a-zà-öø-ÿ'’]+(?:-[A-ZÀ-ÖØ-Þ]?[a-zà-öø-ÿ'’]+)*"
+_TITLE = r"\b(?:Mr|Mrs|Ms|Miss|Dr|Prof|Herr|Frau|Mme|Mlle|Sr|Sra)\.?\s+"
+_NAME = re.compile(
+    rf"(?:(?i:\bmy\s+name\s+is|\bi\s+am\s+called|\bname\s*:|\bfull\s+name\s*:|\bcustomer\s*:|\bdear|\bsincerely,?"
+    rf"|\bregards,?|\bje\s+m'appelle|\bich\s+hei(?:ß|ss)e|\bme\s+llamo|\bmi\s+chiamo)\s+(?:{_TITLE})?"
+    rf"|{_TITLE})"
+    rf"({_NAME_WORD}(?:\s+(?:(?:van|von|de|der|da|di|le|la)\s+)?{_NAME_WORD}){{0,2}})")
+_NOT_NAMES = frozenset("The A An This That It Team Customer Sir Madam All Everyone Support Sales Manager Friend "
+                       "Valued User Colleagues Hello Thanks Thank Please".split())
+
+
+_NAME_HINTS = ("name", "Name", "NAME", "Dear", "dear", "DEAR", "egards", "EGARDS", "incerely", "INCERELY", "alled", "ustomer", "USTOMER",
+               "appelle", "llamo", "chiamo", "eiße", "eisse", "Mr", "Ms", "Miss", "Dr", "Prof", "Herr", "Frau", "Mme",
+               "Mlle", "Sr")
+
+
+def _name_cue(text: str) -> bool:
+    """Cheap substring test for any cue of _NAME (most texts have none)."""
+    return any(map(text.__contains__, _NAME_HINTS))  # map over a C method: no Python frame per hint
+
+
+def _find_names(text: str) -> Iterator[Span]:
+    for m in _NAME.finditer(text):
+        first = m.group(1).split()[0]
+        if first not in _NOT_NAMES:
+            yield m.start(1), m.end(1), "name"
+
+
+def _group1(kind: str, pattern: re.Pattern[str], valid: Callable[[str], bool] | None = None):
+    return _regex(kind, pattern, valid, group=1)
+
+
+# Order = priority when spans overlap (most specific first: a JWT is not half-eaten by the entropy rule).
+RECOGNIZERS: tuple[Recognizer, ...] = (
+    Recognizer("private_key", _regex("private_key", _PEM), lambda t: "PRIVATE KEY" in t),
+    Recognizer("jwt", _regex("jwt", _JWT), lambda t: "eyJ" in t),
+    Recognizer("api_key", _regex("api_key", _API_KEY)),
+    Recognizer("api_key", _find_provider),
+    Recognizer("bearer", _regex("bearer", _BEARER, group=2), lambda t: "earer" in t or "uthorization" in t
+               or "EARER" in t or "UTHORIZATION" in t),
+    Recognizer("password", _find_keyword_secrets),
+    Recognizer("email", _regex("email", _EMAIL), lambda t: "@" in t or "&#" in t or "&commat;" in t or "%40" in t
+               or "＠" in t),
+    Recognizer("email", _regex("email", _OBFUSCATED_EMAIL, _obfuscated_ok),
+               lambda t: "at" in t and "dot" in t.lower() or "[at]" in t.lower() or "(at)" in t.lower()),
+    Recognizer("iban", _find_ibans, digits=True),
+    Recognizer("ssn", _find_ssn, digits=True),
+    Recognizer("card", _regex("card", _CARD, _card_ok), digits=True),
+    Recognizer("ip", _regex("ip", _IPV4), lambda t: "." in t, True),
+    Recognizer("ip", _regex("ip", _IPV6, _ipv6_ok), lambda t: "::" in t or t.count(":") >= 2),
+    Recognizer("date_of_birth", _group1("date_of_birth", _DOB), digits=True),
+    Recognizer("passport", _group1("passport", _PASSPORT, _has_digit), lambda t: "ass" in t or "ASS" in t, True),
+    Recognizer("phone", _find_phones, digits=True),
+    Recognizer("address", _regex("address", _ADDRESS), digits=True),
+    Recognizer("name", _find_names, _name_cue),
+    Recognizer("secret", _find_random),
+)
+
+KINDS: tuple[str, ...] = tuple(dict.fromkeys(r.kind for r in RECOGNIZERS))
