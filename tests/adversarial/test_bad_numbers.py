@@ -54,6 +54,8 @@ def test_report_says_totals_are_incomplete(tmp_path, capsys, suffix):
     out = tmp_path / f"report{suffix}"
     assert main(["report", str(a), "-o", str(out)]) == 0
     text = out.read_text()
+    if suffix == ".md":  # Markdown escapes the punctuation that came from data; a renderer shows it plain
+        text = text.replace("\\(", "(").replace("\\)", ")")
     assert "incomplete: 5 requests of model acme-private-7b unpriced" in text
     assert "(incomplete)" in text  # the cost figures themselves are flagged
 
