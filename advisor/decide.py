@@ -133,6 +133,7 @@ class Recommendation(BaseModel):
     fine_tune_kind: FineTuneKind | None = None
     target: str
     served: str
+    routing: dict[str, list[str]] = Field(default_factory=dict, description="hybrid: model → prompt families")
     ranking: list[str] = Field(description="strategy keys, best first")
     headline: str
     explanation: list[str]
@@ -675,7 +676,7 @@ def recommend(results: list[StrategyResult], profile: TrafficProfile, a: Assumpt
         "winner_payback_days": pb, "winner_net_value": n12.value, "currency": cur,
     }
     return Recommendation(winner=winner, winner_name=win.name, members=win.members, fine_tune_kind=win.fine_tune_kind,
-                          target=win.target, served=win.served, ranking=ranking, headline=headline,
+                          target=win.target, served=win.served, routing=win.routing, ranking=ranking, headline=headline,
                           explanation=explanation, why_not=why_not, deciding_numbers=deciding, rules_applied=rules,
                           margin=margin, flip_conditions=flips, sensitivity_strategy=sens_key, sensitivity=sens)
 

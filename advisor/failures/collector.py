@@ -27,6 +27,7 @@ from advisor.failures.result import (
     DayRate,
     Example,
     FailureAnalysis,
+    FamilyFailures,
     ProviderErrors,
     Shares,
     SignatureRow,
@@ -82,6 +83,9 @@ def feedback_verdict(feedback: list[Feedback], min_score: float | None) -> Feedb
     return decided[0] if decided else None
 
 
+MAX_FAMILY_ROWS = 200  # per-family failure counts kept for this many prompt families
+
+
 class FailureCollector:
     """Feed every analysed record to `add`; `finish` returns the `failures` section of analysis.json."""
 
@@ -105,6 +109,9 @@ class FailureCollector:
         self.signal_counts: Counter[str] = Counter()
         self.texts = TextReservoir(capacity=text_capacity, seed=seed)
         self._iso: dict[Any, str] = {}  # date → ISO text (one isoformat per day, not per record)
+        # prompt family (as advisor.metrics.static_prompt names it) → [requests, structural, knowledge, other]
+        self.by_family: dict[str, list[int]] = {}
+        self._family_of: dict[tuple[str, str | None], str] = {}
 
     # -- streaming -------------------------------------------------------------------------
     def add(self, record: Record) -> None:
@@ -113,6 +120,7 @@ class FailureCollector:
             self.errors[check_record(record, self.config)[0].signature] += 1
             return
         self.requests += 1
+        fam = self._family(record)
         date = record.timestamp.date()
         day = self._iso.get(date)
         if day is None:
@@ -145,6 +153,8 @@ class FailureCollector:
         primary, category = self._primary(human, checks)
         bucket = bucket_of(category)
         self.bucket_failures[bucket] += 1
+        if fam is not None:
+            fam[{"structural": 1, "knowledge": 2}.get(bucket, 3)] += 1
         if signals:
             self.volatile_failures += 1
         if bucket == "knowledge" or (signals and bucket != "structural"):
@@ -217,6 +227,25 @@ class FailureCollector:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
 
+    def _family(self, record: Record) -> list[int] | None:
+        """Count the request in its prompt family (for per-family routing); None past MAX_FAMILY_ROWS."""
+        key = (record.model, record.system)
+        name = self._family_of.get(key)
+        if name is None:
+            from advisor.metrics.static_prompt import family_key
+
+            model, digest = family_key(record)
+            name = f"{model}#{digest}"
+            if len(self._family_of) < MAX_FAMILY_ROWS:
+                self._family_of[key] = name
+        row = self.by_family.get(name)
+        if row is None:
+            if len(self.by_family) >= MAX_FAMILY_ROWS:
+                return None
+            row = self.by_family[name] = [0, 0, 0, 0]
+        row[0] += 1
+        return row
+
     def merge(self, later: FailureCollector) -> None:
         """Add the counts and samples of a later piece of the logs, as if its records had come to `add`."""
         if self.labels is not None and later.labels is not self.labels:  # a worker's copy came back pickled
@@ -230,6 +259,10 @@ class FailureCollector:
             per_day[1] += k
         for name in ("decided_by", "bucket_failures", "signal_counts"):
             getattr(self, name).update(getattr(later, name))
+        for fam, counts in later.__dict__.get("by_family", {}).items():
+            row = self.by_family.setdefault(fam, [0, 0, 0, 0])
+            for i, c in enumerate(counts):
+                row[i] += c
         for name in ("label_overrides", "labelled", "feedback_records", "volatile_requests", "volatile_failures",
                      "rag_failures"):
             setattr(self, name, getattr(self, name) + getattr(later, name))
@@ -293,6 +326,8 @@ class FailureCollector:
                 signals={k: self.signal_counts.get(k, 0) for k in SIGNALS},
                 method="volatile = last user turn is a question naming a price/fee, date, 'as of'/'still', "
                        "'latest'/'current', or a policy/plan/hours"),
+            by_family={name: FamilyFailures(requests=r, failures=s + k + o, structural=s, knowledge=k, other=o)
+                       for name, (r, s, k, o) in sorted(self.by_family.items(), key=lambda kv: -kv[1][0])},
         )
 
     def _sources(self) -> Sources:

@@ -120,6 +120,16 @@ class ProviderErrors(_Model):
     by_kind: dict[str, int]
 
 
+class FamilyFailures(_Model):
+    """Failures of one prompt family (named as in `prompt_families`): what hybrid routing decides on."""
+
+    requests: int
+    failures: int
+    structural: int
+    knowledge: int
+    other: int
+
+
 class FailureAnalysis(_Model):
     """What keeps failing, how consistently, and whether it points to fine-tuning or RAG."""
 
@@ -137,6 +147,8 @@ class FailureAnalysis(_Model):
     shares: Shares
     trend: TrendReport
     volatility: VolatilityReport
+    by_family: dict[str, FamilyFailures] = Field(default_factory=dict,
+                                                 description="prompt family → its failures by bucket")
 
 
 THRESHOLDS = {"structural_min": C.STRUCTURAL_MIN, "random_max": C.RANDOM_MAX, "knowledge_min": C.KNOWLEDGE_MIN,

@@ -95,10 +95,20 @@ def profile_from_analysis(analysis: Any, *, price_book: Any = None, target_model
               if n_fam else 0.0)
     mean_in = _mean(mix, "input")
     static = min(static, mean_in)
+    by_family = (analysis.failures or {}).get("by_family") or {}
+
+    def fam_failures(name: str) -> dict[str, float]:
+        row = by_family.get(name)
+        if not row or not row.get("requests"):
+            return {}
+        n_f = row.get("failures") or 0
+        return {"failure_rate": n_f / row["requests"],
+                "structural_share": (row.get("structural") or 0) / n_f if n_f else 0.0}
+
     fams = [FamilyProfile(name=f.family, share_of_requests=f.requests / n_fam,
                           static_prefix_tokens=f.static_prefix_tokens, variable_input_tokens=f.mean_variable_tokens,
                           hit_rate_5m=f.cache.hit_rate_5m, hit_rate_1h=f.cache.hit_rate_1h,
-                          gap_quantiles_s=getattr(f.cache, "gap_quantiles_s", []) or [])
+                          gap_quantiles_s=getattr(f.cache, "gap_quantiles_s", []) or [], **fam_failures(f.family))
             for f in families] if n_fam else []
     volume = analysis.volume
     burst = volume.peak_hour_share * 24 if volume.peak_hour_share is not None else None
