@@ -25,6 +25,7 @@ from advisor.assumptions import (
     Assumptions,
     assumption_table,
 )
+from advisor.pricing import ModelPrice
 from advisor.strategies import caching, ft_hosted, ft_open, hybrid, prompting, rag, status_quo, structured
 from advisor.strategies.base import (
     Costing,
@@ -32,16 +33,16 @@ from advisor.strategies.base import (
     DaySample,
     FamilyProfile,
     FineTuneKind,
-    Prices,
     StrategyKind,
     StrategySpec,
     TrafficProfile,
     baseline_cost_per_request,
     money,
+    price,
 )
 from advisor.strategies.fx import fx_rate
 
-__all__ = ["DaySample", "FamilyProfile", "FineTuneKind", "Prices", "TrafficProfile", "Decision", "decide",
+__all__ = ["DaySample", "FamilyProfile", "FineTuneKind", "ModelPrice", "price", "TrafficProfile", "Decision", "decide",
            "evaluate_strategies", "resolve", "winner_of", "baseline_cost_per_request", "MeasuredOverrides"]
 
 DECISION_SCHEMA_VERSION = 2
@@ -156,6 +157,16 @@ class MarketInfo(BaseModel):
     fx_date: str | None
     rows: list[dict] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
+
+
+class RecommendationRecord(Recommendation):
+    """The recommendation as analysis.json holds it: with the money's currency, prices and offers used."""
+
+    currency: str
+    price_source: str
+    volume_per_day: float
+    schema_version: int = DECISION_SCHEMA_VERSION
+    market: MarketInfo | None = None
 
 
 class Decision(BaseModel):
@@ -681,7 +692,7 @@ def recommend(results: list[StrategyResult], profile: TrafficProfile, a: Assumpt
                           margin=margin, flip_conditions=flips, sensitivity_strategy=sens_key, sensitivity=sens)
 
 
-def _price_label(prices: Prices) -> str:
+def _price_label(prices: ModelPrice) -> str:
     """Price table name and date, once."""
     if prices.date and prices.date not in prices.source:
         return f"{prices.source}, prices of {prices.date}"

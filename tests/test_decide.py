@@ -333,9 +333,12 @@ def test_a_foreign_price_file_gives_the_same_decision_converted(currency: str) -
     usd = profiles.ecommerce()
 
     def convert(p):
+        import dataclasses
+
         pr = p.prices
-        prices = pr.model_copy(update={"input": pr.input * rate.per_usd, "output": pr.output * rate.per_usd,
-                                       "cached_input": pr.cached_input * rate.per_usd, "currency": currency})
+        prices = dataclasses.replace(pr, input_mtok=pr.input_mtok * rate.per_usd,
+                                     output_mtok=pr.output_mtok * rate.per_usd,
+                                     cached_input_mtok=pr.cached_input_mtok * rate.per_usd, currency=currency)
         m = p.market
         ow = [o.model_copy(update={k: _conv(getattr(o, k), "USD", rate) for k in
                                    ("input", "output", "training_per_1m", "gpu_hour")}) for o in m.open_weight]
@@ -358,7 +361,9 @@ def test_a_foreign_price_file_gives_the_same_decision_converted(currency: str) -
 
 def test_a_currency_without_a_rate_is_refused() -> None:
     p = profiles.lowvolume()
-    p = p.model_copy(update={"prices": p.prices.model_copy(update={"currency": "XAF"}), "market": None})
+    import dataclasses
+
+    p = p.model_copy(update={"prices": dataclasses.replace(p.prices, currency="XAF"), "market": None})
     with pytest.raises(AdviseError) as exc:
         decide(p)
     assert "XAF" in exc.value.message and "usd_rate" in exc.value.hint

@@ -185,3 +185,23 @@ def test_the_offers_table_date_reaches_the_decision(ecommerce) -> None:
     market = ecommerce.recommendation["market"]
     assert date.fromisoformat(market["today"]) == ecommerce.generated_at.date()
     assert all("as_of" in r for r in market["rows"])
+
+
+def test_analysis_json_holds_the_typed_decision_contract(ecommerce, tmp_path) -> None:
+    import json
+
+    from advisor.analysis import SCHEMA_VERSION, analysis_json, load_analysis
+    from advisor.errors import AdviseError
+
+    assert SCHEMA_VERSION == 2
+    path = tmp_path / "analysis.json"
+    path.write_text(analysis_json(ecommerce))
+    back = load_analysis(path)
+    assert back.strategies == ecommerce.strategies and back.recommendation == ecommerce.recommendation
+    assert back.recommendation["schema_version"] == 2 and back.recommendation["fine_tune_kind"]
+    raw = json.loads(path.read_text())
+    raw["strategies"][0]["p_best"] = "often"
+    path.write_text(json.dumps(raw))
+    with pytest.raises(AdviseError) as exc:
+        load_analysis(path)
+    assert "p_best" in str(exc.value.field) + exc.value.message

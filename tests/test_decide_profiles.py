@@ -5,12 +5,12 @@ from __future__ import annotations
 import math
 from datetime import date
 
-from advisor.decide import DaySample, FamilyProfile, Prices, TrafficProfile
+from advisor.decide import DaySample, FamilyProfile, TrafficProfile, price
 from advisor.strategies.market import CacheTerms, HostedFineTune, Market, OpenWeightOffer
 
-GPT4O = Prices(input=2.50, cached_input=1.25, output=10.0, currency="USD", source="test prices", date="2024-08-06")
-SONNET = Prices(input=3.0, cached_input=0.30, cache_write=3.75, output=15.0, currency="USD", source="test prices",
-                date="2024-10-22")
+GPT4O = price(2.50, 10.0, cached_input=1.25, currency="USD", source="test prices", date="2024-08-06")
+SONNET = price(3.0, 15.0, cached_input=0.30, cache_write=3.75, currency="USD", source="test prices",
+               date="2024-10-22")
 
 
 TODAY = date(2026, 11, 30)
@@ -59,7 +59,7 @@ def days(per_day: float, n: int, static: float, variable: float, output: float, 
     return out
 
 
-def profile(per_day: float, static: float, variable: float, output: float, *, prices: Prices = GPT4O,
+def profile(per_day: float, static: float, variable: float, output: float, *, prices=GPT4O,
             provider: str = "openai", model: str = "gpt-4o-2024-08-06", failure_rate: float = 0.0,
             structural: float = 0.0, knowledge: float = 0.0, other: float = 0.0, hit_5m: float = 0.0,
             hit_1h: float = 0.0, n_days: int = 14, bursty: bool = False, source: str = "checks",

@@ -8,6 +8,7 @@ strategies compose into portfolios).
 
 from __future__ import annotations
 
+import dataclasses
 from enum import StrEnum
 from typing import Literal
 
@@ -15,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from advisor import roi
 from advisor.assumptions import Assumptions
+from advisor.pricing import ModelPrice
 from advisor.strategies.market import Market
 
 StrategyKind = Literal["status-quo", "prompting", "structured-outputs", "caching", "rag", "fine-tune", "hybrid",
@@ -30,16 +32,18 @@ class FineTuneKind(StrEnum):
     HYBRID = "hybrid"  # some prompt families on the fine-tuned open-weight model, the rest unchanged
 
 
-class Prices(BaseModel):
-    """Per-1M-token prices of the logged model (or the fine-tune target), in `currency`."""
+def price(input: float, output: float, *, cached_input: float | None = None, cache_write: float | None = None,
+          currency: str = "USD", source: str = "price table", date: str | None = None, model: str = "",
+          provider: str | None = None) -> ModelPrice:
+    """A :class:`advisor.pricing.ModelPrice` (the one price type) from per-1M prices, for tests and what-ifs."""
+    return ModelPrice(model=model, provider=provider, input_mtok=input, output_mtok=output,
+                      cached_input_mtok=cached_input, cache_write_mtok=cache_write, currency=currency, source=source,
+                      date=date)
 
-    input: float = Field(ge=0)
-    output: float = Field(ge=0)
-    cached_input: float | None = Field(default=None, ge=0, description="cache read price; None → offers' rule")
-    cache_write: float | None = Field(default=None, ge=0, description="short-TTL cache write; None → offers' rule")
-    currency: str = "USD"
-    source: str = "price table"
-    date: str | None = None
+
+def with_prices(p: ModelPrice, **changes: float | str | None) -> ModelPrice:
+    """A copy of a price with some per-1M rates replaced (an offer's rates after a migration)."""
+    return dataclasses.replace(p, **changes)  # type: ignore[arg-type]
 
 
 class DaySample(BaseModel):
@@ -75,8 +79,8 @@ class TrafficProfile(BaseModel):
     days: list[DaySample] = Field(default_factory=list)
     model: str
     provider: str | None = None
-    prices: Prices
-    target_prices: Prices | None = Field(default=None, description="base prices of --target-model, if given")
+    prices: ModelPrice = Field(description="per-1M prices of the logged model, in `prices.currency`")
+    target_prices: ModelPrice | None = Field(default=None, description="base prices of --target-model, if given")
     market: Market | None = Field(default=None, description="what the offers table sells for this model")
     static_prefix_tokens: float = Field(ge=0, description="request-weighted static prefix")
     variable_input_tokens: float = Field(ge=0)
@@ -185,10 +189,11 @@ def baseline_cost_per_request(p: TrafficProfile) -> float:
     """Mean cost of a request as logged: uncached input, cache reads/writes, output."""
     pr = p.prices
     rule = p.market.cache if p.market is not None else None
-    cached = pr.cached_input if pr.cached_input is not None else pr.input * (rule.read_multiplier if rule else 1.0)
-    write = pr.cache_write if pr.cache_write is not None else pr.input * (rule.write_multiplier_5m if rule else 1.0)
+    inp = pr.input_mtok
+    cached = pr.cached_input_mtok if pr.cached_input_mtok is not None else inp * (rule.read_multiplier if rule else 1.0)
+    write = pr.cache_write_mtok if pr.cache_write_mtok is not None else inp * (rule.write_multiplier_5m if rule else 1.0)
     uncached = max(0.0, p.input_tokens - p.cache_read_tokens - p.cache_write_tokens)
-    return roi.request_cost(uncached, p.output_tokens, pr.input, pr.output,
+    return roi.request_cost(uncached, p.output_tokens, inp, pr.output_mtok or 0.0,
                             p.cache_read_tokens, cached, p.cache_write_tokens, write)
 
 

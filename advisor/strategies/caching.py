@@ -31,7 +31,8 @@ def cost(ctx: Ctx) -> Costing:
         return Costing(cost_after=ctx.c0, eligible=False, **base,
                        eligibility=f"the offers list no prompt caching for {p.model}")
     price = p.prices
-    read = price.cached_input if price.cached_input is not None else price.input * rule.read_multiplier
+    inp = price.input_mtok
+    read = price.cached_input_mtok if price.cached_input_mtok is not None else inp * rule.read_multiplier
     factor = ctx.volume / p.requests_per_day
     families = p.families or [FamilyProfile(name="all", share_of_requests=1.0,
                                             static_prefix_tokens=p.static_prefix_tokens)]
@@ -44,10 +45,10 @@ def cost(ctx: Ctx) -> Costing:
         best = None
         for ttl in rule.ttl_minutes:
             mult = rule.write_multiplier_5m if ttl <= 5 or rule.write_multiplier_1h is None else rule.write_multiplier_1h
-            write = price.cache_write if (price.cache_write is not None and ttl <= 5) else price.input * mult
+            write = price.cache_write_mtok if (price.cache_write_mtok is not None and ttl <= 5) else inp * mult
             hit, how = _hit(fam, ttl, factor, fam.hit_rate_5m if ttl <= 5 else fam.hit_rate_1h)
             cached_cost = hit * read + (1 - hit) * write  # per token, per request
-            saving = roi.token_cost(tokens, price.input - cached_cost)
+            saving = roi.token_cost(tokens, inp - cached_cost)
             if best is None or saving > best[0]:
                 best = (saving, ttl, hit, how)
         assert best is not None
@@ -56,7 +57,7 @@ def cost(ctx: Ctx) -> Costing:
         lines.append(f"{fam.name}: {tokens:,.0f} cacheable tokens × hit {hit:.0%} ({ttl:g}-min TTL, {how} at "
                      f"{ctx.volume:,.0f} req/day) → {money(saving, cur)}/request saved on "
                      f"{fam.share_of_requests:.0%} of traffic")
-    no_cache = roi.request_cost(p.input_tokens, p.output_tokens, price.input, price.output)
+    no_cache = roi.request_cost(p.input_tokens, p.output_tokens, inp, price.output_mtok or 0.0)
     after = no_cache - discount
     notes = [f"cache rule: ≥{rule.min_tokens:,} tokens in {rule.step}-token steps, reads "
              f"{rule.read_multiplier:g}× input ({rule.source or 'offers table'}"

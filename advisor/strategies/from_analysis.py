@@ -17,7 +17,6 @@ from advisor.decide import (
     Decision,
     FamilyProfile,
     MeasuredOverrides,
-    Prices,
     TrafficProfile,
     decide,
 )
@@ -33,10 +32,11 @@ def _dominant_model(analysis: Any) -> str:
     return max(analysis.models, key=lambda m: analysis.models[m].tokens.requests)
 
 
-def _prices(price: Any) -> Prices:
-    return Prices(input=price.input_mtok, output=price.output_mtok or 0.0, cached_input=price.cached_input_mtok,
-                  cache_write=price.cache_write_mtok, currency=price.currency or "USD",
-                  source=price.source or "price table", date=price.date)
+def _prices(price: Any) -> Any:
+    """The price book's ModelPrice (the one price type), with its currency and source filled in."""
+    import dataclasses
+
+    return dataclasses.replace(price, currency=price.currency or "USD", source=price.source or "price table")
 
 
 def _mean(mix: Any, kind: str) -> float:

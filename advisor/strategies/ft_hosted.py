@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from advisor import roi
 from advisor.strategies import finetune as ft
-from advisor.strategies.base import Costing, Ctx, FineTuneKind, StrategySpec, money, with_failures
+from advisor.strategies.base import (
+    Costing,
+    Ctx,
+    FineTuneKind,
+    StrategySpec,
+    money,
+    with_failures,
+    with_prices,
+)
 from advisor.strategies.market import months_between
 
 SPEC = StrategySpec(key="fine-tune-hosted", name="Fine-tune the production model (hosted by its provider)",
@@ -57,8 +65,8 @@ def cost(ctx: Ctx) -> Costing:
                      "migration cost included")
     if offer.access == "existing-customers":
         notes.append("costed because you said your organisation still has fine-tuning access")
-    prices_after = p.prices.model_copy(update={"input": inp, "output": out, "cached_input": offer.cached_input,
-                                               "source": offer.source})
+    prices_after = with_prices(p.prices, input_mtok=inp, output_mtok=out, cached_input_mtok=offer.cached_input,
+                               cache_write_mtok=None, source=offer.source)
     after_p = with_failures(p, {"structural": fixed}).model_copy(
         update={"static_prefix_tokens": a.short_prompt_tokens, "prices": prices_after, "cache_read_tokens": 0.0,
                 "cache_write_tokens": 0.0,

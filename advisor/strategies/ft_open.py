@@ -20,6 +20,7 @@ from advisor.strategies.base import (
     TrafficProfile,
     money,
     with_failures,
+    with_prices,
 )
 from advisor.strategies.market import OpenWeightOffer
 
@@ -41,8 +42,8 @@ def cheapest_serverless(ctx: Ctx) -> OpenWeightOffer | None:
 
 
 def after_profile(p: TrafficProfile, ctx: Ctx, fixed: float, offer: OpenWeightOffer) -> TrafficProfile:
-    prices = p.prices.model_copy(update={"input": offer.input or 0.0, "output": offer.output or 0.0,
-                                         "cached_input": None, "cache_write": None, "source": offer.source})
+    prices = with_prices(p.prices, input_mtok=offer.input or 0.0, output_mtok=offer.output or 0.0,
+                         cached_input_mtok=None, cache_write_mtok=None, source=offer.source)
     return with_failures(p, {"structural": fixed}).model_copy(update={
         "static_prefix_tokens": ctx.a.short_prompt_tokens, "prices": prices, "market": None,
         "cache_read_tokens": 0.0, "cache_write_tokens": 0.0, "model": offer.base_model, "provider": offer.vendor,

@@ -43,7 +43,8 @@ def _family_value(ctx: Ctx, fam: FamilyProfile, offer) -> tuple[float, float, fl
     """→ (value per moved request, cost before, cost after, failures fixed) for moving one family."""
     p, a = ctx.p, ctx.a
     var = fam.variable_input_tokens if fam.variable_input_tokens is not None else p.variable_input_tokens
-    before = roi.request_cost(fam.static_prefix_tokens + var, p.output_tokens, p.prices.input, p.prices.output)
+    before = roi.request_cost(fam.static_prefix_tokens + var, p.output_tokens, p.prices.input_mtok,
+                             p.prices.output_mtok or 0.0)
     after = roi.request_cost(a.short_prompt_tokens + var, p.output_tokens, offer.input or 0.0, offer.output or 0.0)
     rate = fam.failure_rate if fam.failure_rate is not None else p.failure_rate
     share = fam.structural_share if fam.structural_share is not None else p.structural_share

@@ -13,7 +13,7 @@ PROMPT_MIN_SCATTERED_RATE = 0.005  # below 0.5% scattered failures of requests t
 
 def cost(ctx: Ctx) -> Costing:
     p, a, cur = ctx.p, ctx.a, ctx.cur
-    extra = roi.token_cost(a.prompt_extra_tokens, p.prices.input)
+    extra = roi.token_cost(a.prompt_extra_tokens, p.prices.input_mtok)
     scattered = p.failure_rate * p.other_share
     fixed = scattered * a.prompt_fix_share
     ok = scattered >= PROMPT_MIN_SCATTERED_RATE
@@ -25,7 +25,7 @@ def cost(ctx: Ctx) -> Costing:
     return Costing(
         cost_after=ctx.c0 + extra, failure_rate_fixed=fixed, eligible=ok, eligibility=why, target=p.model,
         served=p.provider or "as today", after=after,
-        arithmetic=[f"+{a.prompt_extra_tokens:,.0f} prompt tokens × {cur} {p.prices.input:g}/1M = "
+        arithmetic=[f"+{a.prompt_extra_tokens:,.0f} prompt tokens × {cur} {p.prices.input_mtok:g}/1M = "
                     f"+{money(extra, cur)}/request",
                     f"fixes {a.prompt_fix_share:.0%} of scattered failures: {scattered:.1%} × "
                     f"{a.prompt_fix_share:.0%} = {fixed:.2%} of requests"])

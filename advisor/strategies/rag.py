@@ -15,7 +15,7 @@ RAG_MIN_KNOWLEDGE_SHARE = 0.3  # and 30% of failures
 def cost(ctx: Ctx) -> Costing:
     p, a, cur = ctx.p, ctx.a, ctx.cur
     added = a.rag_k * a.rag_chunk_tokens
-    extra = roi.token_cost(added, p.prices.input) + roi.token_cost(p.variable_input_tokens, a.embedding_price_per_1m)
+    extra = roi.token_cost(added, p.prices.input_mtok) + roi.token_cost(p.variable_input_tokens, a.embedding_price_per_1m)
     knowledge = p.failure_rate * p.knowledge_share
     fixed = knowledge * a.rag_fix_share
     volatile = p.knowledge_volatility_share or 0.0
