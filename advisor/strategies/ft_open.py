@@ -41,6 +41,18 @@ def cheapest_serverless(ctx: Ctx) -> OpenWeightOffer | None:
     return min(offers, key=lambda o: per_request(ctx.p, o, ctx.a.short_prompt_tokens), default=None)
 
 
+def training_terms(ctx: Ctx, offer: OpenWeightOffer) -> tuple[float | None, float | None] | None:
+    """(price per 1M training tokens, GPU-hour price) to train the adapter; None when nothing prices it."""
+    a, m = ctx.a, ctx.m
+    if a.training_price_per_1m is not None or a.training_cost is not None:
+        return a.training_price_per_1m, None
+    if offer.training_per_1m is not None:
+        return offer.training_per_1m, None
+    hour = a.gpu_hour_price if a.gpu_hour_price is not None else min(
+        (o.gpu_hour for o in (m.dedicated() if m is not None else []) if o.gpu_hour is not None), default=None)
+    return (None, hour) if hour is not None else None
+
+
 def after_profile(p: TrafficProfile, ctx: Ctx, fixed: float, offer: OpenWeightOffer) -> TrafficProfile:
     prices = with_prices(p.prices, input_mtok=offer.input or 0.0, output_mtok=offer.output or 0.0,
                          cached_input_mtok=None, cache_write_mtok=None, source=offer.source)
@@ -72,8 +84,12 @@ def serverless(ctx: Ctx) -> Costing:
         return Costing(**base, eligible=False, eligibility="the offers list no serverless LoRA platform")
     ok, why = _whole_traffic(ctx)
     after = per_request(p, offer, a.short_prompt_tokens)
-    parts, how = ft.one_time(ctx, a.training_price_per_1m if a.training_price_per_1m is not None
-                             else offer.training_per_1m)
+    train = training_terms(ctx, offer)
+    if train is None:
+        return Costing(**base, eligible=False,
+                       eligibility=f"no training price for {offer.base_model}: the offers list neither a LoRA "
+                                   "training price nor a GPU-hour price (set training_price_per_1m or gpu_hour_price)")
+    parts, how = ft.one_time(ctx, train[0], gpu_hour=train[1])
     fixed = ft.fix_rate(p, a)
     retrain = ft.retraining(parts, a)
     return Costing(

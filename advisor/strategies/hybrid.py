@@ -19,7 +19,7 @@ from advisor.strategies.base import (
     money,
     with_failures,
 )
-from advisor.strategies.ft_open import cheapest_serverless
+from advisor.strategies.ft_open import cheapest_serverless, training_terms
 
 SPEC = StrategySpec(key="hybrid", name="Hybrid: route prompt families to a fine-tuned open-weight model",
                     kind="hybrid", addresses="recurring families on the small model, the rest unchanged", complexity=4)
@@ -96,8 +96,11 @@ def cost(ctx: Ctx) -> Costing:
     ok, why = ft.eligibility(p, a)
     if not ok and "clean examples" in why:
         return Costing(**base, eligible=False, eligibility=why, routing=routing)
-    parts, how = ft.one_time(ctx, a.training_price_per_1m if a.training_price_per_1m is not None
-                             else offer.training_per_1m)
+    train = training_terms(ctx, offer)
+    if train is None:
+        return Costing(**base, eligible=False, routing=routing,
+                       eligibility=f"no training price for {offer.base_model} in the offers")
+    parts, how = ft.one_time(ctx, train[0], gpu_hour=train[1])
     parts["router"] = a.router_setup_cost
     retrain = ft.retraining(parts, a)
     added = coverage * (a.small_model_regression + a.misroute_rate)
