@@ -137,6 +137,10 @@ class ModelOffer(Sourced):
     def key(self) -> tuple[str, str]:
         return (self.provider, self.model)
 
+    def retired(self, day: date) -> bool:
+        """Has the base model been shut down by `day`?"""
+        return self.retires is not None and day >= self.retires
+
     def fine_tune_until(self) -> date | None:
         """Last day a fine-tune of this model is useful: its serving end or base-model retirement."""
         ends = [d for d in (self.fine_tuning.inference_until, self.retires) if d is not None]

@@ -84,9 +84,10 @@ def _validate(cls: type, raw: Any, path: Path, text: str, section: str, index: i
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"]) or None
         more = f" (+{len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+        hint = ("every row needs source (the page's URL) and as_of (YYYY-MM-DD)"
+                if field in ("source", "as_of") else "see docs/offers.md for the fields, their units and ranges")
         raise OffersError(f"[[{section}]] row #{index + 1} ({_row_name(raw)}): {err['msg']}{more}",
-                          file=str(path), line=line, field=field,
-                          hint="every row needs source (URL) and as_of (YYYY-MM-DD); see docs/offers.md") from exc
+                          file=str(path), line=line, field=field, hint=hint) from exc
 
 
 def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -174,6 +175,15 @@ class OfferTable:
     def reset_used(self) -> None:
         self._used.clear()
 
+    def provenance(self, today: date | None = None) -> dict[str, Any]:
+        """What analysis.json records about the market facts a decision used: files, dates, rows."""
+        out: dict[str, Any] = {"as_of": self.as_of.isoformat(), "files": list(self.files),
+                               "rows": self.export_used()}
+        if today is not None:
+            out["stale"] = self.stale(today)
+            out["warning"] = self.stale_warning(today)
+        return out
+
     # -- hosted models
     def _match(self, provider: str | None, name: str) -> ModelOffer | None:
         wanted = normalise_model_name(name)
@@ -229,9 +239,9 @@ class OfferTable:
         """Prompt-caching rule of a model: its own row first, then the provider's default, else None."""
         row = self.model(provider, model)
         if row is not None and row.cache is not None:
-            return row.cache
+            return _with_source(row.cache, row.source)
         defaults = self.provider_defaults(provider or (row.provider if row else guess_provider(model)))
-        return defaults.cache if defaults else None
+        return _with_source(defaults.cache, defaults.source) if defaults and defaults.cache else None
 
     # -- open weights
     def open_weight(self, kind: str | None = None, provider: str | None = None) -> list[OpenWeightOffer]:
@@ -244,6 +254,11 @@ class OfferTable:
         for r in out:
             self._mark(r)
         return out
+
+
+def _with_source(rule: CacheRule, source: str) -> CacheRule:
+    """The rule with its row's URL when it has none of its own, so callers can always cite it."""
+    return rule if rule.source else rule.model_copy(update={"source": source})
 
 
 def normalise_model_name(name: str) -> str:
