@@ -139,6 +139,10 @@ SPECS: dict[str, Spec] = {
                                    description="new failures of a fine-tuned small open-weight model on the traffic "
                                                "it takes, outside what training targets",
                                    basis="prior until `advise evaluate` measures the adapter"),
+    "open_weight_min_params_b": Spec(unit="billion parameters", description="smallest open-weight base model "
+                                     "the advisor proposes to replace the production model",
+                                     basis="7–9B models are the usual distillation target for tasks a frontier "
+                                           "model does; lower it after `advise evaluate` shows a smaller one passes"),
     "router_setup_cost": Spec(money=True, unit="{cur}", low=100.0, high=1000.0,
                               description="one-time: route by prompt family (system-prompt hash) to two models"),
     "misroute_rate": Spec(unit="share of routed requests", low=0.0, high=0.05,
@@ -199,6 +203,7 @@ class Assumptions(BaseModel):
     gpu_replicas: int = Field(default=2, ge=1)
     gpu_ops_monthly: float = Field(default=800.0, ge=0)
     small_model_regression: float = Field(default=0.02, ge=0, le=1)
+    open_weight_min_params_b: float = Field(default=7.0, ge=0)
     router_setup_cost: float = Field(default=300.0, ge=0)
     misroute_rate: float = Field(default=0.02, ge=0, le=1)
     sources: dict[str, Source] = Field(default_factory=dict)

@@ -37,7 +37,9 @@ def per_request(p: TrafficProfile, offer: OpenWeightOffer, short: float) -> floa
 
 
 def cheapest_serverless(ctx: Ctx) -> OpenWeightOffer | None:
-    offers = ctx.m.serverless() if ctx.m is not None else []
+    """The cheapest serverless base model of at least `open_weight_min_params_b` (unknown sizes count)."""
+    offers = [o for o in (ctx.m.serverless() if ctx.m is not None else [])
+              if o.params_b is None or o.params_b >= ctx.a.open_weight_min_params_b]
     return min(offers, key=lambda o: per_request(ctx.p, o, ctx.a.short_prompt_tokens), default=None)
 
 
@@ -108,10 +110,16 @@ def serverless(ctx: Ctx) -> Costing:
         after=after_profile(p, ctx, fixed, offer))
 
 
-def gpus_needed(ctx: Ctx, volume: float, tokens_in: float) -> tuple[int, float]:
-    """GPUs for the peak hour at the target load, at least `gpu_replicas` for failover; → (GPUs, seconds/request)."""
+def gpus_needed(ctx: Ctx, volume: float, tokens_in: float,
+                throughput: float | None = None) -> tuple[int, float]:
+    """GPUs for the peak hour at the target load, at least `gpu_replicas` for failover; → (GPUs, seconds/request).
+
+    `throughput`: the offer's measured output tokens/s, used unless the user set gpu_throughput_tokens_s.
+    """
     p, a = ctx.p, ctx.a
-    sec = tokens_in / a.gpu_prefill_tokens_s + p.output_tokens / a.gpu_throughput_tokens_s
+    out_s = throughput if throughput is not None and a.source("gpu_throughput_tokens_s") != "user" \
+        else a.gpu_throughput_tokens_s
+    sec = tokens_in / a.gpu_prefill_tokens_s + p.output_tokens / out_s
     peak = max(1.0, p.burstiness or 1.0)
     busy = volume / 86_400 * peak * sec / a.gpu_utilisation
     return max(a.gpu_replicas, math.ceil(busy)), sec
@@ -122,13 +130,17 @@ def dedicated(ctx: Ctx) -> Costing:
     base = dict(cost_after=ctx.c0, fine_tune_kind=FineTuneKind.DEDICATED_GPU, target="open-weight model",
                 served="dedicated GPUs")
     offers = m.dedicated() if m is not None else []
-    offer = min(offers, key=lambda o: o.gpu_hour or 0.0, default=None)
+    tokens_in = a.short_prompt_tokens + p.variable_input_tokens
+
+    def monthly(o: OpenWeightOffer) -> float:
+        return gpus_needed(ctx, ctx.volume, tokens_in, o.throughput_tokens_s)[0] * (o.gpu_hour or 0.0)
+
+    offer = min(offers, key=monthly, default=None) if a.gpu_hour_price is None else None
     hour = a.gpu_hour_price if a.gpu_hour_price is not None else (offer.gpu_hour if offer else None)
     if hour is None:
         return Costing(**base, eligible=False, eligibility="the offers list no dedicated GPU price")
     ok, why = _whole_traffic(ctx)
-    tokens_in = a.short_prompt_tokens + p.variable_input_tokens
-    n, sec = gpus_needed(ctx, ctx.volume, tokens_in)
+    n, sec = gpus_needed(ctx, ctx.volume, tokens_in, offer.throughput_tokens_s if offer else None)
     hosting = n * HOURS_PER_MONTH * hour
     parts, how = ft.one_time(ctx, None, gpu_hour=hour)
     fixed = ft.fix_rate(p, a)

@@ -66,6 +66,8 @@ class OpenWeightOffer(BaseModel):
     training_per_1m: float | None = Field(default=None, ge=0, description="LoRA training per 1M tokens")
     gpu_hour: float | None = Field(default=None, ge=0, description="dedicated: per GPU-hour")
     gpu: str | None = None
+    params_b: float | None = Field(default=None, gt=0, description="base model size, billions of parameters")
+    throughput_tokens_s: float | None = Field(default=None, gt=0, description="dedicated: output tokens/s per GPU")
     source: str = ""
     as_of: str | None = None
 

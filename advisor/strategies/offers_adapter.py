@@ -67,13 +67,15 @@ def _open_weight(table: Any, fx: FxRate) -> list[OpenWeightOffer]:
         out.append(OpenWeightOffer(
             key=f"{o.provider}:{o.name}", kind="serverless-lora", vendor=o.provider, base_model=o.base_model or o.name,
             input=_conv(o.input_mtok, o.currency, fx), output=_conv(o.output_mtok, o.currency, fx),
-            training_per_1m=_conv(o.training_mtok, o.currency, fx), source=o.source, as_of=str(o.as_of)))
+            training_per_1m=_conv(o.training_mtok, o.currency, fx), params_b=o.params_b, source=o.source,
+            as_of=str(o.as_of)))
     for o in table.open_weight("dedicated_gpu"):
         hour = _conv(o.per_hour, o.currency, fx)
         out.append(OpenWeightOffer(
             key=f"{o.provider}:{o.name}", kind="dedicated-gpu", vendor=o.provider, base_model=o.base_model or
             "an 8B open-weight model", gpu_hour=hour / o.gpu_count if hour is not None else None, gpu=o.gpu,
-            source=o.source, as_of=str(o.as_of)))
+            throughput_tokens_s=o.throughput_tokens_per_s, params_b=o.params_b, source=o.source,
+            as_of=str(o.as_of)))
     return out
 
 
