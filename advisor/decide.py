@@ -66,6 +66,7 @@ FINE_TUNES = frozenset({"fine-tune-hosted", "fine-tune-serverless", "fine-tune-g
 APPLY_ORDER = ["structured-outputs", "fine-tune-hosted", "fine-tune-serverless", "fine-tune-gpu", "hybrid",
                "prompting", "rag", "caching"]
 PORTFOLIO_MAX = 3
+TREND_NOTE_PCT_PER_WEEK = 5.0  # a volume trend this steep is pointed out with the volume flip it heads to
 
 
 # ---------------------------------------------------------------- output contracts
@@ -662,6 +663,14 @@ def recommend(results: list[StrategyResult], profile: TrafficProfile, a: Assumpt
     if win.routing:
         explanation.append("Routing: " + "; ".join(f"{m} ← {', '.join(f) or '—'}" for m, f in win.routing.items()) + ".")
     explanation += [f"Rule: {r}." for r in rules]
+    trend = profile.trend_pct_per_week
+    if trend is not None and abs(trend) >= TREND_NOTE_PCT_PER_WEEK and profile.days_observed >= 7:
+        vol_flip = next((f for f in flips if f.assumption == "volume_per_day"
+                         and f.direction == ("below" if trend < 0 else "above")), None)
+        explanation.append(f"Volume {'grows' if trend > 0 else 'falls'} {abs(trend):.0f}%/week in the window; the "
+                           f"options are costed at the measured mean"
+                           + (f" — {vol_flip.text}" if vol_flip else ", and no volume within reach changes the answer")
+                           + ".")
     why_not: dict[str, str] = {}
     for k in ranking[1:]:
         r = by_key[k]

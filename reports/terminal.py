@@ -208,7 +208,7 @@ def decision_tables(a: Analysis) -> list:
                   _interval(s["net_value_12m"], cur) if s.get("eligible", True) else "—",
                   fmt_pct(s.get("p_net_positive"), 0) if s.get("p_net_positive") is not None else "—",
                   fmt_pct(s.get("p_best"), 0) if s.get("p_best") is not None else "—",
-                  fmt_days(s["payback_days"]) if s.get("eligible", True) else "—")
+                  fmt_days(s["payback_days"]) if s.get("eligible", True) and s["key"] != "status-quo" else "—")
     out.append(t)
     out.append(f"[bold]Recommendation:[/] {rec.get('headline', '')}")
     for line in rec.get("explanation", []):

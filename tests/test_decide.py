@@ -114,6 +114,13 @@ def test_support_rag_wins_once_failures_cost_more_than_break_even() -> None:
     assert not by_key(decision.strategies)["fine-tune-serverless"].eligible
 
 
+def test_a_falling_volume_trend_points_to_the_volume_flip() -> None:
+    p = profiles.ecommerce().model_copy(update={"trend_pct_per_week": -20.0})
+    rec = decide(p).recommendation
+    below = next(f for f in rec.flip_conditions if f.assumption == "volume_per_day" and f.direction == "below")
+    assert any("falls 20%/week" in line and below.text in line for line in rec.explanation)
+
+
 def test_ecommerce_flips_to_status_quo_at_low_volume() -> None:
     rec = decide(profiles.ecommerce()).recommendation
     below = [f for f in rec.flip_conditions if f.assumption == "volume_per_day" and f.direction == "below"]
