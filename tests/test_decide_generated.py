@@ -206,3 +206,18 @@ def test_analysis_json_holds_the_typed_decision_contract(ecommerce, tmp_path) ->
     with pytest.raises(AdviseError) as exc:
         load_analysis(path)
     assert "p_best" in str(exc.value.field) + exc.value.message
+
+
+def test_prompt_families_carry_the_models_own_cache_minimum() -> None:
+    from advisor.metrics.static_prompt import cache_minimum, resimulate_hit_rate
+
+    d = ROOT / "examples" / "caching"
+    a = _analysis([d], d / "advise.toml" if (d / "advise.toml").exists() else None)
+    fam = a.prompt_families[0]
+    assert fam.cache.cache_min_tokens == cache_minimum(fam.model) == 1024 and fam.cache.cacheable is True
+    assert len(fam.cache.gap_quantiles_s) == 101
+    # the logged simulation and the re-simulation at the logged volume agree (to the quantile resolution)
+    again = resimulate_hit_rate(fam.cache.gap_quantiles_s, 300, 1.0, fam.requests)
+    assert again == pytest.approx(fam.cache.hit_rate_5m, abs=0.02)
+    assert resimulate_hit_rate(fam.cache.gap_quantiles_s, 300, 10.0) >= again
+    assert cache_minimum("claude-opus-4-5-20251101") == 4096  # not one number per provider

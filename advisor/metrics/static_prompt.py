@@ -24,6 +24,7 @@ caches also miss on routing, eviction and the minimum cacheable length.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from array import array
@@ -242,6 +243,9 @@ class CacheSimulation(BaseModel):
     hit_rate_1h: float | None
     openai_cacheable: bool = Field(description=f"static prefix ≥ {OPENAI_MIN_CACHEABLE} tokens (OpenAI minimum)")
     observed_cache_read_share: float = Field(description="cache-read tokens / input tokens, as logged")
+    cache_min_tokens: int | None = Field(default=None, description="the model's cache minimum (offers table); "
+                                                                    "None when the table has no rule for it")
+    cacheable: bool | None = Field(default=None, description="static prefix ≥ the model's cache minimum")
     gap_quantiles_s: list[float] = Field(
         default_factory=list, description=f"{GAP_QUANTILES} quantiles of the full-traffic inter-arrival gaps "
                                           "(seconds), for re-simulating hit rates at another volume")
@@ -277,6 +281,15 @@ class StaticPromptResult(BaseModel):
     overflow_requests: int = Field(description=f"requests in families beyond the first {MAX_FAMILIES}")
     static_tokens_per_day: dict[str, float] = Field(
         description="UTC date → static prefix tokens sent that day (not scaled)")
+
+
+@functools.lru_cache(maxsize=256)
+def cache_minimum(model: str) -> int | None:
+    """The model's shortest cacheable prefix from the offers table (per model, not one number per provider)."""
+    from advisor.offers import cache_rule
+
+    rule = cache_rule(None, model)
+    return rule.min_tokens if rule is not None and rule.mode != "none" else None
 
 
 def gap_quantiles(gaps: list[float], k: int = GAP_QUANTILES) -> list[float]:
@@ -435,10 +448,12 @@ class StaticPromptAccumulator:
             hits_1h += gap <= TTL_1H
             gaps.append(gap)
         n = len(times)
+        minimum = cache_minimum(fam.model)
         return CacheSimulation(
             hit_rate_5m=hits_5m / n if n else None,
             hit_rate_1h=hits_1h / n if n else None,
             openai_cacheable=static_tokens >= OPENAI_MIN_CACHEABLE,
+            cache_min_tokens=minimum, cacheable=static_tokens >= minimum if minimum is not None else None,
             observed_cache_read_share=fam.cache_read.total / fam.input_tokens if fam.input_tokens else 0.0,
             gap_quantiles_s=gap_quantiles(gaps),
         )
