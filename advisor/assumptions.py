@@ -287,6 +287,8 @@ def _fmt(value: Any) -> str:
         return {True: "yes", False: "no", None: "—"}.get(value, value) if not isinstance(value, str) else value
     if isinstance(value, int) or float(value).is_integer():
         return f"{int(value):,}"
+    if abs(value) >= 1000:  # converted money (JPY) reads as 14,870, not 1.487e+04
+        return f"{value:,.0f}"
     return f"{value:,.4g}"
 
 
