@@ -35,7 +35,8 @@ class CacheTerms(BaseModel):
         """The part of a static prefix the provider will cache (0 below its minimum)."""
         if static_prefix < self.min_tokens:
             return 0.0
-        return math.floor(static_prefix / self.step) * self.step
+        # the minimum, then whole steps above it (advisor.offers.CacheRule.cacheable_tokens, for fractional means)
+        return self.min_tokens + math.floor((static_prefix - self.min_tokens) / self.step) * self.step
 
 
 class HostedFineTune(BaseModel):
