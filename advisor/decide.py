@@ -157,6 +157,8 @@ class MarketInfo(BaseModel):
     fx_rate: float
     fx_date: str | None
     rows: list[dict] = Field(default_factory=list)
+    offers_as_of: str | None = None
+    offers_files: list[str] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
 
 
@@ -730,7 +732,9 @@ def decide(profile: TrafficProfile, assumptions: Assumptions | None = None, *,
     m = profile.market
     fx = m.fx if m is not None else fx_rate(profile.currency, a.usd_rate if a.source("usd_rate") == "user" else None)
     market = MarketInfo(today=str(m.today) if m else "", fx=fx.label, fx_rate=fx.per_usd, fx_date=fx.date,
-                        rows=m.rows if m else [], warnings=m.warnings if m else ["no offers table was read"])
+                        rows=m.rows if m else [], offers_as_of=m.offers_as_of if m else None,
+                        offers_files=m.offers_files if m else [],
+                        warnings=m.warnings if m else ["no offers table was read"])
     return Decision(currency=profile.currency, price_source=_price_label(profile.prices),
                     volume_per_day=a.volume_per_day or profile.requests_per_day, market=market, strategies=results,
                     recommendation=rec, assumptions=assumption_table(a, profile.currency))

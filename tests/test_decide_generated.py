@@ -186,6 +186,9 @@ def test_the_offers_table_date_reaches_the_decision(ecommerce) -> None:
     market = ecommerce.recommendation["market"]
     assert date.fromisoformat(market["today"]) == ecommerce.generated_at.date()
     assert all("as_of" in r for r in market["rows"])
+    assert market["offers_as_of"] and market["offers_files"][0].endswith("offers.toml")
+    # only the rows this decision read: the gpt-4o row, OpenAI's defaults, open-weight offers — no Claude rows
+    assert not any("claude" in str(r.get("model", "")) for r in market["rows"])
 
 
 def test_analysis_json_holds_the_typed_decision_contract(ecommerce, tmp_path) -> None:

@@ -95,6 +95,8 @@ class Market(BaseModel):
     batch_discount: float | None = None
     retirement: date | None = None
     rows: list[dict] = Field(default_factory=list, description="offer rows used (source, as-of) for analysis.json")
+    offers_as_of: str | None = Field(default=None, description="the table's oldest row date")
+    offers_files: list[str] = Field(default_factory=list, description="bundled table + the user's --offers file")
     warnings: list[str] = Field(default_factory=list)
 
     def serverless(self) -> list[OpenWeightOffer]:

@@ -83,6 +83,7 @@ def market_for(table: Any, provider: str | None, model: str, *, today: date, cur
                usd_rate: float | None = None, target_model: str | None = None) -> Market:
     """The decision's view of the offers for `model` (fine-tune of `target_model` when given)."""
     fx = fx_rate(currency, usd_rate)
+    table.reset_used()  # record only the rows this decision reads (the bundled table is shared per process)
     row = table.model(provider, model)
     prov = provider or (row.provider if row else None)
     src = row.source if row else "offers table"
@@ -99,8 +100,10 @@ def market_for(table: Any, provider: str | None, model: str, *, today: date, cur
     if stale:
         warnings.append(stale)
     ow = _open_weight(table, fx)
-    return Market(today=today, provider=prov, model=model, fx=fx, cache=cache,
+    prov_info = table.provenance(today)
+    return Market(today=today, provider=prov, model=model, fx=fx, cache=cache, offers_as_of=prov_info["as_of"],
+                  offers_files=prov_info["files"],
                   structured_outputs=structured == "strict_schema",
                   structured_source=f"{structured} ({src})", hosted_ft=hosted, hosted_ft_note=note, open_weight=ow,
                   batch_discount=row.batch_discount if row else None, retirement=row.retires if row else None,
-                  rows=table.export_used(), warnings=warnings)
+                  rows=prov_info["rows"], warnings=warnings)
