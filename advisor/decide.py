@@ -371,7 +371,7 @@ def margin_of(a: Assumptions, c: Central) -> float:
     return a.materiality * c.baseline_monthly * a.horizon_months
 
 
-def choose(options: dict[str, Central], a: Assumptions) -> tuple[str, list[str]]:
+def choose(options: dict[str, Central], a: Assumptions, cur: str = "") -> tuple[str, list[str]]:
     """Best option, simplest first: a more complex one replaces the current pick only if it beats it by the margin.
 
     Status quo (value 0) is the start, so nothing with a negative or immaterial value is recommended.
@@ -382,9 +382,15 @@ def choose(options: dict[str, Central], a: Assumptions) -> tuple[str, list[str]]
                    key=lambda k: (complexity_of(k), -options[k].net_12m))
     for k in order:
         gain = options[k].net_12m - options[pick].net_12m
-        if gain > margin_of(a, options[k]):
+        margin = margin_of(a, options[k])
+        if gain > margin:
             pick = k
-    return pick, rules
+        elif gain > 0 and complexity_of(k) > complexity_of(pick):
+            rules.append(f"{name_of(k)} is worth {money(gain, cur)} more than {name_of(pick)} over the horizon, "
+                         f"less than the {money(margin, cur)} margin ({a.materiality:.0%} of the spend) for its extra "
+                         "complexity: the simpler option stays")
+    kept = [r for r in rules if r.split(" is worth")[0] != name_of(pick)]
+    return pick, kept
 
 
 def winner_of(profile: TrafficProfile, assumptions: Assumptions) -> str:
@@ -624,7 +630,7 @@ def recommend(results: list[StrategyResult], profile: TrafficProfile, a: Assumpt
               opts: dict[str, Central]) -> Recommendation:
     """The ranked answer in plain words, the numbers that decided it and when it would flip."""
     by_key = {r.key: r for r in results}
-    winner, rules = choose(opts, a)
+    winner, rules = choose(opts, a, profile.currency)
     win = by_key[winner]
     cur = profile.currency
     v = a.volume_per_day or profile.requests_per_day

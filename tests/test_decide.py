@@ -301,7 +301,9 @@ def test_simpler_option_wins_within_the_margin() -> None:
     for extra, expected in ((0.5 * margin, "caching"), (1.5 * margin, "fine-tune-serverless")):
         rich = opts["fine-tune-serverless"].model_copy(deep=True)
         rich.costing.eligible, rich.net_12m = True, opts["caching"].net_12m + extra
-        assert choose({**opts, "fine-tune-serverless": rich}, a)[0] == expected
+        pick, rules = choose({**opts, "fine-tune-serverless": rich}, a)
+        assert pick == expected
+        assert bool(rules) == (expected == "caching")  # the simplicity rule is stated when it decides
     rec = decide(p).recommendation
     assert all(rec.why_not.values()) and rec.margin > 0
 
