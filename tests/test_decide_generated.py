@@ -224,3 +224,18 @@ def test_prompt_families_carry_the_models_own_cache_minimum() -> None:
     assert again == pytest.approx(fam.cache.hit_rate_5m, abs=0.02)
     assert resimulate_hit_rate(fam.cache.gap_quantiles_s, 300, 10.0) >= again
     assert cache_minimum("claude-opus-4-5-20251101") == 4096  # not one number per provider
+
+
+def test_target_model_fine_tune_uses_that_models_offer(ecommerce) -> None:
+    """--target-model gpt-4o-mini: its own fine-tuned prices (genai-prices ft:gpt-4o-mini) and its USD 3/1M
+    training price from the offers — not gpt-4o's USD 25, and no multiplier."""
+    from advisor.assumptions import load_assumptions
+    from advisor.offers import bundled
+    from advisor.strategies.from_analysis import decide_from_analysis
+
+    row = bundled().model("openai", "gpt-4o-mini").fine_tuning
+    d = decide_from_analysis(ecommerce, load_assumptions({}, {"target_model": "gpt-4o-mini", "has_ft_access": True}))
+    hosted = next(s for s in d.strategies if s.key == "fine-tune-hosted")
+    assert hosted.eligible and hosted.target == "fine-tuned gpt-4o-mini"
+    assert f"USD {row.input_mtok:g}/{row.output_mtok:g} per 1M" in hosted.arithmetic[0]
+    assert f"USD {row.training_mtok:g}/1M" in hosted.arithmetic[1] and row.training_mtok == 3.0
