@@ -67,6 +67,7 @@ APPLY_ORDER = ["structured-outputs", "fine-tune-hosted", "fine-tune-serverless",
                "prompting", "rag", "caching"]
 PORTFOLIO_MAX = 3
 TREND_NOTE_PCT_PER_WEEK = 5.0  # a volume trend this steep is pointed out with the volume flip it heads to
+TREND_MIN_DAYS = 14  # … when the window is long enough for a weekly slope to mean something
 
 
 # ---------------------------------------------------------------- output contracts
@@ -672,7 +673,7 @@ def recommend(results: list[StrategyResult], profile: TrafficProfile, a: Assumpt
         explanation.append("Routing: " + "; ".join(f"{m} ← {', '.join(f) or '—'}" for m, f in win.routing.items()) + ".")
     explanation += [f"Rule: {r}." for r in rules]
     trend = profile.trend_pct_per_week
-    if trend is not None and abs(trend) >= TREND_NOTE_PCT_PER_WEEK and profile.days_observed >= 7:
+    if trend is not None and abs(trend) >= TREND_NOTE_PCT_PER_WEEK and profile.days_observed >= TREND_MIN_DAYS:
         vol_flip = next((f for f in flips if f.assumption == "volume_per_day"
                          and f.direction == ("below" if trend < 0 else "above")), None)
         explanation.append(f"Volume {'grows' if trend > 0 else 'falls'} {abs(trend):.0f}%/week in the window; the "

@@ -201,11 +201,14 @@ def decision_tables(a: Analysis) -> list:
         t.add_column(col, justify="left" if col in ("option", "target · served by") else "right")
     for s in shown:
         win = s["key"] == rec.get("winner")
-        name = s["name"] + ("" if s.get("eligible", True) else " (ruled out)")
+        ok = s.get("eligible", True)
+        name = s["name"] + ("" if ok else " (ruled out)")
         t.add_row(str(order.get(s["key"], 0) + 1), f"[bold green]{name}[/]" if win else name,
-                  f"{s.get('target', '')} · {s.get('served', '')}", fmt_money(s["one_time_cost"], cur),
-                  fmt_money(s["monthly_net_value"]["value"], cur),
-                  _interval(s["net_value_12m"], cur) if s.get("eligible", True) else "—",
+                  f"{s.get('target', '')} · {s.get('served', '')}",
+                  fmt_money(s["one_time_cost"], cur) if ok else "—",
+                  fmt_money(s["monthly_net_value"]["value"], cur) if ok else "—",
+                  (fmt_money(0, cur) if s["key"] == "status-quo" else _interval(s["net_value_12m"], cur)) if ok
+                  else "—",
                   fmt_pct(s.get("p_net_positive"), 0) if s.get("p_net_positive") is not None else "—",
                   fmt_pct(s.get("p_best"), 0) if s.get("p_best") is not None else "—",
                   fmt_days(s["payback_days"]) if s.get("eligible", True) and s["key"] != "status-quo" else "—")
