@@ -67,6 +67,7 @@ APPLY_ORDER = ["structured-outputs", "fine-tune-hosted", "fine-tune-serverless",
                "prompting", "rag", "caching"]
 PORTFOLIO_MAX = 3
 TREND_NOTE_PCT_PER_WEEK = 5.0  # a volume trend this steep is pointed out with the volume flip it heads to
+MIN_RETRAIN_MONTHS = 0.5  # retraining more often than every two weeks is not costed as a cadence
 TREND_MIN_DAYS = 14  # … when the window is long enough for a weekly slope to mean something
 
 
@@ -228,6 +229,12 @@ def resolve(profile: TrafficProfile, assumptions: Assumptions) -> Assumptions:
     if a.failure_cost is None:
         fill["failure_cost"] = baseline_cost_per_request(profile)
         notes["failure_cost"] = "measured: one retry = mean cost per request"
+    if profile.prompt_changes and a.source("retrain_interval_months") == "default":
+        every = profile.days_observed / profile.prompt_changes / 30
+        if every < a.retrain_interval_months:
+            fill["retrain_interval_months"] = max(MIN_RETRAIN_MONTHS, every)
+            notes["retrain_interval_months"] = (f"measured: the prompt changed {profile.prompt_changes}× in "
+                                                f"{profile.days_observed} days (a new prompt family began mid-window)")
     kind = a.task_kind if a.task_kind != "auto" else task_kind(profile)
     if a.examples_needed is None:
         fill["examples_needed"] = EXAMPLES_BY_TASK[kind][0]
@@ -248,7 +255,8 @@ def resolve(profile: TrafficProfile, assumptions: Assumptions) -> Assumptions:
     data = a.model_dump()
     data.update(fill)
     data["notes"] = notes
-    data["sources"] = {**a.sources, **{k: ("measured" if k in ("volume_per_day", "failure_cost")
+    data["sources"] = {**a.sources, **{k: ("measured" if k in ("volume_per_day", "failure_cost",
+                                                               "retrain_interval_months")
                                           and "measured" in notes.get(k, "") else a.source(k)) for k in fill}}
     return Assumptions.model_validate(data)
 

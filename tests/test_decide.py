@@ -466,3 +466,18 @@ def test_sensitivity_names_the_inputs_the_issue_asks_for() -> None:
             "static_prefix_tokens"} <= names
     swings = [r.swing_days for r in rec.sensitivity if r.swing_days is not None]
     assert swings == sorted(swings, reverse=True)
+
+
+def test_prompt_changes_in_the_window_set_the_retraining_cadence() -> None:
+    p = profiles.ecommerce().model_copy(update={"prompt_changes": 2, "window_days": 60})  # 2 new prompts, 60 days
+    a = resolve(p, Assumptions())
+    assert a.retrain_interval_months == pytest.approx(60 / 2 / 30) and a.source("retrain_interval_months") == \
+        "measured"
+    often = resolve(p.model_copy(update={"prompt_changes": 10}), Assumptions())
+    assert often.retrain_interval_months == 0.5  # floor: not more often than every two weeks
+    ft = by_key(evaluate_strategies(p, Assumptions(), with_ranges=False))["fine-tune-serverless"]
+    steady = by_key(evaluate_strategies(profiles.ecommerce(), Assumptions(), with_ranges=False))[
+        "fine-tune-serverless"]
+    assert ft.recurring_breakdown["retraining"] > steady.recurring_breakdown["retraining"]
+    # a user-set cadence stands
+    assert resolve(p, load_assumptions({}, {"retrain_interval_months": 6})).retrain_interval_months == 6

@@ -128,6 +128,8 @@ class FamilyFailures(_Model):
     structural: int
     knowledge: int
     other: int
+    first_day: str | None = Field(default=None, description="first UTC day the family was seen")
+    last_day: str | None = Field(default=None, description="last UTC day the family was seen")
 
 
 class FailureAnalysis(_Model):

@@ -103,6 +103,8 @@ class TrafficProfile(BaseModel):
     trend_pct_per_week: float | None = None
     latency_p95_ms: float | None = None
     window_days: int | None = Field(default=None, ge=1)
+    prompt_changes: int | None = Field(default=None, ge=0,
+                                       description="prompt families of this model that began mid-window")
     failure_source: str = Field(default="none", description="labels | checks | heuristics | none")
 
     @property

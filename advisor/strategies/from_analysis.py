@@ -24,6 +24,7 @@ from advisor.errors import AdviseError
 
 # failure signatures a provider-enforced JSON schema removes (the JSON-mode checks' format problems + schema checks)
 SCHEMA_SIGNATURES = ("schema:", "format:invalid_json", "format:json_")
+PROMPT_CHANGE_MIN_SHARE = 0.05  # a family that appears mid-window counts as a prompt change from 5% of the traffic
 
 
 def _dominant_model(analysis: Any) -> str:
@@ -105,6 +106,13 @@ def profile_from_analysis(analysis: Any, *, price_book: Any = None, target_model
         return {"failure_rate": n_f / row["requests"],
                 "structural_share": (row.get("structural") or 0) / n_f if n_f else 0.0}
 
+    first = min((r.get("first_day") for r in by_family.values() if r.get("first_day")), default=None)
+    # a prompt family of this model that first appears after the window's first day: its prompt was changed or
+    # added mid-window — an adapter with that prompt baked in would have needed retraining then
+    prompt_changes = sum(1 for name, r in by_family.items()
+                         if name.startswith(f"{model}#") and first is not None and r.get("first_day")
+                         and r["first_day"] > first and r.get("requests", 0) >= PROMPT_CHANGE_MIN_SHARE * n_fam) \
+        if by_family else None
     fams = [FamilyProfile(name=f.family, share_of_requests=f.requests / n_fam,
                           static_prefix_tokens=f.static_prefix_tokens, variable_input_tokens=f.mean_variable_tokens,
                           hit_rate_5m=f.cache.hit_rate_5m, hit_rate_1h=f.cache.hit_rate_1h,
@@ -126,7 +134,7 @@ def profile_from_analysis(analysis: Any, *, price_book: Any = None, target_model
         variable_input_tokens=max(0.0, mean_in - static), output_tokens=_mean(mix, "output"),
         cache_read_tokens=_mean(mix, "cache_read"), cache_write_tokens=_mean(mix, "cache_write"), families=fams,
         burstiness=burst, trend_pct_per_week=volume.trend_pct_per_week, latency_p95_ms=p95,
-        window_days=max(1, volume.days), **_failures(analysis.failures))
+        window_days=max(1, volume.days), prompt_changes=prompt_changes, **_failures(analysis.failures))
 
 
 def price_file_assumptions(analysis: Any, price_book: Any = None) -> dict[str, float]:
