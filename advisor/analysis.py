@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from advisor import __version__
 from advisor.config import AdviseConfig, find_config, load_config
@@ -34,7 +34,7 @@ from advisor.metrics.window import OutOfWindow, day_start, hard_bounds, isolated
 from advisor.models import Record
 from advisor.scan import Pass, PassSettings, ProgressFn, choose_jobs, run_units
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: strategies/recommendation/assumptions validated against advisor.decide's models
 
 
 class InputFile(BaseModel):
@@ -127,9 +127,38 @@ class Analysis(BaseModel):
     data_quality: DataQuality
     # Filled by later stages (the lead plugs them in through build_analysis' hooks):
     failures: dict[str, Any] | None = Field(default=None, description="advisor.failures result")
-    strategies: list[dict[str, Any]] = Field(default_factory=list, description="costed strategies (advisor.decide)")
-    recommendation: dict[str, Any] | None = Field(default=None, description="the winning strategy and why")
-    assumptions: dict[str, Any] | None = Field(default=None, description="every assumption used, with its source")
+    strategies: list[dict[str, Any]] = Field(default_factory=list,
+                                             description="costed options (advisor.decide.StrategyResult)")
+    recommendation: dict[str, Any] | None = Field(
+        default=None, description="the winning option and why (advisor.decide.RecommendationRecord)")
+    assumptions: dict[str, Any] | None = Field(
+        default=None, description="every assumption used, with its source ({'rows': [AssumptionRow]})")
+
+    @field_validator("strategies")
+    @classmethod
+    def _typed_strategies(cls, v: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Held as dicts for the readers, validated against the decision's typed contract."""
+        from advisor.decide import StrategyResult
+
+        return [StrategyResult.model_validate(s).model_dump(mode="json") for s in v]
+
+    @field_validator("recommendation")
+    @classmethod
+    def _typed_recommendation(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
+        from advisor.decide import RecommendationRecord
+
+        if v is None or v.get("winner") is None:  # no recommendation (e.g. unpriced): only a headline
+            return v
+        return RecommendationRecord.model_validate(v).model_dump(mode="json")
+
+    @field_validator("assumptions")
+    @classmethod
+    def _typed_assumptions(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
+        from advisor.assumptions import AssumptionRow
+
+        if v is None:
+            return v
+        return {**v, "rows": [AssumptionRow.model_validate(r).model_dump(mode="json") for r in v.get("rows", [])]}
 
 
 class Collector(Protocol):

@@ -35,13 +35,20 @@ EXAMPLES_BY_TASK: dict[str, tuple[int, int, int]] = {
 
 
 class Spec(BaseModel):
-    """Documentation of one assumption: unit, prior span, what it means and where the default comes from."""
+    """Documentation of one assumption: unit, prior span, what it means and where the default comes from.
+
+    `money`: the default and span are USD and reach a decision only converted at a dated rate.
+    The Monte Carlo draws a default-valued assumption from a two-piece uniform on [low, default] and
+    [default, high] weighted so its mean is the default (see docs/decision-model.md).
+    """
 
     unit: str
     low: float | None = None
     high: float | None = None
     description: str
     basis: str = "advise default"
+    money: bool = False
+    distribution: str = "two-piece uniform on [low, default] ∪ [default, high], mean = default"
 
 
 SPECS: dict[str, Spec] = {
@@ -53,15 +60,15 @@ SPECS: dict[str, Spec] = {
     "task_kind": Spec(unit="", description="sizes the curated example count (auto: from the failure mix)"),
     "examples_needed": Spec(unit="examples", description="curated training examples for the LoRA run",
                             basis="background: 500–5,000+ by task kind (style/format 1,000–2,000)"),
-    "cost_per_example": Spec(unit="{cur}/example", low=0.02, high=1.0,
+    "cost_per_example": Spec(money=True, unit="{cur}/example", low=0.02, high=1.0,
                              description="curation: mine passing outputs from the logs and review them",
-                             basis="reviewer ≈{cur}30/h checking ≈300 examples/h"),
-    "training_price_per_1m": Spec(unit="{cur}/1M training tokens", low=3.0, high=25.0,
-                                  description="hosted fine-tuning price (same-model target)",
-                                  basis="OpenAI list: gpt-4o $25, gpt-4o-mini $3 per 1M training tokens"),
-    "training_cost": Spec(unit="{cur}", description="explicit cost of one training run (overrides the price model)"),
+                             basis="reviewer ≈USD 30/h checking ≈300 examples/h"),
+    "training_price_per_1m": Spec(money=True, unit="{cur}/1M training tokens",
+                                  description="fine-tuning price per 1M training tokens (overrides the offers)",
+                                  basis="the offers table, per model"),
+    "training_cost": Spec(money=True, unit="{cur}", description="explicit cost of one training run (overrides the price model)"),
     "epochs": Spec(unit="epochs", low=2, high=4, description="passes over the examples", basis="OpenAI/peft default 3"),
-    "eval_cost": Spec(unit="{cur}", low=50.0, high=500.0,
+    "eval_cost": Spec(money=True, unit="{cur}", low=50.0, high=500.0,
                       description="one evaluation: held-out runs of both variants + a reviewer's check"),
     "accuracy_gain": Spec(unit="share of requests", low=0.10, high=0.30,
                           description="absolute accuracy gain of fine-tuning, capped by the structural failures",
@@ -74,29 +81,26 @@ SPECS: dict[str, Spec] = {
                                 description="input tokens the improved prompt adds (rules, few-shot)"),
     "rag_k": Spec(unit="chunks/request", low=2, high=8, description="retrieved chunks per request"),
     "rag_chunk_tokens": Spec(unit="tokens/chunk", low=150.0, high=500.0, description="tokens per retrieved chunk"),
-    "embedding_price_per_1m": Spec(unit="{cur}/1M tokens", low=0.02, high=0.13,
+    "embedding_price_per_1m": Spec(money=True, unit="{cur}/1M tokens", low=0.02, high=0.13,
                                    description="query embedding price",
                                    basis="OpenAI text-embedding-3-small $0.02 / -large $0.13"),
-    "rag_store_monthly": Spec(unit="{cur}/month", low=0.0, high=100.0, description="vector store hosting"),
-    "rag_setup_cost": Spec(unit="{cur}", low=100.0, high=2000.0,
+    "rag_store_monthly": Spec(money=True, unit="{cur}/month", low=0.0, high=100.0, description="vector store hosting"),
+    "rag_setup_cost": Spec(money=True, unit="{cur}", low=100.0, high=2000.0,
                            description="one-time: ingest and index the knowledge base, wire retrieval"),
     "rag_fix_share": Spec(unit="share of knowledge failures", low=0.40, high=0.80,
                           description="knowledge failures current documents fix"),
-    "caching_setup_cost": Spec(unit="{cur}", low=0.0, high=200.0,
+    "caching_setup_cost": Spec(money=True, unit="{cur}", low=0.0, high=200.0,
                                description="one-time: reorder the prompt so the static part comes first"),
-    "ft_price_multiplier": Spec(unit="× base price", low=1.0, high=2.0,
-                                description="fine-tuned model price / base model price (hosted)",
-                                basis="OpenAI list: gpt-4o ft $3.75/$15 vs $2.50/$10 (1.5×); gpt-4o-mini 2×"),
-    "ft_input_price": Spec(unit="{cur}/1M tokens", description="explicit fine-tuned input price (overrides multiplier)"),
-    "ft_output_price": Spec(unit="{cur}/1M tokens", description="explicit fine-tuned output price"),
+    "ft_input_price": Spec(money=True, unit="{cur}/1M tokens", description="explicit fine-tuned input price (overrides multiplier)"),
+    "ft_output_price": Spec(money=True, unit="{cur}/1M tokens", description="explicit fine-tuned output price"),
     "target_model": Spec(unit="", description="model the fine-tune runs on (prices via --prices / price table)"),
     "short_prompt_tokens": Spec(unit="tokens/request", low=0.0, high=100.0,
                                 description="instruction tokens left after training (static prompt baked in)"),
     "retrain_interval_months": Spec(unit="months", low=3.0, high=12.0,
                                     description="retrain when the base model changes", basis="provider model cadence"),
     "retrain_curation_share": Spec(unit="share", description="share of curation redone at each retraining"),
-    "gpu_hour_price": Spec(unit="{cur}/GPU-hour", low=1.0, high=4.0,
-                           description="self-hosted inference and training GPU (on-demand L40S–H100 class)"),
+    "gpu_hour_price": Spec(money=True, unit="{cur}/GPU-hour",
+                           description="dedicated GPU price per hour (overrides the offers' dedicated-GPU rows)"),
     "gpu_throughput_tokens_s": Spec(unit="output tokens/s", low=800.0, high=3000.0,
                                     description="batched generation throughput of the small model per GPU"),
     "gpu_prefill_tokens_s": Spec(unit="input tokens/s", low=5000.0, high=30000.0,
@@ -104,12 +108,49 @@ SPECS: dict[str, Spec] = {
     "gpu_utilisation": Spec(unit="share", low=0.3, high=0.7, description="average load of the serving GPUs"),
     "gpu_always_on": Spec(unit="", description="keep at least one GPU running (False: scale to zero)"),
     "train_tokens_s": Spec(unit="tokens/s", description="LoRA training throughput on one GPU"),
-    "hybrid_coverage": Spec(unit="share of requests", low=0.5, high=0.9,
-                            description="traffic the fine-tuned small model takes in the hybrid",
-                            basis="measured: requests in recurring prompt families"),
-    "materiality": Spec(unit="share of 12-month spend",
-                        description="a strategy must beat prompting by this much to displace it (prompting first)"),
+    "materiality": Spec(unit="share of horizon spend",
+                        description="a more complex portfolio must beat the simpler one by this much to displace it"),
+    "has_ft_access": Spec(unit="", description="your organisation still has fine-tuning access where the provider "
+                                               "sells it only to existing customers (OpenAI since 2026-05-07)"),
+    "usd_rate": Spec(unit="{cur} per USD", description="exchange rate for the USD defaults (overrides the bundled "
+                                                       "ECB table)"),
+    "migration_cost": Spec(money=True, unit="{cur}", low=200.0, high=2000.0,
+                           description="one-time: switch the serving endpoint, re-run the evaluation, roll out "
+                                       "(and move off a fine-tune when its base model retires)",
+                           basis="1–4 engineer-days at ≈USD 500/day"),
+    "structured_fix_share": Spec(unit="share of JSON format/schema failures", low=0.8, high=1.0,
+                                 description="JSON format/schema failures a provider-enforced strict schema removes",
+                                 basis="strict mode constrains decoding to the schema; refusals/truncations remain"),
+    "structured_setup_cost": Spec(money=True, unit="{cur}", low=0.0, high=200.0,
+                                  description="one-time: switch response_format to the strict JSON schema, test",
+                                  basis="a configuration change when the schema exists (the checks validated "
+                                        "against it); up to ≈4 engineer-hours at ≈USD 50/h if strict mode needs "
+                                        "the schema adjusted"),
+    "kb_upkeep_monthly": Spec(money=True, unit="{cur}/month", low=50.0, high=400.0,
+                              description="keeping the knowledge base current; × (1 + share of volatile questions)",
+                              basis="a few hours a month of a maintainer"),
+    "rag_latency_ms": Spec(unit="ms", low=150.0, high=600.0, description="latency retrieval adds per request"),
+    "latency_slo_ms": Spec(unit="ms", description="p95 latency a strategy must stay under (--latency-slo)"),
+    "gpu_replicas": Spec(unit="GPUs", description="dedicated serving: replicas kept for redundancy (≥2 for failover)"),
+    "gpu_ops_monthly": Spec(money=True, unit="{cur}/month", low=300.0, high=2000.0,
+                            description="operating your own inference: on-call, upgrades, monitoring",
+                            basis="a few engineer-days a month"),
+    "small_model_regression": Spec(unit="share of moved requests", low=0.0, high=0.05,
+                                   description="new failures of a fine-tuned small open-weight model on the traffic "
+                                               "it takes, outside what training targets",
+                                   basis="prior until `advise evaluate` measures the adapter"),
+    "open_weight_min_params_b": Spec(unit="billion parameters", description="smallest open-weight base model "
+                                     "the advisor proposes to replace the production model",
+                                     basis="7–9B models are the usual distillation target for tasks a frontier "
+                                           "model does; lower it after `advise evaluate` shows a smaller one passes"),
+    "router_setup_cost": Spec(money=True, unit="{cur}", low=100.0, high=1000.0,
+                              description="one-time: route by prompt family (system-prompt hash) to two models"),
+    "misroute_rate": Spec(unit="share of routed requests", low=0.0, high=0.05,
+                          description="requests the router sends to the wrong model (each counted as a failure)"),
 }
+
+# money assumptions whose default (USD) is converted to the price currency when they were not set by the user
+MONEY = frozenset(name for name, spec in SPECS.items() if spec.money)
 
 
 class Assumptions(BaseModel):
@@ -123,7 +164,7 @@ class Assumptions(BaseModel):
     task_kind: TaskKind = "auto"
     examples_needed: int | None = Field(default=None, gt=0)
     cost_per_example: float = Field(default=0.10, ge=0)
-    training_price_per_1m: float = Field(default=25.0, ge=0)
+    training_price_per_1m: float | None = Field(default=None, ge=0)
     training_cost: float | None = Field(default=None, ge=0)
     epochs: int = Field(default=3, ge=1)
     eval_cost: float = Field(default=100.0, ge=0)
@@ -138,21 +179,33 @@ class Assumptions(BaseModel):
     rag_setup_cost: float = Field(default=500.0, ge=0)
     rag_fix_share: float = Field(default=0.6, ge=0, le=1)
     caching_setup_cost: float = Field(default=0.0, ge=0)
-    ft_price_multiplier: float = Field(default=1.5, gt=0)
     ft_input_price: float | None = Field(default=None, ge=0)
     ft_output_price: float | None = Field(default=None, ge=0)
     target_model: str | None = None
     short_prompt_tokens: float = Field(default=30.0, ge=0)
     retrain_interval_months: float = Field(default=6.0, gt=0)
     retrain_curation_share: float = Field(default=0.2, ge=0, le=1)
-    gpu_hour_price: float = Field(default=2.0, ge=0)
+    gpu_hour_price: float | None = Field(default=None, ge=0)
     gpu_throughput_tokens_s: float = Field(default=1500.0, gt=0)
     gpu_prefill_tokens_s: float = Field(default=15000.0, gt=0)
     gpu_utilisation: float = Field(default=0.5, gt=0, le=1)
     gpu_always_on: bool = True
     train_tokens_s: float = Field(default=2000.0, gt=0)
-    hybrid_coverage: float | None = Field(default=None, ge=0, le=1)
     materiality: float = Field(default=0.05, ge=0)
+    has_ft_access: bool = False
+    usd_rate: float | None = Field(default=None, gt=0)
+    migration_cost: float = Field(default=500.0, ge=0)
+    structured_fix_share: float = Field(default=0.95, ge=0, le=1)
+    structured_setup_cost: float = Field(default=0.0, ge=0)
+    kb_upkeep_monthly: float = Field(default=100.0, ge=0)
+    rag_latency_ms: float = Field(default=300.0, ge=0)
+    latency_slo_ms: float | None = Field(default=None, gt=0)
+    gpu_replicas: int = Field(default=2, ge=1)
+    gpu_ops_monthly: float = Field(default=800.0, ge=0)
+    small_model_regression: float = Field(default=0.02, ge=0, le=1)
+    open_weight_min_params_b: float = Field(default=7.0, ge=0)
+    router_setup_cost: float = Field(default=300.0, ge=0)
+    misroute_rate: float = Field(default=0.02, ge=0, le=1)
     sources: dict[str, Source] = Field(default_factory=dict)
     notes: dict[str, str] = Field(default_factory=dict, description="why a measured/default value is what it is")
 
@@ -160,11 +213,15 @@ class Assumptions(BaseModel):
         return self.sources.get(name, "default")
 
     def span(self, name: str) -> tuple[float, float] | None:
-        """Prior (low, high) of a default; None for user-set or measured values (their range comes elsewhere)."""
+        """Prior (low, high) of a default; None for user-set or measured values (their range comes elsewhere).
+
+        Money spans are USD in SPECS and come back converted at `usd_rate` (price currency per USD).
+        """
         spec = SPECS.get(name)
         if spec is None or self.source(name) != "default" or spec.low is None or spec.high is None:
             return None
-        return (spec.low, spec.high)
+        rate = (self.usd_rate or 1.0) if spec.money else 1.0
+        return (spec.low * rate, spec.high * rate)
 
     def with_values(self, source: Source = "user", **values: Any) -> Assumptions:
         """A copy with some values replaced (what-if), recording their source."""
@@ -231,6 +288,8 @@ def _fmt(value: Any) -> str:
         return {True: "yes", False: "no", None: "—"}.get(value, value) if not isinstance(value, str) else value
     if isinstance(value, int) or float(value).is_integer():
         return f"{int(value):,}"
+    if abs(value) >= 1000:  # converted money (JPY) reads as 14,870, not 1.487e+04
+        return f"{value:,.0f}"
     return f"{value:,.4g}"
 
 
@@ -280,6 +339,13 @@ def assumption_options(func: Callable[..., Any]) -> Callable[..., Any]:
                      metavar="AMOUNT", help="Cost of one training run in total (overrides --training-price)."),
         click.option("--failure-cost", "failure_cost", type=click.FloatRange(min=0), default=None,
                      metavar="AMOUNT", help="What one failed answer costs you (default: one retry)."),
+        click.option("--has-openai-ft-access", "has_ft_access", is_flag=True, default=None,
+                     help="Your organisation still has OpenAI fine-tuning access (closed to new organisations "
+                          "since 2026-05-07): cost a hosted fine-tune whose horizon ends at the cut-off/retirement."),
+        click.option("--offers", "offers_file", default=None, metavar="FILE",
+                     help="Offers TOML whose rows add to or override the bundled offers table."),
+        click.option("--latency-slo", "latency_slo_ms", type=click.FloatRange(min=1), default=None, metavar="MS",
+                     help="p95 latency (ms) a strategy must stay under."),
     ]
     for option in reversed(options):
         func = option(func)
@@ -288,7 +354,9 @@ def assumption_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def cli_overrides(volume: str | None = None, **flags: Any) -> dict[str, Any]:
     """Turn the values of `assumption_options` into overrides for load_assumptions (unset flags dropped)."""
-    out = {k: v for k, v in flags.items() if v is not None and k in Assumptions.model_fields}
+    out = {k: v for k, v in flags.items() if v is not None and (k in Assumptions.model_fields or k == "offers_file")}
+    if not out.get("has_ft_access", True):
+        out.pop("has_ft_access")  # an unset flag is not the user's "no"
     if volume is not None:
         out["volume_per_day"] = parse_volume(volume)
     return out

@@ -24,13 +24,15 @@ def _strategy(decision: Any, key: str) -> Any:
 
 
 def pick_finetune_key(analysis: Analysis) -> str:
-    """The fine-tune flavour the advisor recommended (or ranked best), else the hosted one."""
+    """The fine-tune the advisor recommended (or ranked best; its fine-tune member for a portfolio)."""
+    from advisor.decide import FINE_TUNES
+
     rec = analysis.recommendation or {}
-    kinds = {s["key"]: s["kind"] for s in analysis.strategies}
     for key in [rec.get("winner"), *rec.get("ranking", [])]:
-        if key and kinds.get(key) in ("fine-tune", "hybrid"):
-            return key
-    return "fine-tune-hosted"
+        for member in (key or "").split("+"):
+            if member in FINE_TUNES:
+                return member
+    return "fine-tune-serverless"
 
 
 def measured_roi(analysis: Analysis, evaluation: Any) -> dict[str, Any]:

@@ -17,8 +17,10 @@ from typing import Any
 from advisor.analysis import Analysis, analysis_json, load_analysis
 from advisor.io import atomic_write_text
 from advisor.stages import StageState, hash_inputs
+from advisor.strategies.base import FineTuneKind
 
-FINE_TUNE_KINDS = ("fine-tune", "hybrid")
+# every recommendation with a fine-tune in it (hosted, serverless LoRA, dedicated GPUs, hybrid) trains an adapter
+FINE_TUNE_KINDS = frozenset(FineTuneKind)
 # Conservative effective-token throughputs used to size training to the budget (LoRA, small model);
 # the measured figure of each run lands in run.json and the benchmark in bench/results/.
 ASSUMED_TOKENS_PER_S = {"cpu": 250.0, "mps": 800.0, "cuda": 8000.0}
@@ -94,7 +96,7 @@ def run_pipeline(opts: RunOptions, say: Say = lambda s: None) -> RunResult:
 
     win = _winner(analysis)
     rec = analysis.recommendation or {}
-    fine_tune_wins = win is not None and win["kind"] in FINE_TUNE_KINDS
+    fine_tune_wins = win is not None and win.get("fine_tune_kind") in FINE_TUNE_KINDS
     if not fine_tune_wins and not opts.force_train:
         reason = (f"{rec.get('winner_name', 'no strategy')} wins, not fine-tuning: "
                   + (rec.get("explanation") or [rec.get("headline", "")])[0])

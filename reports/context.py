@@ -120,7 +120,7 @@ def _charts(a: Analysis, cur: str, winner: str | None) -> list[dict[str, Any]]:
             outs.append((m.tokens.tokens["output"].mean or 0.0) if m and "output" in m.tokens.tokens else 0.0)
         win = next((s for s in a.strategies if s["key"] == winner), None)
         rows = {r["name"]: r["value"] for r in (a.assumptions or {}).get("rows", [])}
-        if win and win["kind"] in ("fine-tune", "hybrid") and "short_prompt_tokens" in rows:
+        if win and win.get("fine_tune_kind") and "short_prompt_tokens" in rows:
             labels.append("after fine-tuning (short prompt)")
             static.append(float(rows["short_prompt_tokens"]))
             variable.append(variable[0])
@@ -129,19 +129,19 @@ def _charts(a: Analysis, cur: str, winner: str | None) -> list[dict[str, Any]]:
             "Tokens per request by prompt family: the static part is what fine-tuning bakes in or caching discounts.",
             "Token composition per request")
     if strat:
-        base = next((s for s in a.strategies if s["key"] == "prompting"), None)
+        base = next((s for s in a.strategies if s["key"] == "status-quo"), None)
         series: dict[str, tuple[float, float]] = {}
         paybacks: dict[str, float | None] = {}
         if base is not None:
-            series["today (keep prompting)"] = (0.0, base["baseline_monthly_cost"])
+            series["today (keep as is)"] = (0.0, base["baseline_monthly_cost"])
         shown = [s for s in a.strategies if s["eligible"] or s["key"] == winner]
         for s in sorted(shown, key=lambda s: -(s["net_value_12m"]["value"] or 0))[:4]:
-            if s["key"] == "prompting":
+            if s["key"] == "status-quo":
                 continue
             series[s["name"]] = (s["one_time_cost"], s["monthly_run_cost"] - s["failure_value_monthly"]
                                  + s["recurring_monthly"])
             paybacks[s["name"]] = s["payback_days"]["value"]
-        add("cumulative-cost", charts.cumulative_cost(series, cur, baseline="today (keep prompting)", payback_days=paybacks),
+        add("cumulative-cost", charts.cumulative_cost(series, cur, baseline="today (keep as is)", payback_days=paybacks),
             "Cumulative cost over 12 months, failures priced at the failure cost; dots mark payback.",
             "Cumulative cost over 12 months")
     rec = a.recommendation or {}
@@ -211,6 +211,18 @@ def _measured(ev: Any, cur: str) -> dict[str, Any]:
             "candidate_name": "adapter, short prompt", "rows": rows, "prior_vs_measured": pvm}
 
 
+def _market_note(rec: dict[str, Any]) -> str:
+    """Offers rows and the exchange rate the decision used, once."""
+    m = rec.get("market") or {}
+    if not m:
+        return ""
+    rows = m.get("rows") or []
+    dates = sorted({str(r.get("as_of")) for r in rows if r.get("as_of")})
+    text = f"Offers: {len(rows)} rows of the offers table" + (f" (as of {dates[0]}–{dates[-1]})" if dates else "")
+    text += f", decided on {m.get('today')}; currency: {m.get('fx')}."
+    return text + "".join(f" Warning: {w}." for w in m.get("warnings") or [])
+
+
 def build_context(a: Analysis, ev: Any | None = None, title: str | None = None) -> dict[str, Any]:
     rec = a.recommendation or {}
     cur = rec.get("currency") or a.cost.currency or "USD"
@@ -222,8 +234,12 @@ def build_context(a: Analysis, ev: Any | None = None, title: str | None = None) 
         verdict = " ".join(rec.get("explanation", [])[:2]) or verdict
         kpis = [
             {"label": "recommended", "value": win["name"]},
-            {"label": "payback (range)", "value": days(win["payback_days"])},
-            {"label": f"12-month net value ({cur})", "value": value_range(win["net_value_12m"], cur)},
+            {"label": "payback (80% interval)", "value": days(win["payback_days"])},
+            {"label": "target · served by", "value": f"{win.get('target', '')} · {win.get('served', '')}"},
+            {"label": f"{win.get('horizon_months', 12):.3g}-month net value ({cur}, 80% interval)",
+             "value": value_range(win["net_value_12m"], cur)},
+            {"label": "P(net value > 0) · P(payback ≤ 30 d)",
+             "value": f"{pct(win.get('p_net_positive'), 0)} · {pct(win.get('p_payback_30d'), 0)}"},
             {"label": "saving per request", "value": pct(win["per_request_saving_share"], 0)},
             {"label": "requests per day", "value": f"{rec.get('volume_per_day', 0):,.0f}"},
             {"label": "cost per month today", "value": _incomplete(money(a.cost.per_month, cur), unpriced_note(a))},
@@ -239,12 +255,18 @@ def build_context(a: Analysis, ev: Any | None = None, title: str | None = None) 
     order = {k: i for i, k in enumerate(rec.get("ranking", []))}
     strategies = [{
         "rank": order.get(s["key"], len(order)) + 1, "name": s["name"] + ("" if s["eligible"] else " (ruled out)"),
+        "target": f"{s.get('target', '')} · {s.get('served', '')}",
         "monthly": money(s["monthly_run_cost"], cur), "one_time": money(s["one_time_cost"], cur),
         "net_monthly": money(s["monthly_net_value"]["value"], cur),
         "payback": days(s["payback_days"]) if s["eligible"] else "—",
-        "value_12m": money(s["net_value_12m"]["value"], cur), "failure_after": pct(s["failure_rate_after"]),
+        "value_12m": value_range(s["net_value_12m"], cur) if s["eligible"] else "—",
+        "horizon": f"{s.get('horizon_months', 12):.3g} mo",
+        "p_positive": pct(s.get("p_net_positive"), 0), "p_best": pct(s.get("p_best"), 0),
+        "failure_after": pct(s["failure_rate_after"]),
+        "why": (s.get("eligibility", "") if s["key"] == rec.get("winner") else s.get("lost_because") or ""),
         "winner": s["key"] == rec.get("winner"),
-    } for s in sorted(a.strategies, key=lambda s: order.get(s["key"], 99))]
+    } for s in sorted(a.strategies, key=lambda s: order.get(s["key"], 99))
+        if s["eligible"] or s.get("kind") != "portfolio"]
     assumptions = [{"name": r["name"], "value": f"{r['display']} {r['unit']}".strip(), "source": r["source"],
                     "note": r.get("basis") or r.get("description", "")} for r in (a.assumptions or {}).get("rows", [])]
     fa = a.failures
@@ -258,7 +280,8 @@ def build_context(a: Analysis, ev: Any | None = None, title: str | None = None) 
         f"Prices: {a.prices.source}" + (f"; user price file {a.prices.user_file}" if a.prices.user_file else "") + ".",
         f"Tokens: {100 * (1 - a.data_quality.estimated_share):.0f}% of records had provider-reported usage; the rest "
         "were counted offline with tiktoken (estimated, ± the tokenizer's error).",
-        "Ranges: 10th–90th percentile of a bootstrap over logged days combined with the priors' spans.",
+        "Ranges: " + str((rec.get("monte_carlo") or {}).get("basis") or "central estimates only") + ".",
+        _market_note(rec),
         f"Window: {a.window.first:%Y-%m-%d} to {a.window.last:%Y-%m-%d} UTC ({a.window.days} days)." if a.window.first else "",
     ]
     if a.sampling.label:
@@ -284,5 +307,6 @@ def build_context(a: Analysis, ev: Any | None = None, title: str | None = None) 
         "current_state": _current_state(a, cur), "strategies": strategies,
         "charts": _charts(a, cur, rec.get("winner")),
         "flips": [f["text"] for f in rec.get("flip_conditions", [])], "assumptions": assumptions,
+        "routing": [f"{m} ← {', '.join(fams) or '—'}" for m, fams in (rec.get("routing") or {}).items()],
         "failure_summary": failure_summary, "clusters": _clusters(a), "notes": [n for n in notes if n],
     }

@@ -186,8 +186,17 @@ def fmt_days(r: dict | None) -> str:
     return f"{r['value']:,.0f} d{band}"
 
 
+def _interval(r: dict | None, cur: str) -> str:
+    """'central (low to high)' for a money Range with its 80% interval."""
+    if not r or r.get("value") is None:
+        return "—"
+    lo, hi = r.get("low"), r.get("high")
+    band = f" ({fmt_money(lo, cur)} to {fmt_money(hi, cur)})" if lo is not None and hi is not None else ""
+    return fmt_money(r["value"], cur) + band
+
+
 def decision_tables(a: Analysis) -> list:
-    """The ranked strategies and the recommendation, when the analysis carries them."""
+    """The ranked options, the recommendation (target, where served, why the others lost) and its flips."""
     out: list = []
     if a.recommendation and not a.strategies:
         out.append(f"[bold]Recommendation:[/] {escape(a.recommendation.get('headline', ''))}")
@@ -196,21 +205,36 @@ def decision_tables(a: Analysis) -> list:
     rec = a.recommendation
     cur = rec.get("currency", "USD")
     order = {k: i for i, k in enumerate(rec.get("ranking", []))}
-    t = Table(title=f"Strategies, ranked (money in {cur}; payback with its bootstrap/prior range)")
-    for col in ("#", "strategy", "run cost / month", "one-time", "net value / month", "payback",
-                "12-month net value", "failure rate after"):
-        t.add_column(col, justify="left" if col in ("strategy",) else "right")
-    for s in sorted(a.strategies, key=lambda s: order.get(s["key"], 99)):
+    shown = [s for s in sorted(a.strategies, key=lambda s: order.get(s["key"], 99))
+             if s.get("eligible", True) or s.get("kind") != "portfolio"]
+    t = Table(title=f"Options, ranked (money in {cur}; net value over each option's horizon, 80% interval of the "
+                    "Monte Carlo)")
+    for col in ("#", "option", "target · served by", "one-time", "net value / month", "net value (80%)",
+                "P(net>0)", "P(best)", "payback"):
+        t.add_column(col, justify="left" if col in ("option", "target · served by") else "right")
+    for s in shown:
         win = s["key"] == rec.get("winner")
-        name = s["name"] + ("" if s.get("eligible", True) else " (ruled out)")
+        ok = s.get("eligible", True)
+        name = s["name"] + ("" if ok else " (ruled out)")
         t.add_row(str(order.get(s["key"], 0) + 1), f"[bold green]{name}[/]" if win else name,
-                  fmt_money(s["monthly_run_cost"], cur), fmt_money(s["one_time_cost"], cur),
-                  fmt_money(s["monthly_net_value"]["value"], cur), fmt_days(s["payback_days"]),
-                  fmt_money(s["net_value_12m"]["value"], cur), fmt_pct(s["failure_rate_after"], 1))
+                  escape(f"{s.get('target', '')} · {s.get('served', '')}"),
+                  fmt_money(s["one_time_cost"], cur) if ok else "—",
+                  fmt_money(s["monthly_net_value"]["value"], cur) if ok else "—",
+                  (fmt_money(0, cur) if s["key"] == "status-quo" else _interval(s["net_value_12m"], cur)) if ok
+                  else "—",
+                  fmt_pct(s.get("p_net_positive"), 0) if s.get("p_net_positive") is not None else "—",
+                  fmt_pct(s.get("p_best"), 0) if s.get("p_best") is not None else "—",
+                  fmt_days(s["payback_days"]) if s.get("eligible", True) and s["key"] != "status-quo" else "—")
     out.append(t)
     out.append(f"[bold]Recommendation:[/] {escape(rec.get('headline', ''))}")
     for line in rec.get("explanation", []):
         out.append(f"  • {escape(line)}")
+    why_not = rec.get("why_not") or {}
+    if why_not:
+        out.append("[bold]Why not the others:[/]")
+        names = {s["key"]: s["name"] for s in a.strategies}
+        for key, why in why_not.items():
+            out.append(f"  • {escape(names.get(key, key))}: {escape(why)}")
     flips = rec.get("flip_conditions") or []
     if flips:
         out.append("[bold]The answer would change if:[/]")
@@ -225,4 +249,12 @@ def decision_tables(a: Analysis) -> list:
             at.add_row(r["name"], f"{r['display']} {r['unit']}".strip(), r["source"])
         out.append(at)
     out.append(f"Prices: {rec.get('price_source', a.prices.source)}")
+    market = rec.get("market") or {}
+    if market:
+        rows_used = market.get("rows") or []
+        dates = sorted({str(r.get("as_of")) for r in rows_used if r.get("as_of")})
+        out.append(f"Offers: {len(rows_used)} rows" + (f" (as of {dates[0]}–{dates[-1]})" if dates else "")
+                   + f"; currency: {market.get('fx', cur)}")
+        for w in market.get("warnings") or []:
+            out.append(f"[yellow]Warning:[/] {escape(w)}")
     return out

@@ -1,4 +1,8 @@
-"""End to end: the generated example logs → build_analysis → glue → decision (four scenarios, four winners)."""
+"""End to end: the generated example logs → build_analysis → glue → decision.
+
+Support and lowvolume: at the failure cost their advise.toml gives (none: one retry) RAG and a longer
+prompt cost more than the failures they fix, so nothing is recommended (status quo, value 0).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-EXPECTED = {"ecommerce": "fine-tune", "support": "rag", "lowvolume": "prompting", "caching": "caching"}
+EXPECTED = {"ecommerce": "fine-tune", "support": "status-quo", "lowvolume": "status-quo", "caching": "caching",
+            "plant-structural": "structured-outputs"}
 
 
 @pytest.mark.slow
@@ -27,7 +32,8 @@ def test_example_logs_pick_the_expected_strategy(name: str) -> None:
                               post_process=decision_hook(cfg.assumptions))
     winner = analysis.recommendation["winner"]
     kinds = {s["key"]: s["kind"] for s in analysis.strategies}
-    assert kinds[winner] == EXPECTED[name], analysis.recommendation["explanation"]
+    members = winner.split("+")
+    assert EXPECTED[name] in [kinds[m] for m in members], analysis.recommendation["explanation"]
     assert analysis.strategies[0]["key"] == winner
     rows = analysis.assumptions["rows"]
     assert {r["source"] for r in rows} >= {"measured", "default"}

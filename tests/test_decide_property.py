@@ -21,6 +21,8 @@ def test_flip_points_are_where_the_winner_changes(name: str, volume_factor: floa
                                             accuracy_gain=gain)
     decision = decide(base, assumptions)
     winner = decision.recommendation.winner
+    win = next(s for s in decision.strategies if s.key == winner)
+    assert winner == "status-quo" or (win.eligible and win.net_value_12m.value > 0)  # never a negative value
     a = resolve(base, assumptions)
     assert winner_of(base, a) == winner
     for flip in decision.recommendation.flip_conditions:

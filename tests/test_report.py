@@ -44,6 +44,7 @@ def test_report_figures_equal_the_json(analysis):
     win = next(s for s in analysis.strategies if s["key"] == rec["winner"])
     assert ctx["kpis"][0]["value"] == win["name"]
     assert f"{win['payback_days']['value']:,.0f} d" in ctx["kpis"][1]["value"]
+    assert ctx["kpis"][2]["value"] == f"{win['target']} · {win['served']}"  # which model, served where
     rows = {r["metric"]: r for r in ctx["measured"]["rows"]}
     assert rows["pass rate (format checks)"]["candidate"] == pct(ev.finetuned.pass_rate) == "90.0%"
     assert rows["pass rate (format checks)"]["baseline"] == pct(ev.baseline.pass_rate) == "25.0%"

@@ -27,6 +27,7 @@ from advisor.failures.result import (
     DayRate,
     Example,
     FailureAnalysis,
+    FamilyFailures,
     ProviderErrors,
     Shares,
     SignatureRow,
@@ -82,6 +83,16 @@ def feedback_verdict(feedback: list[Feedback], min_score: float | None) -> Feedb
     return decided[0] if decided else None
 
 
+MAX_FAMILY_ROWS = 200  # per-family failure counts kept for this many prompt families
+_NO_DAY = 10**9  # "no day seen yet" as a date ordinal
+
+
+def _day(ordinal: int) -> str | None:
+    from datetime import date
+
+    return date.fromordinal(ordinal).isoformat() if 0 < ordinal < _NO_DAY else None
+
+
 class FailureCollector:
     """Feed every analysed record to `add`; `finish` returns the `failures` section of analysis.json."""
 
@@ -105,6 +116,9 @@ class FailureCollector:
         self.signal_counts: Counter[str] = Counter()
         self.texts = TextReservoir(capacity=text_capacity, seed=seed)
         self._iso: dict[Any, str] = {}  # date → ISO text (one isoformat per day, not per record)
+        # prompt family → [requests, structural, knowledge, other, first day, last day (date ordinals)]
+        self.by_family: dict[str, list[int]] = {}
+        self._family_of: dict[tuple[str, str | None], str] = {}  # (model, system prompt) → family name (a cache)
 
     # -- streaming -------------------------------------------------------------------------
     def add(self, record: Record) -> None:
@@ -113,10 +127,17 @@ class FailureCollector:
             self.errors[check_record(record, self.config)[0].signature] += 1
             return
         self.requests += 1
+        fam = self._family(record)
         date = record.timestamp.date()
         day = self._iso.get(date)
         if day is None:
             day = self._iso[date] = date.isoformat()
+        if fam is not None:
+            ordinal = date.toordinal()
+            if ordinal < fam[4]:
+                fam[4] = ordinal
+            if ordinal > fam[5]:
+                fam[5] = ordinal
         per_day = self.daily.setdefault(day, [0, 0])
         per_day[0] += 1
         signals = volatility_signals(record)
@@ -145,6 +166,8 @@ class FailureCollector:
         primary, category = self._primary(human, checks)
         bucket = bucket_of(category)
         self.bucket_failures[bucket] += 1
+        if fam is not None:
+            fam[{"structural": 1, "knowledge": 2}.get(bucket, 3)] += 1
         if signals:
             self.volatile_failures += 1
         if bucket == "knowledge" or (signals and bucket != "structural"):
@@ -216,12 +239,31 @@ class FailureCollector:
 
     def __getstate__(self) -> dict[str, Any]:
         # what comes back from a worker: counts and samples, not the configuration or the labels file
-        state = {**self.__dict__, "config": None, "labels": None, "_iso": {}}
+        state = {**self.__dict__, "config": None, "labels": None, "_iso": {}, "_family_of": {}}
         state["matched_labels"] = set(self.labels.matched_ids) if self.labels is not None else set()
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
+
+    def _family(self, record: Record) -> list[int] | None:
+        """Count the request in its prompt family (for per-family routing); None past MAX_FAMILY_ROWS."""
+        key = (record.model, record.system)
+        name = self._family_of.get(key)
+        if name is None:
+            from advisor.metrics.static_prompt import family_key
+
+            model, digest = family_key(record)
+            name = f"{model}#{digest}"
+            if len(self._family_of) < MAX_FAMILY_ROWS:
+                self._family_of[key] = name
+        row = self.by_family.get(name)
+        if row is None:
+            if len(self.by_family) >= MAX_FAMILY_ROWS:
+                return None
+            row = self.by_family[name] = [0, 0, 0, 0, _NO_DAY, 0]
+        row[0] += 1
+        return row
 
     def merge(self, later: FailureCollector) -> None:
         """Add the counts and samples of a later piece of the logs, as if its records had come to `add`."""
@@ -236,6 +278,11 @@ class FailureCollector:
             per_day[1] += k
         for name in ("decided_by", "bucket_failures", "signal_counts"):
             getattr(self, name).update(getattr(later, name))
+        for fam, theirs in later.__dict__.get("by_family", {}).items():
+            row = self.by_family.setdefault(fam, [0, 0, 0, 0, _NO_DAY, 0])
+            for i in range(4):
+                row[i] += theirs[i]
+            row[4], row[5] = min(row[4], theirs[4]), max(row[5], theirs[5])
         for name in ("label_overrides", "labelled", "feedback_records", "volatile_requests", "volatile_failures",
                      "rag_failures"):
             setattr(self, name, getattr(self, name) + getattr(later, name))
@@ -299,6 +346,10 @@ class FailureCollector:
                 signals={k: self.signal_counts.get(k, 0) for k in SIGNALS},
                 method="volatile = last user turn is a question naming a price/fee, date, 'as of'/'still', "
                        "'latest'/'current', or a policy/plan/hours"),
+            by_family={name: FamilyFailures(requests=r, failures=s + k + o, structural=s, knowledge=k, other=o,
+                                            first_day=_day(first), last_day=_day(last))
+                       for name, (r, s, k, o, first, last) in sorted(self.by_family.items(),
+                                                                      key=lambda kv: -kv[1][0])},
         )
 
     def _sources(self) -> Sources:

@@ -121,6 +121,18 @@ class ProviderErrors(_Model):
     by_kind: dict[str, int]
 
 
+class FamilyFailures(_Model):
+    """Failures of one prompt family (named as in `prompt_families`): what hybrid routing decides on."""
+
+    requests: int
+    failures: int
+    structural: int
+    knowledge: int
+    other: int
+    first_day: str | None = Field(default=None, description="first UTC day the family was seen")
+    last_day: str | None = Field(default=None, description="last UTC day the family was seen")
+
+
 class FailureAnalysis(_Model):
     """What keeps failing, how consistently, and whether it points to fine-tuning or RAG."""
 
@@ -138,6 +150,8 @@ class FailureAnalysis(_Model):
     shares: Shares
     trend: TrendReport
     volatility: VolatilityReport
+    by_family: dict[str, FamilyFailures] = Field(default_factory=dict,
+                                                 description="prompt family → its failures by bucket")
 
 
 THRESHOLDS = {"structural_min": C.STRUCTURAL_MIN, "random_max": C.RANDOM_MAX, "knowledge_min": C.KNOWLEDGE_MIN,

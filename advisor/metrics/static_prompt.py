@@ -24,6 +24,7 @@ caches also miss on routing, eviction and the minimum cacheable length.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from array import array
@@ -49,6 +50,7 @@ EXCERPT_CHARS = 200
 OPENAI_MIN_CACHEABLE = 1024  # OpenAI caches prompts automatically from 1024 tokens on
 TTL_5M = 300
 TTL_1H = 3600
+GAP_QUANTILES = 101  # quantiles of inter-arrival gaps kept per family for re-simulating cache hits
 RECENT_KEYS = 16  # system prompts remembered by `_key` (interleaved prompt families)
 
 
@@ -241,6 +243,12 @@ class CacheSimulation(BaseModel):
     hit_rate_1h: float | None
     openai_cacheable: bool = Field(description=f"static prefix ≥ {OPENAI_MIN_CACHEABLE} tokens (OpenAI minimum)")
     observed_cache_read_share: float = Field(description="cache-read tokens / input tokens, as logged")
+    cache_min_tokens: int | None = Field(default=None, description="the model's cache minimum (offers table); "
+                                                                    "None when the table has no rule for it")
+    cacheable: bool | None = Field(default=None, description="static prefix ≥ the model's cache minimum")
+    gap_quantiles_s: list[float] = Field(
+        default_factory=list, description=f"{GAP_QUANTILES} quantiles of the full-traffic inter-arrival gaps "
+                                          "(seconds), for re-simulating hit rates at another volume")
 
 
 class PromptFamily(BaseModel):
@@ -273,6 +281,40 @@ class StaticPromptResult(BaseModel):
     overflow_requests: int = Field(description=f"requests in families beyond the first {MAX_FAMILIES}")
     static_tokens_per_day: dict[str, float] = Field(
         description="UTC date → static prefix tokens sent that day (not scaled)")
+
+
+@functools.lru_cache(maxsize=256)
+def cache_minimum(model: str) -> int | None:
+    """The model's shortest cacheable prefix from the offers table (per model, not one number per provider)."""
+    from advisor.offers import cache_rule
+
+    rule = cache_rule(None, model)
+    return rule.min_tokens if rule is not None and rule.mode != "none" else None
+
+
+def gap_quantiles(gaps: list[float], k: int = GAP_QUANTILES) -> list[float]:
+    """k evenly spaced quantiles (0…100%) of the inter-arrival gaps; [] with no gaps."""
+    if not gaps:
+        return []
+    xs = sorted(gaps)
+    return [round(xs[min(len(xs) - 1, round(i * (len(xs) - 1) / (k - 1)))], 3) for i in range(k)]
+
+
+def resimulate_hit_rate(gap_quantiles_s: list[float], ttl_s: float, volume_factor: float,
+                        requests: int | None = None) -> float | None:
+    """Cache hit rate at `volume_factor` × the logged traffic: every gap shrinks by that factor.
+
+    A request hits when the gap to the previous one (same family) is within the TTL, as in the
+    logged simulation; at k× the volume a logged gap g becomes g/k. `requests` corrects for the
+    first request of the window, which always misses. None without gaps.
+    """
+    if not gap_quantiles_s or volume_factor <= 0:
+        return None
+    limit = ttl_s * volume_factor
+    share = sum(1 for g in gap_quantiles_s if g <= limit) / len(gap_quantiles_s)
+    if requests:
+        share *= (requests - 1) / requests
+    return share
 
 
 def _default_tokenizer() -> Tokenizer:
@@ -399,16 +441,21 @@ class StaticPromptAccumulator:
     def _cache(self, fam: _Family, static_tokens: int) -> CacheSimulation:
         times = sorted(fam.times)
         hits_5m = hits_1h = 0
+        gaps = []
         for prev, cur in zip(times, times[1:], strict=False):
             gap = (cur - prev) * self.sample_rate
             hits_5m += gap <= TTL_5M
             hits_1h += gap <= TTL_1H
+            gaps.append(gap)
         n = len(times)
+        minimum = cache_minimum(fam.model)
         return CacheSimulation(
             hit_rate_5m=hits_5m / n if n else None,
             hit_rate_1h=hits_1h / n if n else None,
             openai_cacheable=static_tokens >= OPENAI_MIN_CACHEABLE,
+            cache_min_tokens=minimum, cacheable=static_tokens >= minimum if minimum is not None else None,
             observed_cache_read_share=fam.cache_read.total / fam.input_tokens if fam.input_tokens else 0.0,
+            gap_quantiles_s=gap_quantiles(gaps),
         )
 
     def result(self, price_of: Callable[[str], Any] | None = None) -> StaticPromptResult:
