@@ -169,3 +169,69 @@ def test_run_evaluation_three_arms_on_a_tiny_model_reports_truncation(tmp_path):
     assert ev.significance.against == "incumbent" and ev.vs_base.against == "base"
     assert ev.finetuned.n_reference == 6 and ev.finetuned.chrf is not None
     assert json.loads(ev.model_dump_json())["schema_version"] == 2
+
+
+def test_measured_overrides_from_an_evaluation_name_the_model_and_flag_a_proxy():
+    from advisor.measured import overrides_from_evaluation
+    from tests.test_report import toy_evaluation
+
+    ev = toy_evaluation()  # incumbent fails 6/20 (cluster "format"); candidate passes 18/20 (fails the last two)
+    ov = overrides_from_evaluation(ev, production_failure_rate=0.3, target="gpt-4o-2024-08-06")
+    # the candidate fixes all 6 of the incumbent's failures and breaks 2 of its 14 passes
+    assert ov.fix_share == 1.0 and ov.fix_rates == {"format": 1.0}
+    assert ov.broken_share == pytest.approx(2 / 14)
+    assert ov.failure_rate_after == pytest.approx(0.3 * 0 + 0.7 * 2 / 14)  # = 0.1
+    assert ov.model_measured == "base" and ov.proxy is True
+    assert overrides_from_evaluation(ev, 0.3, target="base").proxy is False
+    assert ov.prompt_token_reduction == pytest.approx(1 - 60 / 500)
+
+
+@pytest.fixture(scope="module")
+def ecommerce_analysis():
+    from advisor.pipeline import analyze_logs
+    from tests.conftest import ROOT
+
+    return analyze_logs([ROOT / "examples" / "ecommerce"])
+
+
+def test_measured_roi_labels_a_proxy_on_the_bundled_example(ecommerce_analysis):
+    from advisor.measured import measured_roi, recommended_target
+    from tests.test_report import toy_evaluation
+
+    analysis = ecommerce_analysis
+    target, open_weight = recommended_target(analysis)
+    assert not open_weight and "gpt-4o" in target  # a hosted fine-tune of the production model
+    roi = measured_roi(analysis, toy_evaluation())
+    assert roi["proxy"] is True and roi["model_measured"] == "base" and roi["label"].startswith("proxy:")
+    assert roi["overrides"]["failure_rate_after"] == pytest.approx(roi["measured"]["failure_rate_after"], abs=0.02)
+    assert "proxy" in roi["summary"]
+
+
+def test_an_open_weight_target_that_is_here_is_the_model_trained_and_measured(tmp_path, ecommerce_analysis):
+    """`advise run` trains the recommended open-weight target when it is a local HF directory (or cached)."""
+    pytest.importorskip("torch")
+    from advisor.measured import recommended_target, trainable_target
+    from advisor.run import RunOptions, _base_to_measure
+    from tests.test_train import tiny_loaded
+
+    model, tok, _ = tiny_loaded()
+    model.save_pretrained(tmp_path / "tiny")
+    tok.save_pretrained(tmp_path / "tiny")
+    a = ecommerce_analysis
+    strategies = [dict(s, target_model=str(tmp_path / "tiny")) if s["key"] == "fine-tune-self-hosted" else s
+                  for s in a.strategies]
+    rec = dict(a.recommendation, winner="fine-tune-self-hosted")
+    open_a = a.model_copy(update={"strategies": strategies, "recommendation": rec})
+    assert recommended_target(open_a) == (str(tmp_path / "tiny"), True)
+    assert trainable_target(open_a) == str(tmp_path / "tiny")
+    said: list[str] = []
+    assert _base_to_measure(RunOptions(paths=[], out=tmp_path), open_a, said.append) == str(tmp_path / "tiny")
+    # not here (an uncached hub id): the embedded model is measured, and the run says it is a proxy
+    gone = [dict(s, target_model="nobody/not-cached-7b") if s["key"] == "fine-tune-self-hosted" else s
+            for s in a.strategies]
+    missing = a.model_copy(update={"strategies": gone, "recommendation": rec})
+    assert trainable_target(missing) is None
+    assert _base_to_measure(RunOptions(paths=[], out=tmp_path), missing, said.append) is None
+    assert "proxy" in said[-1]
+    # an explicit --base always wins
+    assert _base_to_measure(RunOptions(paths=[], out=tmp_path, base="x/y"), missing, said.append) == "x/y"
