@@ -31,11 +31,12 @@ def toy_evaluation():
            for i in range(20)]
     checker = lambda text: [] if text == "ok" else ["check:bullets"]  # noqa: E731
     inc = score_variant("incumbent", "gpt-4o", None, "full", exs, [e.incumbent_output for e in exs], [500] * 20,
-                        [40] * 20, None, checker, False, ["check:bullets"], source="logged production output")
+                        [40] * 20, None, checker, False, ["check:bullets"], kind="text",
+                        source="logged production output")
     base = score_variant("base", "base", None, "full", exs, ["bad"] * 15 + ["ok"] * 5, [500] * 20, [40] * 20,
-                         [100.0] * 20, checker, False, ["check:bullets"])
+                         [100.0] * 20, checker, False, ["check:bullets"], kind="text")
     ft = score_variant("candidate", "base", "runs/x", "short", exs, ["ok"] * 18 + ["bad"] * 2, [60] * 20, [40] * 20,
-                       [80.0] * 20, checker, False, ["check:bullets"])
+                       [80.0] * 20, checker, False, ["check:bullets"], kind="text")
     fixes, broken = fix_rates(exs, inc, ft)
     return Evaluation(generated_at=now(), run_dir="runs/x", test_file="test.jsonl", test_sha256="0" * 64, device="cpu",
                       model_measured="base", checks_source="advise.toml", pass_definition="passes every check",
