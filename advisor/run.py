@@ -212,7 +212,7 @@ def _train(opts: RunOptions, cfg: Any, train_file: Path, val_file: Path, run_dir
     rows = [json.loads(x) for x in train_file.read_text(encoding="utf-8").splitlines() if x.strip()]
     # ~4 characters per token for the chat-rendered example (template overhead included)
     mean_tokens = sum(len(json.dumps(r["messages"], ensure_ascii=False)) for r in rows) / max(1, len(rows)) / 3.6
-    settings = {"eval_every": 25, "save_every": 25, "log_every": 5, "max_seq_len": 384, "lr": 1e-3,
+    settings = {"eval_every": 25, "save_every": 25, "log_every": 5, "max_seq_len": 384, "lr": 4e-4,
                 "batch_size": 8, **(cfg.train or {})}
     tps = ASSUMED_TOKENS_PER_S.get(pick_device(settings.get("device", "auto")), 250.0)
     plan = plan_steps(len(rows), mean_tokens, tps, opts.budget_minutes * 60, batch_size=settings["batch_size"],
