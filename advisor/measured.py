@@ -154,9 +154,12 @@ def measured_roi(analysis: Analysis, evaluation: Any) -> dict[str, Any]:
     label = (f"proxy: measured on {ov.model_measured} fine-tuned here, standing in for {ov.target}"
              if ov.proxy else f"measured on the recommended target {ov.target}")
     pb = meas.payback_days.value
+    worse = ov.failure_rate_after > profile.failure_rate
     summary = (f"{meas.name} ({label}): against the incumbent on {ov.n_examples} test inputs the candidate fixes "
                f"{ov.fix_share:.0%} of its failures and breaks {ov.broken_share:.0%} of its passes → failure rate "
-               f"{profile.failure_rate:.1%} → {meas.failure_rate_after:.1%}; prompt tokens "
+               f"{profile.failure_rate:.1%} → {ov.failure_rate_after:.1%}"
+               + (" (worse than today: the cost model below counts no quality gain, so its money figures are an "
+                  "upper bound)" if worse else "") + "; prompt tokens "
                f"−{ov.prompt_token_reduction:.0%} → {meas.per_request_saving_share:.0%} cheaper per request; "
                + (f"pays back in {pb:,.0f} days" if pb is not None else "does not pay back")
                + f", 12-month net value {cur} {meas.net_value_12m.value:,.0f} "
@@ -168,9 +171,10 @@ def measured_roi(analysis: Analysis, evaluation: Any) -> dict[str, Any]:
         "model_measured": ov.model_measured, "target": ov.target, "proxy": ov.proxy, "label": label,
         "production_failure_rate": profile.failure_rate,
         "overrides": ov.to_dict(),
-        "measured": {"failure_rate_after": meas.failure_rate_after, "accuracy_gain": gain,
+        "measured": {**fig(meas), "failure_rate_after": ov.failure_rate_after,
+                     "failure_rate_after_costed": meas.failure_rate_after, "accuracy_gain": gain,
                      "prompt_token_reduction": ov.prompt_token_reduction,
-                     "short_prompt_tokens_production": short_tokens, **fig(meas)},
+                     "short_prompt_tokens_production": short_tokens},
         "prior": {"accuracy_gain": base.accuracy_gain, "short_prompt_tokens_production": base.short_prompt_tokens,
                   **fig(prior)},
         "method": __doc__.strip().splitlines()[0] if __doc__ else "",
