@@ -126,13 +126,14 @@ def run_pipeline(opts: RunOptions, say: Say = lambda s: None) -> RunResult:
     if opts.max_train_examples:
         train_file = _head(train_file, out / "data" / "train_sized.jsonl", opts.max_train_examples)
     val_file = _head(data_dir / "val.jsonl", out / "data" / "val_sized.jsonl", opts.max_val_examples)
-    h_train = hash_inputs("train", state.outputs_hash("dataset"), opts.base or "default", opts.budget_minutes,
+    base = _base_to_measure(opts, analysis, say)
+    h_train = hash_inputs("train", state.outputs_hash("dataset"), base or "default", opts.budget_minutes,
                           opts.max_train_examples, opts.seed, cfg.train)
     if state.fresh("train", h_train) and (run_dir / "run.json").is_file():
         skipped.append("train")
     else:
         say(f"training a LoRA adapter (budget {opts.budget_minutes:g} min) …")
-        _train(opts, cfg, train_file, val_file, run_dir, resume=(run_dir / "checkpoints").is_dir())
+        _train(opts, cfg, train_file, val_file, run_dir, resume=(run_dir / "checkpoints").is_dir(), base=base)
         state.done("train", h_train, [run_dir / "run.json", *sorted((run_dir / "adapter").glob("*"))])
         ran.append("train")
 
@@ -146,9 +147,10 @@ def run_pipeline(opts: RunOptions, say: Say = lambda s: None) -> RunResult:
         ev = load_evaluation(ev_path)
         skipped.append("evaluate")
     else:
-        say(f"evaluating baseline vs fine-tuned on {opts.eval_examples} held-out examples …")
+        say(f"evaluating incumbent, base model and candidate on {opts.eval_examples} held-out inputs …")
+        fa = analysis.failures or {}
         ev = run_evaluation(run_dir, data_dir / "test.jsonl", checks=cfg_path, limit=opts.eval_examples,
-                            quiet=opts.quiet)
+                            quiet=opts.quiet, logs_failures=fa.get("failures"), logs_requests=fa.get("requests"))
         from advisor.measured import measured_roi
 
         ev.measured_roi = measured_roi(analysis, ev)
@@ -159,6 +161,21 @@ def run_pipeline(opts: RunOptions, say: Say = lambda s: None) -> RunResult:
     paths = _report(analysis, ev, out, opts, state, hash_inputs(h, state.outputs_hash("evaluate")), ran, skipped)
     reason = f"{win['name'] if win else 'fine-tuning'} recommended" + ("" if fine_tune_wins else " (--train forced)")
     return RunResult(analysis, True, reason, ran, skipped, ev, paths)
+
+
+def _base_to_measure(opts: RunOptions, analysis: Analysis, say: Say) -> str | None:
+    """--base wins; else the recommended open-weight target when it is here; else the embedded model (a proxy)."""
+    if opts.base:
+        return opts.base
+    from advisor.measured import recommended_target, trainable_target
+
+    target = trainable_target(analysis)
+    if target:
+        say(f"training the recommended target {target} …")
+        return target
+    name, _ = recommended_target(analysis)
+    say(f"the recommended target ({name}) cannot be trained here: measuring the embedded 135M model as a proxy")
+    return None
 
 
 def _head(src: Path, dst: Path, n: int) -> Path:
@@ -179,13 +196,17 @@ def _build_dataset(opts: RunOptions, cfg: Any, analysis_path: Path, data_dir: Pa
     failures_cfg = dict(cfg.failures or {})
     if failures_cfg.get("schema"):
         failures_cfg["schema"] = str(cfg.resolve(failures_cfg["schema"]))
-    options = DatasetOptions(output_dir=data_dir, analysis=analysis_path, labels=opts.labels, seed=opts.seed,
+    from advisor.pipeline import find_labels
+
+    labels = opts.labels or find_labels([Path(p) for p in opts.paths])  # the labels the analysis used
+    options = DatasetOptions(output_dir=data_dir, analysis=analysis_path, labels=labels, seed=opts.seed,
                              failures_config=failures_cfg, **{k: v for k, v in (cfg.dataset or {}).items()})
     paths = [Path(p) for p in opts.paths]
     build_dataset(read_records(paths, format=opts.format), options, inputs=paths)
 
 
-def _train(opts: RunOptions, cfg: Any, train_file: Path, val_file: Path, run_dir: Path, resume: bool) -> None:
+def _train(opts: RunOptions, cfg: Any, train_file: Path, val_file: Path, run_dir: Path, resume: bool,
+           base: str | None = None) -> None:
     from trainer.config import make_config
     from trainer.models import pick_device
     from trainer.train import plan_steps, train
@@ -193,7 +214,7 @@ def _train(opts: RunOptions, cfg: Any, train_file: Path, val_file: Path, run_dir
     rows = [json.loads(x) for x in train_file.read_text(encoding="utf-8").splitlines() if x.strip()]
     # ~4 characters per token for the chat-rendered example (template overhead included)
     mean_tokens = sum(len(json.dumps(r["messages"], ensure_ascii=False)) for r in rows) / max(1, len(rows)) / 3.6
-    settings = {"eval_every": 25, "save_every": 25, "log_every": 5, "max_seq_len": 384, "lr": 1e-3,
+    settings = {"eval_every": 25, "save_every": 25, "log_every": 5, "max_seq_len": 384, "lr": 4e-4,
                 "batch_size": 8, **(cfg.train or {})}
     tps = ASSUMED_TOKENS_PER_S.get(pick_device(settings.get("device", "auto")), 250.0)
     plan = plan_steps(len(rows), mean_tokens, tps, opts.budget_minutes * 60, batch_size=settings["batch_size"],
@@ -201,7 +222,7 @@ def _train(opts: RunOptions, cfg: Any, train_file: Path, val_file: Path, run_dir
     settings.update(max_steps=plan.max_steps, epochs=None)
     config = make_config(settings)
     has_val = val_file.is_file() and val_file.stat().st_size > 0
-    train(config, train_file, val_file if has_val else None, base=opts.base, out_dir=run_dir, resume=resume,
+    train(config, train_file, val_file if has_val else None, base=base, out_dir=run_dir, resume=resume,
           force=not resume, progress=not opts.quiet)
 
 

@@ -139,7 +139,7 @@ def generate_scenario(name: str, *, seed: int = 0, days: int | None = None, per_
             truth={"ok": signature is None, "signature": signature, "category": category,
                    "knowledge": knowledge, "recurring": recurring},
         )
-        if sc.labelled:
+        if sc.labelled and (sc.label_share >= 1 or random.Random(call_id).random() < sc.label_share):
             lab: dict[str, Any] = {"ok": signature is None}
             if signature is not None:
                 lab["category"] = category

@@ -179,12 +179,10 @@ def _clusters(a: Analysis) -> list[dict[str, Any]]:
 
 
 def _measured(ev: Any, cur: str) -> dict[str, Any]:
-    from reports.terminal_eval import eval_rows
+    from reports.terminal_eval import arm_names, comparison_line, eval_rows, fix_lines, incumbent_line
 
     s = ev.significance
-    rows = [{"metric": m, "baseline": b, "candidate": c, "note": n} for m, b, c, n in eval_rows(ev)]
-    rows.append({"metric": "McNemar p-value (pass/fail, paired)", "baseline": "", "candidate": f"{s.p_value:.3g}",
-                 "note": f"{s.finetuned_only_passed} fixed, {s.baseline_only_passed} broken; {s.method}"})
+    rows = [{"metric": m, "incumbent": i, "base": b, "candidate": c, "note": n} for m, i, b, c, n in eval_rows(ev)]
     pvm = []
     roi = ev.measured_roi
     if roi:
@@ -200,15 +198,25 @@ def _measured(ev: Any, cur: str) -> dict[str, Any]:
             {"name": "12-month net value", "prior": money(pr["net_value_12m"], roi["currency"]),
              "measured": money(me["net_value_12m"], roi["currency"])},
         ]
-    verdict = "a statistically significant" if s.significant_at_0_05 else "no statistically significant"
-    summary = (f"Measured on {ev.n_examples} held-out examples: the fine-tuned model with the short prompt passes "
-               f"{pct(ev.finetuned.pass_rate)} of the format checks vs {pct(ev.baseline.pass_rate)} for "
-               f"{ev.baseline.model} with the full prompt — {verdict} difference (McNemar p = {s.p_value:.3g}) — with "
-               f"{100 * ev.prompt_token_reduction:.0f}% fewer prompt tokens per request.")
+    f, i, b = ev.finetuned, ev.incumbent, ev.baseline
+    summary = (f"Measured on {ev.n_examples} held-out inputs drawn from all requests (failed ones included), model "
+               f"measured: {ev.model_measured}. The candidate (adapter, short prompt) passes {pct(f.pass_rate)} of the "
+               f"checks (95% CI {pct(f.pass_rate_ci[0], 0)}–{pct(f.pass_rate_ci[1], 0)}) against {pct(i.pass_rate)} "
+               f"for the incumbent's logged answers ({pct(i.pass_rate_ci[0], 0)}–{pct(i.pass_rate_ci[1], 0)}) and "
+               f"{pct(b.pass_rate)} for {b.model} with the full prompt ({pct(b.pass_rate_ci[0], 0)}–"
+               f"{pct(b.pass_rate_ci[1], 0)}); against the incumbent: {s.wins} wins, {s.losses} losses, McNemar "
+               f"p = {s.p_value:.3g} ({'significant' if s.significant_at_0_05 else 'not significant'} at 0.05).")
     if roi:
         summary += " " + roi["summary"]
-    return {"summary": summary, "baseline_name": f"{ev.baseline.model}, full prompt",
-            "candidate_name": "adapter, short prompt", "rows": rows, "prior_vs_measured": pvm}
+    proxy = None
+    if roi and roi.get("proxy"):
+        proxy = (f"Proxy figures: the model measured is {roi['model_measured']} fine-tuned on this machine, not the "
+                 f"recommended target ({roi['target']}); they show what this task's data does to a small model, "
+                 "not what the target will score.")
+    return {"summary": summary, "columns": arm_names(ev), "rows": rows, "prior_vs_measured": pvm,
+            "comparisons": [comparison_line(ev.significance), comparison_line(ev.vs_base)],
+            "incumbent": incumbent_line(ev), "fixes": fix_lines(ev), "proxy": proxy,
+            "model_measured": ev.model_measured}
 
 
 def _market_note(rec: dict[str, Any]) -> str:
@@ -246,10 +254,11 @@ def build_context(a: Analysis, ev: Any | None = None, title: str | None = None) 
         ]
     if ev is not None and ev.measured_roi:
         me = ev.measured_roi["measured"]
+        tag = " (proxy)" if ev.measured_roi.get("proxy") else ""
         kpis += [
-            {"label": "measured pass rate: fine-tuned vs baseline",
-             "value": f"{pct(ev.finetuned.pass_rate, 0)} vs {pct(ev.baseline.pass_rate, 0)}"},
-            {"label": "measured payback", "value": f"{me['payback_days']:,.0f} d" if me["payback_days"] is not None
+            {"label": f"measured pass rate: candidate vs incumbent{tag}",
+             "value": f"{pct(ev.finetuned.pass_rate, 0)} vs {pct(ev.incumbent.pass_rate, 0)}"},
+            {"label": f"measured payback{tag}", "value": f"{me['payback_days']:,.0f} d" if me["payback_days"] is not None
              else "never"},
         ]
     order = {k: i for i, k in enumerate(rec.get("ranking", []))}
@@ -286,12 +295,15 @@ def build_context(a: Analysis, ev: Any | None = None, title: str | None = None) 
     ]
     if a.sampling.label:
         notes.append(f"Volumes and money are {a.sampling.label}.")
-    if ev is not None and win is not None:
-        notes.append(f"The measured figures come from {ev.baseline.model} fine-tuned on this machine; they stand in "
-                     f"for the recommended target ({win['name']}) until the adapter is trained there.")
+    if ev is not None and ev.measured_roi and ev.measured_roi.get("proxy"):
+        notes.append(f"The measured figures come from {ev.model_measured} fine-tuned on this machine; they are a proxy "
+                     f"for the recommended target ({ev.measured_roi.get('target')}) until the adapter is trained there.")
     if ev is not None:
-        notes.append(f"Evaluation: {ev.n_examples} held-out examples, greedy decoding on {ev.device}; pass = "
-                     f"{ev.pass_definition}; checks from {ev.checks_source}.")
+        notes.append(f"Evaluation: {ev.n_examples} held-out inputs sampled from all requests (failed ones included); "
+                     f"base and candidate decode greedily on {ev.device} with at most "
+                     f"{ev.decoding.get('max_new_tokens', '?')} new tokens ({ev.decoding.get('source', '')}); pass = "
+                     f"{ev.pass_definition}; checks from {ev.checks_source}. Rate intervals are exact "
+                     "(Clopper–Pearson 95%).")
         if ev.forgetting:
             fg = ev.forgetting
             notes.append(f"Forgetting probe: general-text loss {fg.general_loss_base:.3f} → {fg.general_loss_adapter:.3f} "

@@ -337,3 +337,38 @@ def test_analysis_hints_are_read_defensively(tmp_path):
     (tmp_path / "bad.json").write_text("{nope")
     with pytest.raises(Exception, match="not valid JSON"):
         build(records, tmp_path, "o2", analysis=tmp_path / "bad.json")
+
+
+def test_test_split_samples_all_answered_requests_failed_ones_included(tmp_path):
+    """Failed answers go to test only (never train/val), at about their share of the logs, with references."""
+    rng = random.Random(5)
+    records, bad_ids = [], set()
+    for i in range(400):
+        if i % 4 == 0:  # 25% failed: no sign-off
+            records.append(rec(i, product(i, rng), output=f"Description {i} without the sign-off."))
+            bad_ids.add(f"r{i}")
+        else:
+            records.append(rec(i, product(i, rng)))
+    records.append(rec(999, product(999, rng), status="error", output=None, finish="error"))
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text('{"id": "r0", "ok": false, "category": "format", "expected": "The right text."}\n'
+                      '{"id": "r1", "ok": true}\n')
+    checks = {"checks": [{"name": "signoff", "category": "format", "must_match": r"(?m)^Made to last by Northwind\.$"}]}
+    _, m = build(records, tmp_path, labels=labels, failures_config=checks, val=0.1, test=0.25)
+    split = all_rows(tmp_path / "out")
+    for name in ("train", "val"):
+        assert not any("without the sign-off" in r["messages"][-1]["content"] for r in split[name])
+    test = split["test"]
+    failed = [r for r in test if not r["metadata"]["incumbent"]["ok"]]
+    assert all(r["metadata"]["id"] in bad_ids for r in failed)
+    assert all(r["metadata"]["id"] != "r999" for r in test)  # provider errors have no answer to judge
+    # ~100 test rows drawn from 400 answered requests, 25% of them failed: the share is near 25%
+    assert 85 <= len(test) <= 115 and 0.15 <= len(failed) / len(test) <= 0.35
+    assert m["provenance"]["test_incumbent_failed"] == len(failed)
+    refs = {r["metadata"]["id"]: r["metadata"]["incumbent"] for r in test}
+    if "r0" in refs:
+        assert refs["r0"]["reference"] == "The right text." and refs["r0"]["reference_source"] == "label.expected"
+    if "r1" in refs:
+        assert refs["r1"]["reference_source"] == "label.ok"
+    unlabelled = [v for k, v in refs.items() if k not in ("r0", "r1")]
+    assert all(v["reference"] is None for v in unlabelled)

@@ -57,7 +57,8 @@ def test_claude_logs_with_structural_failures_never_get_a_hosted_claude_fine_tun
     a = _analysis([tmp_path / "logs"], ROOT / "examples" / "ecommerce" / "advise.toml")
     s = _by_key(a)
     assert a.models and next(iter(a.models)).startswith("claude-sonnet-4-5")
-    assert a.failures["shares"]["structural"] > 0.9
+    # the ecommerce scenario plants label-only factual errors too (~13% of failures): still mostly structural
+    assert a.failures["shares"]["structural"] > 0.8
     hosted = s["fine-tune-hosted"]
     assert not hosted["eligible"] and "sells no fine-tuning" in hosted["eligibility"]
     rec = a.recommendation

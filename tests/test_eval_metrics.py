@@ -77,3 +77,50 @@ def test_paired_diff_ci_positive_when_candidate_better():
     b = [1.0] * 45 + [0.0] * 5
     lo, hi = m.paired_diff_ci(a, b, seed=0)
     assert lo > 0
+
+
+def test_clopper_pearson_40_of_40_is_91_to_100():
+    lo, hi = m.clopper_pearson(40, 40)
+    assert round(100 * lo) == 91 and hi == 1.0
+    lo, hi = m.clopper_pearson(0, 40)
+    assert lo == 0.0 and round(100 * hi) == 9
+    # 10/20: the textbook exact interval 0.272–0.728
+    lo, hi = m.clopper_pearson(10, 20)
+    assert lo == pytest.approx(0.2720, abs=1e-4) and hi == pytest.approx(0.7280, abs=1e-4)
+
+
+def test_chrf_hand_computed():
+    assert m.chrf("abc", "abc") == pytest.approx(1.0)
+    assert m.chrf("xyz", "abc") == 0.0
+    # pred "ab", ref "abc": n=1 P=2/2 R=2/3; n=2 P=1/1 R=1/2; n=3 pred has none → P=0, R=0 (ref has 1)
+    # orders 4..6 have no n-grams on either side and are skipped.
+    p, r = (1 + 1 + 0) / 3, (2 / 3 + 1 / 2 + 0) / 3
+    assert m.chrf("ab", "abc") == pytest.approx(5 * p * r / (4 * p + r))
+    assert m.chrf("a b c", "abc") == pytest.approx(1.0)  # whitespace ignored
+
+
+def test_field_f1_hand_made_pair():
+    pred = {"name": "Oslo Lamp", "material": "oak", "price": 49, "tags": ["warm"]}
+    ref = {"name": "oslo lamp", "material": "aluminium", "price": 49, "tags": ["warm", "dimmable"]}
+    s = m.field_scores(pred, ref)
+    # pred leaves 4, ref leaves 5; equal: name (normalised), price, tags[0] → tp 3, fp 1, fn 2
+    assert (s.tp, s.fp, s.fn) == (3, 1, 2)
+    assert s.f1 == pytest.approx(2 * (3 / 4) * (3 / 5) / (3 / 4 + 3 / 5))  # = 2/3
+    assert s.f1 == pytest.approx(2 / 3)
+    assert not m.exact_json_match(pred, ref) and m.exact_json_match(ref, dict(ref))
+
+
+def test_label_scores_accuracy_and_macro_f1():
+    acc, f1 = m.label_scores(["a", "a", "b", "b"], ["a", "b", "b", "b"])
+    assert acc == pytest.approx(0.75)
+    # class a: P=1/2 R=1/1 F=2/3; class b: P=2/2 R=2/3 F=0.8 → macro (2/3+0.8)/2
+    assert f1 == pytest.approx((2 / 3 + 0.8) / 2)
+
+
+def test_paired_bootstrap_sign_and_interval():
+    a = [0.0] * 20
+    b = [1.0] * 15 + [0.0] * 5
+    mean, (lo, hi), p = m.paired_bootstrap(a, b)
+    assert mean == pytest.approx(0.75) and 0.5 < lo <= 0.75 <= hi <= 0.95 and p < 0.01
+    mean, _, p = m.paired_bootstrap([1.0, 0.0] * 10, [0.0, 1.0] * 10)
+    assert mean == 0 and p == 1.0

@@ -14,7 +14,7 @@ import pytest
 
 from examples.generate import COMMITTED, EXAMPLES_DIR, generate_scenario, main, regenerate_all, write_scenario
 from examples.scenarios import SCENARIOS
-from examples.scenarios.ecommerce import render
+from examples.scenarios.ecommerce import render, spec_line
 
 REQUIRED_SCENARIOS = {"ecommerce", "support", "lowvolume", "caching", "plant-structural", "plant-random",
                       "plant-knowledge"}
@@ -73,53 +73,109 @@ def _checks(toml_path: Path) -> list[dict]:
 
 
 def _passes(check: dict, text: str) -> bool:
-    if "must_match" in check:
-        return re.search(check["must_match"], text) is not None
-    if "must_not_match" in check:
-        return re.search(check["must_not_match"], text) is None
-    if "max_chars" in check:
-        return len(text) <= check["max_chars"]
+    """Every rule of one check, implemented here from the README's definitions (not advisor's code)."""
+    rules = {k for k in check if k not in ("name", "category", "description")}
+    assert rules <= {"must_match", "must_not_match", "max_chars", "required_fields", "full_match", "each_line_match",
+                     "count_pattern", "count", "min_count", "max_count"}, check
+    if "must_match" in check and re.search(check["must_match"], text) is None:
+        return False
+    if "must_not_match" in check and re.search(check["must_not_match"], text) is not None:
+        return False
+    if "max_chars" in check and len(text) > check["max_chars"]:
+        return False
+    if "full_match" in check and re.fullmatch(check["full_match"], text.strip()) is None:
+        return False
+    if "each_line_match" in check and any(ln.strip() and re.fullmatch(check["each_line_match"], ln.rstrip()) is None
+                                          for ln in text.splitlines()):
+        return False
+    if "count_pattern" in check:
+        k = len(re.findall(check["count_pattern"], text))
+        lo = check.get("count", check.get("min_count", 0))
+        hi = check.get("count", check.get("max_count"))
+        if k < lo or (hi is not None and k > hi):
+            return False
     if "required_fields" in check:
         try:
             obj = json.loads(text)
         except ValueError:
             return False
         return all(k in obj for k in check["required_fields"])
-    raise AssertionError(f"unknown check kind {check}")
+    return True
 
 
-def test_ecommerce_committed_checks_recover_seventy_percent_compliance() -> None:
+def _ecommerce_outputs() -> tuple[list[dict], dict[str, dict], dict]:
+    d = EXAMPLES_DIR / "ecommerce"
+    records = [r for r in _lines(d / "openai_chat.jsonl.gz") if "choices" in r["response"]]
+    labels = {lab["id"]: lab for lab in _lines(d / "labels.jsonl.gz")}
+    return records, labels, json.loads((d / "truth.json").read_text())
+
+
+def test_ecommerce_committed_checks_catch_the_format_failures_but_not_the_label_only_ones() -> None:
     d = EXAMPLES_DIR / "ecommerce"
     checks = _checks(d / "advise.toml")
-    truth = json.loads((d / "truth.json").read_text())
-    records = [r for r in _lines(d / "openai_chat.jsonl.gz") if "choices" in r["response"]]
+    records, _, truth = _ecommerce_outputs()
     stopped = [r for r in records if r["response"]["choices"][0]["finish_reason"] == "stop"]
     outputs = [r["response"]["choices"][0]["message"]["content"] for r in stopped]
     compliant = sum(all(_passes(c, o) for c in checks) for o in outputs) / len(records)
-    assert compliant == pytest.approx(0.70, abs=0.04)
-    assert compliant == pytest.approx(truth["template_compliance"], abs=0.005)
-    # each planted signature is exactly what its check catches
-    for sig in truth["planted_signatures"]:
-        check = next(c for c in checks if f"check:{c['name']}" == sig["detected_by"])
-        failed = sum(not _passes(check, o) for o in outputs) / len(records)
-        assert failed == pytest.approx(sig["share"], abs=0.01), sig["key"]
+    # planted check-visible shares 7+6+5+4+4+3 = 29% (and ~0.2% truncations): the checks pass ~71%
+    assert compliant == pytest.approx(0.71, abs=0.04)
+    label_only = sum(s["share"] for s in truth["planted_signatures"] if s["detected_by"] == "labels only")
+    # the label-only failures (wrong facts, invented features, ~8%) pass every check: that is the gap
+    assert compliant - truth["template_compliance"] == pytest.approx(label_only, abs=0.005)
+    assert 0.06 <= label_only <= 0.10
     assert tomllib.loads((d / "advise.toml").read_text())["traffic"]["sample_rate"] == truth["sample_rate"] == 0.05
 
 
-def test_ecommerce_good_answers_are_a_function_of_the_record() -> None:
-    n_ok = 0
+def test_ecommerce_planted_failures_against_the_checks_and_labels() -> None:
+    """Generated with the scenario's own seed stream: each planted failure fails the checks its truth names
+    (and sometimes others); label-only failures pass them all; correct answers pass every check."""
+    checks = {c["name"]: c for c in _checks(EXAMPLES_DIR / "ecommerce" / "advise.toml")}
+    seen: Counter[str] = Counter()
+    for call in generate_scenario("ecommerce", seed=2, days=1, per_day=4000, sample_rate=0.2):
+        if call["status"] != "ok" or call["finish_reason"] != "stop":
+            continue
+        sig, out = call["truth"]["signature"], call["output"]
+        failed = {n for n, c in checks.items() if not _passes(c, out)}
+        seen[sig or "ok"] += 1
+        if sig is None:
+            assert not failed, (failed, out)
+        elif sig in ("wrong-fact", "invented-feature"):
+            assert not failed, (sig, out)
+        else:
+            want = {"markdown-bullets": {"bullets", "layout"}, "missing-signoff": {"signoff"},
+                    "hype-words": {"no-hype"}, "spec-line": {"spec-line"}, "merged-bullets": {"bullets"},
+                    "preamble": {"layout"}}[sig]
+            assert want <= failed, (sig, failed, out)
+        if call["label"] is not None and sig is not None:
+            assert call["label"]["ok"] is False and call["label"]["expected"] != out
+    assert seen["ok"] > 300 and all(seen[k] > 0 for k in ("wrong-fact", "invented-feature", "merged-bullets"))
+
+
+def test_ecommerce_good_answers_are_correct_for_the_record_but_varied() -> None:
+    plain = n_ok = 0
+    layouts: set[tuple[int, bool, bool]] = set()
+    endings: set[str] = set()
     for call in generate_scenario("ecommerce", seed=2, days=1, per_day=4000, sample_rate=0.1):
         if call["status"] != "ok":
             continue
         product = json.loads(call["messages"][0]["content"].removeprefix("Product: "))
+        out = call["output"]
         if call["truth"]["ok"]:
             n_ok += 1
-            assert call["output"] == render(product)
-        elif call["truth"]["signature"] != "provider:truncated":
-            assert call["output"] != render(product)
-    assert n_ok > 100
+            assert out.startswith(product["name"] + " — ") and spec_line(product) in out
+            bullets = [ln for ln in out.splitlines() if ln.startswith("• ")]
+            assert all(b[2:].lower().startswith(f.lower()) for b, f in zip(bullets, product["features"], strict=True))
+            plain += out == render(product)
+            layouts.add((len(out.splitlines()), "Size:" in out, "Care:" in out))
+            endings.update(b.split(",", 1)[1] for b in bullets if "," in b)
+        elif call["truth"]["signature"] == "wrong-fact":
+            assert spec_line(product) not in out
+    shapes = len(layouts)
+    assert n_ok > 100 and plain / n_ok < 0.2  # the plainest phrasing is a minority
+    assert shapes >= 6 and len(endings) >= 3  # optional lines and bullet phrasings vary
     truth = json.loads((EXAMPLES_DIR / "ecommerce" / "truth.json").read_text())
     assert 450 <= truth["static_system_prompt_tokens_o200k"] <= 560  # the ~500-token style guide
+    assert truth["labels"] == "labels.jsonl"
 
 
 def test_plant_structural_shares_are_recoverable_from_the_files() -> None:

@@ -141,3 +141,41 @@ def test_toml_section_from_the_generator_schema(tmp_path):
     cfg = from_advise_config(load_config(tmp_path / "advise.toml"))
     assert [c.signature for c in cfg.checks] == ["check:bullets"]
     assert sigs(rec("• Fine."), cfg) == []
+
+
+def test_one_bullet_answer_fails_a_three_bullet_rule():
+    cfg = failure_config({"checks": [{"name": "bullets", "count_pattern": r"(?m)^• [A-Z].*\.$", "count": 3}]})
+    three = "Lamp — quiet order.\n• Dimmable.\n• Oak base.\n• Cable cut-out.\nMade to last."
+    one = "Lamp — quiet order.\n• Dimmable, oak base and a cable cut-out.\nMade to last."
+    four = three.replace("Made", "• Extra.\nMade")
+    assert sigs(rec(three), cfg) == []
+    assert sigs(rec(one), cfg) == ["check:bullets"]
+    assert sigs(rec(four), cfg) == ["check:bullets"]
+    detail = check_record(rec(one), cfg)[0].detail
+    assert "1 matches" in detail and "exactly 3" in detail
+    # the old regex search is satisfied by the single bullet: that is why counts exist
+    search = failure_config({"checks": [{"name": "b", "must_match": r"(?m)^• .+\.$"}]})
+    assert sigs(rec(one), search) == []
+
+
+def test_min_max_count_full_match_and_each_line():
+    cfg = failure_config({"checks": [
+        {"name": "few", "count_pattern": r"\d", "min_count": 1, "max_count": 2},
+        {"name": "whole", "full_match": r"[a-z0-9 ]+"},
+        {"name": "lines", "each_line_match": r"[a-z]+ \d"},
+    ]})
+    assert sigs(rec("abc 1\nxyz 2"), cfg) == ["check:whole"]  # newline is outside the full-match class
+    assert sigs(rec("abc 1 2 3"), cfg) == ["check:few", "check:lines"]
+    assert sigs(rec("abc 1"), cfg) == []
+    assert sigs(rec("abc 1\n\nABC 2"), cfg) == ["check:whole", "check:lines"]  # blank lines are skipped
+
+
+def test_count_rules_are_validated():
+    with pytest.raises(AdviseError, match="count_pattern"):
+        failure_config({"checks": [{"name": "x", "count": 3}]})
+    with pytest.raises(AdviseError, match="needs count"):
+        failure_config({"checks": [{"name": "x", "count_pattern": "a"}]})
+    with pytest.raises(AdviseError, match="not both"):
+        failure_config({"checks": [{"name": "x", "count_pattern": "a", "count": 1, "max_count": 2}]})
+    with pytest.raises(AdviseError, match="invalid regular expression"):
+        failure_config({"checks": [{"name": "x", "full_match": "("}]})

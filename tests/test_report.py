@@ -24,17 +24,26 @@ def analysis():
 
 
 def toy_evaluation():
-    from trainer.evaluate import Evaluation, now
+    from trainer.evaluate import Evaluation, fix_rates, incumbent_record, now
 
-    exs = [HeldOutExample(id=str(i), short_messages=[], full_messages=[], reference="ok") for i in range(20)]
+    exs = [HeldOutExample(id=str(i), short_messages=[], full_messages=[], incumbent_output="ok" if i >= 6 else "bad",
+                          reference="ok", incumbent_ok=i >= 6, cluster="format" if i < 6 else None)
+           for i in range(20)]
     checker = lambda text: [] if text == "ok" else ["check:bullets"]  # noqa: E731
-    base = score_variant("baseline", "base", None, "full", exs, ["bad"] * 15 + ["ok"] * 5, [500] * 20, [40] * 20,
-                         [100.0] * 20, checker, False, ["check:bullets"])
-    ft = score_variant("fine-tuned", "base", "runs/x", "short", exs, ["ok"] * 18 + ["bad"] * 2, [60] * 20, [40] * 20,
-                       [80.0] * 20, checker, False, ["check:bullets"])
+    inc = score_variant("incumbent", "gpt-4o", None, "full", exs, [e.incumbent_output for e in exs], [500] * 20,
+                        [40] * 20, None, checker, False, ["check:bullets"], kind="text",
+                        source="logged production output")
+    base = score_variant("base", "base", None, "full", exs, ["bad"] * 15 + ["ok"] * 5, [500] * 20, [40] * 20,
+                         [100.0] * 20, checker, False, ["check:bullets"], kind="text")
+    ft = score_variant("candidate", "base", "runs/x", "short", exs, ["ok"] * 18 + ["bad"] * 2, [60] * 20, [40] * 20,
+                       [80.0] * 20, checker, False, ["check:bullets"], kind="text")
+    fixes, broken = fix_rates(exs, inc, ft)
     return Evaluation(generated_at=now(), run_dir="runs/x", test_file="test.jsonl", test_sha256="0" * 64, device="cpu",
-                      checks_source="advise.toml", pass_definition="passes every check", n_examples=20, baseline=base,
-                      finetuned=ft, significance=compare(base, ft), prompt_token_reduction=1 - 60 / 500)
+                      model_measured="base", checks_source="advise.toml", pass_definition="passes every check",
+                      task_kind="text", decoding={"max_new_tokens": 64, "source": "p99"}, n_examples=20,
+                      incumbent=inc, baseline=base, finetuned=ft, significance=compare(inc, ft), vs_base=compare(base, ft),
+                      incumbent_logged=incumbent_record(exs, 60, 200), fix_rates=fixes, broken=broken,
+                      prompt_token_reduction=1 - 60 / 500)
 
 
 def test_report_figures_equal_the_json(analysis):
@@ -46,12 +55,16 @@ def test_report_figures_equal_the_json(analysis):
     assert f"{win['payback_days']['value']:,.0f} d" in ctx["kpis"][1]["value"]
     assert ctx["kpis"][2]["value"] == f"{win['target']} · {win['served']}"  # which model, served where
     rows = {r["metric"]: r for r in ctx["measured"]["rows"]}
-    assert rows["pass rate (format checks)"]["candidate"] == pct(ev.finetuned.pass_rate) == "90.0%"
-    assert rows["pass rate (format checks)"]["baseline"] == pct(ev.baseline.pass_rate) == "25.0%"
+    assert rows["pass rate (checks)"]["candidate"] == pct(ev.finetuned.pass_rate) == "90.0%"
+    assert rows["pass rate (checks)"]["base"] == pct(ev.baseline.pass_rate) == "25.0%"
+    assert rows["pass rate (checks)"]["incumbent"] == pct(ev.incumbent.pass_rate) == "70.0%"
+    # exact intervals: 18/20 → 68–99%, 5/20 → 9–49%, 14/20 → 46–88%
+    assert "46–88% / 9–49% / 68–99%" in rows["pass rate (checks)"]["note"]
     assert rows["prompt tokens / request"]["candidate"] == "60"
     assert f"{ev.significance.p_value:.3g}" in ctx["measured"]["summary"]
+    assert "30.0% (6/20" in ctx["measured"]["incumbent"] and "60/200" in ctx["measured"]["incumbent"]
     html = render_html(ctx)
-    assert "90.0%" in html and win["name"] in html
+    assert "90.0%" in html and win["name"] in html and "incumbent: gpt-4o (logged)" in html
     assert len(ctx["charts"]) == 5 and {c["id"] for c in ctx["charts"]} == {
         "monthly-cost", "token-composition", "cumulative-cost", "sensitivity", "failures-over-time"}
 

@@ -144,3 +144,86 @@ def paired_diff_ci(a: Sequence[float], b: Sequence[float], n_resamples: int = 20
     """Bootstrap interval of mean(b − a) over paired examples (resampling the pairs together)."""
     diffs = [y - x for x, y in zip(a, b, strict=True)]
     return bootstrap_ci(diffs, n_resamples=n_resamples, level=level, seed=seed)
+
+
+# ---------------------------------------------------------------- intervals for rates
+
+def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Exact (Clopper–Pearson) interval for k successes in n: never degenerate, 40/40 → 0.912–1.0.
+
+    Beta quantiles: lower = B(α/2; k, n−k+1), upper = B(1−α/2; k+1, n−k), with 0 and 1 at the edges.
+    """
+    if n <= 0:
+        return (math.nan, math.nan)
+    from scipy.stats import beta
+
+    a = 1 - level
+    lo = 0.0 if k == 0 else float(beta.ppf(a / 2, k, n - k + 1))
+    hi = 1.0 if k == n else float(beta.ppf(1 - a / 2, k + 1, n - k))
+    return (lo, hi)
+
+
+# ---------------------------------------------------------------- free text: chrF
+
+def _char_ngrams(text: str, n: int) -> dict[str, int]:
+    s = _WS.sub("", text or "")  # chrF ignores whitespace (sacrebleu's default)
+    out: dict[str, int] = {}
+    for i in range(len(s) - n + 1):
+        g = s[i:i + n]
+        out[g] = out.get(g, 0) + 1
+    return out
+
+
+def chrf(pred: str, ref: str, max_n: int = 6, beta: float = 2.0) -> float:
+    """chrF (Popović 2015) in [0, 1]: character n-gram precision and recall averaged over n = 1..6,
+    combined as F-beta with beta = 2 (recall weighted twice). Orders with no n-grams on either side are
+    skipped, as in sacrebleu; identical strings score 1, disjoint ones 0."""
+    precs, recs = [], []
+    for n in range(1, max_n + 1):
+        p, r = _char_ngrams(pred, n), _char_ngrams(ref, n)
+        tp_total, p_total, r_total = sum(min(c, r.get(g, 0)) for g, c in p.items()), sum(p.values()), sum(r.values())
+        if p_total == 0 and r_total == 0:
+            continue
+        precs.append(tp_total / p_total if p_total else 0.0)
+        recs.append(tp_total / r_total if r_total else 0.0)
+    if not precs:
+        return 1.0 if (pred or "").strip() == (ref or "").strip() else 0.0
+    p, r = sum(precs) / len(precs), sum(recs) / len(recs)
+    b2 = beta * beta
+    return (1 + b2) * p * r / (b2 * p + r) if (p + r) else 0.0
+
+
+# ---------------------------------------------------------------- labels
+
+def label_scores(pred: Sequence[str], gold: Sequence[str]) -> tuple[float, float]:
+    """(accuracy, macro-F1 over the gold and predicted classes) by scikit-learn's definitions."""
+    from sklearn.metrics import accuracy_score, f1_score
+
+    p = [normalise(x) for x in pred]
+    g = [normalise(x) for x in gold]
+    return float(accuracy_score(g, p)), float(f1_score(g, p, average="macro", zero_division=0))
+
+
+def exact_json_match(pred: Any, ref: Any) -> bool:
+    """Every leaf field equal (strings normalised) and none extra."""
+    return pred is not None and _flatten(pred) == _flatten(ref)
+
+
+def paired_bootstrap(a: Sequence[float], b: Sequence[float], n_resamples: int = 2000, seed: int = 0
+                     ) -> tuple[float, tuple[float, float], float]:
+    """(mean(b − a), its 95% percentile interval, two-sided bootstrap p-value) resampling examples as pairs."""
+    diffs = [y - x for x, y in zip(a, b, strict=True)]
+    if not diffs:
+        return (math.nan, (math.nan, math.nan), math.nan)
+    rng = random.Random(seed)
+    n = len(diffs)
+    mean = sum(diffs) / n
+    draws = sorted(sum(diffs[rng.randrange(n)] for _ in range(n)) / n for _ in range(n_resamples))
+    lo, hi = draws[int(0.025 * (n_resamples - 1))], draws[int(0.975 * (n_resamples - 1))]
+    # p: how often a resample lands on the other side of zero than the observed mean (doubled), floor 1/B
+    if mean == 0:
+        p = 1.0
+    else:
+        other = sum(1 for d in draws if (d <= 0 if mean > 0 else d >= 0))
+        p = min(1.0, max(1.0 / n_resamples, 2 * other / n_resamples))
+    return (mean, (lo, hi), p)

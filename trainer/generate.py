@@ -6,6 +6,7 @@ cache on, inference mode — deterministic (greedy) so baseline and adapter comp
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +52,26 @@ def build_messages(prompt: str, system: str | None = None) -> list[dict[str, str
 
 def generate_batch(model, tokenizer, conversations: list[list[dict[str, Any]]], max_new_tokens: int = 256,
                    batch_size: int = 16) -> list[str]:
+    """Greedy completions for many chats at once, in input order (text only)."""
+    return [g.text for g in generate_outputs(model, tokenizer, conversations, max_new_tokens, batch_size)]
+
+
+@dataclass(frozen=True)
+class Generated:
+    """One completion: its text, how many tokens it took, and whether the token limit cut it off."""
+
+    text: str
+    tokens: int
+    truncated: bool  # hit max_new_tokens without a stop token: reported apart, never as a format failure
+
+
+def generate_outputs(model, tokenizer, conversations: list[list[dict[str, Any]]], max_new_tokens: int = 256,
+                     batch_size: int = 16) -> list[Generated]:
     """Greedy completions for many chats at once, in input order.
 
     Sorting by prompt length keeps left padding small; each batch runs with the KV cache under
-    inference mode. Returns only the newly generated text (special tokens stripped).
+    inference mode. Returns only the newly generated text (special tokens stripped), its token
+    count and whether it stopped at the limit.
     """
     import torch
 
@@ -66,7 +83,8 @@ def generate_batch(model, tokenizer, conversations: list[list[dict[str, Any]]], 
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     device = next(model.parameters()).device
     eos = _stop_ids(tokenizer, model)
-    results: list[str] = [""] * len(encoded)
+    stop = set(eos)
+    results: list[Generated] = [Generated("", 0, False)] * len(encoded)
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
             idx = order[start: start + batch_size]
@@ -81,7 +99,11 @@ def generate_batch(model, tokenizer, conversations: list[list[dict[str, Any]]], 
                                  max_new_tokens=max_new_tokens, do_sample=False, use_cache=True,
                                  pad_token_id=pad_id, eos_token_id=eos)
             for r, i in enumerate(idx):
-                results[i] = tokenizer.decode(out[r, width:], skip_special_tokens=True).strip()
+                new_ids = out[r, width:].tolist()
+                ended = next((k for k, t in enumerate(new_ids) if t in stop), None)
+                used = ended if ended is not None else len(new_ids)
+                results[i] = Generated(tokenizer.decode(new_ids[:used], skip_special_tokens=True).strip(), used,
+                                       ended is None and len(new_ids) >= max_new_tokens)
     return results
 
 

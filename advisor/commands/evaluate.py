@@ -58,8 +58,12 @@ def evaluate(run_dir: Path, test_path: Path, baseline: str, checks: Path | None,
     if analysis is not None:
         from advisor.analysis import load_analysis
         from advisor.measured import measured_roi
+        from trainer.evaluate import incumbent_record, load_test_examples
 
-        ev.measured_roi = measured_roi(load_analysis(analysis), ev)
+        an = load_analysis(analysis)
+        fa = an.failures or {}
+        ev.incumbent_logged = incumbent_record(load_test_examples(test_path), fa.get("failures"), fa.get("requests"))
+        ev.measured_roi = measured_roi(an, ev)
     text = ev.model_dump_json(indent=2)
     if output is not None:
         atomic_write_text(output, text, overwrite=force, inputs=[test_path])

@@ -82,6 +82,7 @@ def run(paths: tuple[Path, ...], out: Path, config: Path | None, prices: Path | 
         if result.evaluation is not None:
             ev = result.evaluation
             summary["measured"] = {"baseline_pass_rate": ev.baseline.pass_rate, "finetuned_pass_rate": ev.finetuned.pass_rate,
+                                   "incumbent_pass_rate": ev.incumbent.pass_rate, "model_measured": ev.model_measured,
                                    "mcnemar_p": ev.significance.p_value, "prompt_token_reduction": ev.prompt_token_reduction,
                                    "roi": ev.measured_roi}
         sys.stdout.write(json.dumps(summary, indent=2) + "\n")

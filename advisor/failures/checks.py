@@ -142,6 +142,11 @@ class _Compiled:
     must_not: re.Pattern[str] | None
     max_chars: int | None
     required_fields: tuple[str, ...]
+    full: re.Pattern[str] | None = None
+    each_line: re.Pattern[str] | None = None
+    counted: re.Pattern[str] | None = None
+    count_min: int = 0
+    count_max: int | None = None
 
 
 _COMPILED: dict[int, tuple[FailureConfig, tuple[_Compiled, ...], bool]] = {}
@@ -158,14 +163,28 @@ def _compiled(config: FailureConfig) -> tuple[tuple[_Compiled, ...], bool]:
 
 
 def _compile(c: UserCheck) -> _Compiled:
+    lo, hi = c.count_range
     return _Compiled(c.signature, c.category, c.must, c.must_match, c.must_not, c.max_chars,
-                     tuple(c.required_fields or ()))
+                     tuple(c.required_fields or ()), c.full, c.each_line, c.counted, lo, hi)
 
 
 def _user_check(check: _Compiled, text: str, parsed: Any, parse_problem: str | None) -> str | None:
     """The first violated rule of one user check, as a detail string; None when it passes."""
     if check.must is not None and not check.must.search(text):
         return f"does not match {check.must_match!r}"
+    if check.full is not None and not check.full.fullmatch(text.strip()):
+        return f"the whole output does not match {check.full.pattern!r}"
+    if check.each_line is not None:
+        for i, line in enumerate(text.splitlines(), 1):
+            if line.strip() and not check.each_line.fullmatch(line.rstrip()):
+                return f"line {i} {line[:60]!r} does not match {check.each_line.pattern!r}"
+    if check.counted is not None:
+        k = sum(1 for _ in check.counted.finditer(text))
+        if k < check.count_min or (check.count_max is not None and k > check.count_max):
+            want = (f"exactly {check.count_min}" if check.count_max == check.count_min else
+                    f"at least {check.count_min}" if check.count_max is None else
+                    f"{check.count_min}–{check.count_max}")
+            return f"{k} matches of {check.counted.pattern!r}, want {want}"
     if check.must_not is not None:
         m = check.must_not.search(text)
         if m:

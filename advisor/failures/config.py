@@ -7,9 +7,16 @@ schema = "schema.json"      # optional JSON schema for outputs, relative to the 
 [[failures.checks]]
 name = "bullets"            # → signature "check:bullets"
 category = "format"
-must_match = '(?m)^• .+\\.$'  # or must_not_match / max_chars / required_fields
+count_pattern = '(?m)^• [A-Z].*\\.$'  # counted matches of a pattern …
+count = 3                   # … exactly (or min_count / max_count)
 description = "Features are three '• ' bullets ending in a full stop."
 ```
+
+Rules (any subset, all must hold): ``must_match`` (found anywhere), ``full_match`` (the whole
+output, stripped, matches), ``each_line_match`` (every non-blank line matches in full),
+``count_pattern`` with ``count`` / ``min_count`` / ``max_count`` (number of non-overlapping
+matches), ``must_not_match``, ``max_chars``, ``required_fields``. A search can be satisfied by one
+line, so a rule like "exactly three bullets" needs a count, not ``must_match``.
 """
 
 from __future__ import annotations
@@ -42,13 +49,22 @@ class UserCheck(BaseModel):
     category: CheckCategory = "format"
     must_match: str | None = None
     must_not_match: str | None = None
+    full_match: str | None = None
+    each_line_match: str | None = None
+    count_pattern: str | None = None
+    count: int | None = Field(default=None, ge=0)
+    min_count: int | None = Field(default=None, ge=0)
+    max_count: int | None = Field(default=None, ge=0)
     max_chars: int | None = Field(default=None, gt=0)
     required_fields: list[str] | None = None
     description: str | None = None
     _must: re.Pattern[str] | None = PrivateAttr(default=None)
     _must_not: re.Pattern[str] | None = PrivateAttr(default=None)
+    _full: re.Pattern[str] | None = PrivateAttr(default=None)
+    _each_line: re.Pattern[str] | None = PrivateAttr(default=None)
+    _counted: re.Pattern[str] | None = PrivateAttr(default=None)
 
-    @field_validator("must_match", "must_not_match")
+    @field_validator("must_match", "must_not_match", "full_match", "each_line_match", "count_pattern")
     @classmethod
     def _compiles(cls, v: str | None) -> str | None:
         if v is not None:
@@ -60,12 +76,30 @@ class UserCheck(BaseModel):
 
     @model_validator(mode="after")
     def _has_rule(self) -> UserCheck:
-        if not (self.must_match or self.must_not_match or self.max_chars or self.required_fields):
-            raise ValueError(f"check {self.name!r} has no rule: give must_match, must_not_match, "
-                             "max_chars or required_fields")
+        counts = (self.count, self.min_count, self.max_count)
+        if any(c is not None for c in counts) and not self.count_pattern:
+            raise ValueError(f"check {self.name!r}: count/min_count/max_count need a count_pattern to count")
+        if self.count_pattern and all(c is None for c in counts):
+            raise ValueError(f"check {self.name!r}: count_pattern needs count, min_count or max_count")
+        if self.count is not None and (self.min_count is not None or self.max_count is not None):
+            raise ValueError(f"check {self.name!r}: give count, or min_count/max_count, not both")
+        if not (self.must_match or self.must_not_match or self.max_chars or self.required_fields
+                or self.full_match or self.each_line_match or self.count_pattern):
+            raise ValueError(f"check {self.name!r} has no rule: give must_match, full_match, each_line_match, "
+                             "count_pattern + count, must_not_match, max_chars or required_fields")
         self._must = re.compile(self.must_match) if self.must_match else None
         self._must_not = re.compile(self.must_not_match) if self.must_not_match else None
+        self._full = re.compile(self.full_match) if self.full_match else None
+        self._each_line = re.compile(self.each_line_match) if self.each_line_match else None
+        self._counted = re.compile(self.count_pattern) if self.count_pattern else None
         return self
+
+    @property
+    def count_range(self) -> tuple[int, int | None]:
+        """(minimum, maximum or None) number of count_pattern matches."""
+        if self.count is not None:
+            return self.count, self.count
+        return self.min_count or 0, self.max_count
 
     @property
     def signature(self) -> str:
@@ -78,6 +112,18 @@ class UserCheck(BaseModel):
     @property
     def must_not(self) -> re.Pattern[str] | None:
         return self._must_not
+
+    @property
+    def full(self) -> re.Pattern[str] | None:
+        return self._full
+
+    @property
+    def each_line(self) -> re.Pattern[str] | None:
+        return self._each_line
+
+    @property
+    def counted(self) -> re.Pattern[str] | None:
+        return self._counted
 
 
 class FailureConfig(BaseModel):
@@ -137,8 +183,9 @@ def failure_config(raw: dict[str, Any] | None, *, base_dir: Path | None = None, 
         err = exc.errors()[0]
         field = "failures." + ".".join(str(x) for x in err["loc"])
         raise AdviseError(err["msg"], file=config_file, field=field,
-                          hint="see the [failures] section in the README (checks: name, category, "
-                               "must_match | must_not_match | max_chars | required_fields)") from exc
+                          hint="see the [failures] section in the README (checks: name, category, must_match | "
+                               "full_match | each_line_match | count_pattern + count/min_count/max_count | "
+                               "must_not_match | max_chars | required_fields)") from exc
     if json_override is not None:
         cfg.json_output = json_override
     if schema_override is not None:

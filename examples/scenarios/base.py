@@ -73,6 +73,7 @@ class Scenario:
     response_format: dict[str, Any] | None = None
     signatures: tuple[PlantedSignature, ...] = ()
     labelled: bool = False  # write labels.jsonl (a reviewed export)
+    label_share: float = 1.0  # share of ok calls a reviewer labelled (drawn from the call id, not the stream)
     error_rate: float = 0.004  # provider errors (429 / 5xx)
     truncation_rate: float = 0.002  # finish_reason=length on otherwise good answers
     ms_per_output_token: float = 14.0

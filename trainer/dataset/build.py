@@ -248,8 +248,10 @@ def _build_into(out_dir: Path, records: Iterable[Record], options: DatasetOption
                                     min_quality=options.min_quality)
                 if not verdict.keep:
                     removed[verdict.reason or "other"] += 1
-                    continue
-                kept += 1
+                    if verdict.reason in (flt.ERROR, flt.NOT_TEACHER):
+                        continue  # no answer to judge, or another model's: not part of the incumbent's record
+                else:
+                    kept += 1
                 model, key = family_key(record)
                 family = f"{model}#{key}"
                 system, msgs, target, tools = _scrub_rows(scrubber, *record_to_chat(record))
@@ -259,8 +261,15 @@ def _build_into(out_dir: Path, records: Iterable[Record], options: DatasetOption
                     rid, model, family, cluster = (scrubber.identifier(v) if isinstance(v, str) else v
                                                    for v in (rid, model, family, cluster))
                 finder.add(family, model, system, msgs)
-                fh.write(orjson.dumps({"id": rid, "family": family, "cluster": cluster, "system": system,
-                                       "messages": msgs, "target": target, "tools": tools}) + b"\n")
+                reference, ref_source = flt.reference_for(record, labels)
+                if reference is not None and scrubber is not None:
+                    reference = scrubber.text(reference)
+                fh.write(orjson.dumps({
+                    "id": rid, "family": family, "cluster": cluster, "system": system, "messages": msgs,
+                    "target": target, "tools": tools, "test_only": not verdict.keep,
+                    "incumbent": {"model": model, "ok": verdict.keep, "reason": verdict.reason,
+                                  "finish_reason": str(record.finish_reason) if record.finish_reason else None,
+                                  "reference": reference, "reference_source": ref_source}}) + b"\n")
         if on_progress is not None:
             on_progress(read)
         prefixes = finder.finish(options.short_prompt)
@@ -269,6 +278,7 @@ def _build_into(out_dir: Path, records: Iterable[Record], options: DatasetOption
         dedupe = Deduplicator(tmp, threshold=options.near_dup_threshold, seed=options.seed + 1)
         strata_ids: dict[str, int] = {}
         strata = array("i")
+        test_only = array("B")
         stripped_per_family: Counter[str] = Counter()
         spool2 = Path(tmp) / "examples.jsonl"
         with open(spool1, "rb") as src, open(spool2, "wb") as dst:
@@ -282,12 +292,14 @@ def _build_into(out_dir: Path, records: Iterable[Record], options: DatasetOption
                 stripped_per_family[row["family"]] += stripped
                 stratum = f"{row['family']}|{row['cluster'] or '-'}"
                 strata.append(strata_ids.setdefault(stratum, len(strata_ids)))
+                test_only.append(1 if row["test_only"] else 0)
                 original = ([{"role": "system", "content": row["system"]}] if row["system"] else []) + row["messages"]
                 example: dict[str, Any] = {"messages": [*short, row["target"]]}
                 if row["tools"]:
                     example["tools"] = row["tools"]
                 example["original_messages"] = [*original, row["target"]]
-                example["metadata"] = {"id": row["id"], "family": row["family"], "cluster": row["cluster"]}
+                example["metadata"] = {"id": row["id"], "family": row["family"], "cluster": row["cluster"],
+                                       "incumbent": row["incumbent"]}
                 dst.write(orjson.dumps(example) + b"\n")
         spool1.unlink()
         removed["exact_duplicate"] = dedupe.exact_duplicates
@@ -303,20 +315,22 @@ def _build_into(out_dir: Path, records: Iterable[Record], options: DatasetOption
             reps = array("i", (i for i in range(n) if groups[i] == i))
             sub_codes, excl = assign_splits(array("i", range(len(reps))), array("i", (strata[i] for i in reps)),
                                             val=options.val, test=options.test, seed=options.seed,
-                                            max_examples=options.max_examples)
+                                            max_examples=options.max_examples,
+                                            test_only=array("B", (test_only[i] for i in reps)))
             codes = array("B", [EXCLUDED]) * n
             for j, i in enumerate(reps):
                 codes[i] = sub_codes[j]
             removed["near_duplicate"] = n - len(reps)
         else:
             codes, excl = assign_splits(groups, strata, val=options.val, test=options.test, seed=options.seed,
-                                        max_examples=options.max_examples)
+                                        max_examples=options.max_examples, test_only=test_only)
         if options.max_examples is not None:
             removed["max_examples"] = excl
 
         # ---- pass 4: write the splits
         stratum_names = {v: k for k, v in strata_ids.items()}
         per_split = [0, 0, 0]
+        test_failed = 0
         per_stratum: dict[str, dict[str, int]] = {}
         role_sketch = {r: QuantileSketch() for r in ("system", "user", "assistant", "tool")}
         example_sketch, full_sketch = QuantileSketch(), QuantileSketch()
@@ -334,6 +348,7 @@ def _build_into(out_dir: Path, records: Iterable[Record], options: DatasetOption
                     example.pop("metadata", None)
                 else:
                     full_sketch.add(count_messages(example["original_messages"]))
+                    test_failed += 0 if example["metadata"]["incumbent"]["ok"] else 1
                 handles[k].write(orjson.dumps(example) + b"\n")
                 per_split[k] += 1
                 name = stratum_names[strata[i]]
@@ -402,6 +417,9 @@ def _build_into(out_dir: Path, records: Iterable[Record], options: DatasetOption
             else "generated from the first sentence of each family's stripped system prompt",
             "labels": _file_ref(options.labels), "analysis": _file_ref(options.analysis),
             "checks": "advisor.failures" if _has_failures_module() else "built-in [failures] check schema",
+            "test_split": ("a stratified sample of all answered requests, failed ones included (their logged "
+                           "answer is the incumbent's, never a training target); train/val keep the filters"),
+            "test_incumbent_failed": test_failed,
             "args": args or {},
         },
     )

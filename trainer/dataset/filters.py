@@ -57,13 +57,14 @@ class Verdict:
 class Label:
     ok: bool
     category: str | None = None
+    expected: str | None = None  # the reviewer's correct answer: the evaluation's reference
 
 
 def load_labels(path: str | Path) -> dict[str, Label]:
     """id → Label from a labels JSONL, read by the failure analysis' own parser (same rules, same errors)."""
     from advisor.failures.labels import iter_labels
 
-    return {lab.id: Label(ok=lab.ok, category=lab.category) for _, lab in iter_labels(path)}
+    return {lab.id: Label(ok=lab.ok, category=lab.category, expected=lab.expected) for _, lab in iter_labels(path)}
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,19 @@ def make_checker(failures_config: dict[str, Any] | None, base_dir: Path | None =
         return [(f.signature, f.category) for f in check_record(record, cfg)]
 
     return Checker(run, bool(cfg.checks))
+
+
+def reference_for(record: Record, labels: dict[str, Label] | None) -> tuple[str | None, str | None]:
+    """(reference answer, where it came from) for the test split: a label's expected output, else the
+    logged output when a label says it is correct, else none (the example is scored by checks only)."""
+    label = (labels or {}).get(record.id) or _log_label(record)
+    if label is None:
+        return None, None
+    if label.expected:
+        return label.expected, "label.expected"
+    if label.ok and (record.output or "").strip():
+        return record.output, "label.ok"
+    return None, None
 
 
 def _log_label(record: Record) -> Label | None:

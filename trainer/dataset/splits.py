@@ -6,6 +6,11 @@ then dealt out by *largest deficit*: after each group, the split furthest below 
 of the examples seen so far gets the next one. So every stratum gets its proportional share
 (± one group) and the global fractions are met as closely as group sizes allow. Same inputs and
 seed → same assignment.
+
+Test-only examples (requests whose logged answer failed the filters) take part in the deal like
+any other, so the test split is a proportional sample of *all* answered requests, failed ones
+included; when their group lands in train or val they are left out (training never sees a failed
+answer). The incumbent's failure rate on the test split then estimates its rate over the logs.
 """
 
 from __future__ import annotations
@@ -17,10 +22,11 @@ SPLIT_NAMES = ("train", "val", "test")
 
 
 def assign_splits(groups: array, strata: array, *, val: float, test: float, seed: int,
-                  max_examples: int | None = None) -> tuple[array, int]:
+                  max_examples: int | None = None, test_only: array | None = None) -> tuple[array, int]:
     """Split code per example (TRAIN/VAL/TEST, or EXCLUDED beyond `max_examples`) and how many were excluded.
 
-    `groups[i]` is example i's group id, `strata[i]` its stratum id (small ints).
+    `groups[i]` is example i's group id, `strata[i]` its stratum id (small ints); `test_only[i]` (0/1)
+    marks an example that may only go to test (EXCLUDED when its group is dealt to train or val).
     """
     import numpy as np
 
@@ -66,5 +72,10 @@ def assign_splits(groups: array, strata: array, *, val: float, test: float, seed
         assigned[k] += size
         group_split[j] = k
     codes = group_split[inverse]
+    if test_only is not None and len(test_only):
+        only = np.asarray(test_only, dtype=bool)
+        drop = only & (codes != TEST) & (codes != EXCLUDED)
+        codes = codes.copy()
+        codes[drop] = EXCLUDED
     out = array("B", codes.astype(np.uint8).tobytes())
     return out, excluded
