@@ -16,6 +16,7 @@ from pathlib import Path
 from types import ModuleType
 
 from advisor.errors import AdviseError, ParseError
+from advisor.ingest.columnar import is_parquet
 from advisor.ingest.common import Item, Skipped, reason_of
 from advisor.ingest.detect import SNIFF_ITEMS, detect_format, non_log_kind
 from advisor.ingest.reader import FileDigest, is_document, iter_items, iter_span, split_lines
@@ -26,7 +27,7 @@ from advisor.models import Record
 __all__ = ["CHUNK_BYTES", "FORMATS", "FileStats", "IngestReport", "Unit", "expand_paths", "format_names", "plan_units",
            "read_records", "read_unit"]
 
-LOG_SUFFIXES = (".jsonl", ".jsonl.gz", ".json", ".json.gz")
+LOG_SUFFIXES = (".jsonl", ".jsonl.gz", ".json", ".json.gz", ".parquet", ".parq")
 MAX_KEPT_ERRORS = 100
 
 
@@ -100,7 +101,7 @@ def expand_paths(paths: Sequence[str | Path]) -> list[tuple[Path, bool]]:
                            and not any(part.startswith(".") for part in f.relative_to(p).parts))
             if not found:
                 raise AdviseError("no log files in directory", file=str(p),
-                                  hint="advise reads *.jsonl, *.jsonl.gz, *.json and *.json.gz files")
+                                  hint="advise reads *.jsonl, *.json (and their .gz) and *.parquet files")
             items = [(f, True) for f in found]
         elif p.exists():
             items = [(p, False)]
@@ -240,7 +241,7 @@ class Unit:
 
 def _splittable(path: Path, module: ModuleType) -> bool:
     """Plain (not gzip) JSON Lines of a one-file format can be split at newlines."""
-    if is_document(path) or hasattr(module, "parse_group"):
+    if is_document(path) or is_parquet(path) or hasattr(module, "parse_group"):
         return False
     try:
         with open_binary(path) as fh:
