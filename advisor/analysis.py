@@ -175,6 +175,19 @@ def _file_stats(report: Any) -> list[InputFile]:
     return out
 
 
+def _engine(name: str, address: str | None, jobs: int | None) -> Any:
+    """None for the embedded process pool, else the engine that runs the units elsewhere."""
+    if name == "local":
+        if address is not None:
+            raise AdviseError("--address needs --engine dask", field="--address", hint="add --engine dask")
+        return None
+    if name == "dask":
+        from advisor.cluster import DaskEngine
+
+        return DaskEngine(address, workers=jobs)
+    raise AdviseError(f"unknown engine {name!r}", field="--engine", hint="one of: local, dask")
+
+
 def build_analysis(
     paths: Iterable[str | Path],
     *,
@@ -192,6 +205,8 @@ def build_analysis(
     records: Iterable[Record] | None = None,
     jobs: int | None = None,
     chunk_bytes: int | None = None,
+    engine: str = "local",
+    address: str | None = None,
 ) -> Analysis:
     """Read the logs once and measure volume, tokens, cost, latency, errors and static prompt structure.
 
@@ -202,6 +217,8 @@ def build_analysis(
     `records` replaces reading `paths` (tests, and callers that already hold Records).
     `jobs` processes read the input (default: one per CPU when it is big, see advisor.scan); the result does
     not depend on it. `chunk_bytes` is the size big JSONL files are split at (advisor.ingest.CHUNK_BYTES).
+    `engine="dask"` runs the same units on the Dask cluster at `address` (a local one of `jobs` processes
+    without it; see advisor.cluster), with the same result.
     """
     path_list = [Path(p) for p in paths]
     cfg = _config(config, path_list)
@@ -231,7 +248,8 @@ def build_analysis(
         n_jobs = choose_jobs(jobs, units) if splittable else 1
         split = {u.files[0] for u in units if not u.whole}
         run_units(units, measured, report, jobs=n_jobs, strict=strict, on_error=on_error, progress=progress,
-                  hash_files=[f for f in report.files if f.path in split])
+                  hash_files=[f for f in report.files if f.path in split],
+                  engine=_engine(engine, address, jobs) if splittable else None)
     volume, mix, money, ops, days, static = (measured.volume, measured.mix, measured.money, measured.ops,
                                              measured.days, measured.static)
     filtered, reported, estimated = measured.filtered, measured.reported, measured.estimated
