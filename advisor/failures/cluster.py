@@ -160,12 +160,18 @@ def _clean(text: str) -> str:
 def _assign_nearest(matrix, labels: list[int], n_head: int, threshold: float) -> list[int]:
     """Texts beyond MAX_UNIQUE join the nearest head cluster centroid, or start their own."""
     import numpy as np
+    from scipy import sparse
     from sklearn.preprocessing import normalize
 
-    lab = np.asarray(labels)
     ids = sorted(set(labels))
-    centroids = normalize(np.vstack([np.asarray(matrix[:n_head][lab == i].mean(axis=0)) for i in ids]))
-    sims = matrix[n_head:] @ centroids.T
+    # Centroids stay sparse (clusters × terms): dense, a thousand clusters of 20,000 terms are 160 MB, and the
+    # analysis of a big log would peak there. Each centroid is the mean of its members' rows, as a product.
+    where = {c: i for i, c in enumerate(ids)}
+    rows = np.fromiter((where[c] for c in labels), dtype=np.int64, count=n_head)
+    counts = np.bincount(rows, minlength=len(ids))
+    mean = sparse.csr_matrix((1.0 / counts[rows], (rows, np.arange(n_head))), shape=(len(ids), n_head))
+    centroids = normalize(mean @ matrix[:n_head])
+    sims = (matrix[n_head:] @ centroids.T).toarray()
     best = np.argmax(sims, axis=1)
     next_id = max(ids) + 1
     out = []
