@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import sys
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from advisor.failures.signatures import ID_RE, QUOTED_RE, URL_RE
@@ -107,6 +110,22 @@ def _top_terms(matrix, rows: list[int], weights: list[int], vocab: list[str], k:
     return terms
 
 
+@contextmanager
+def _without_pandas() -> Iterator[None]:
+    """Import scikit-learn without pandas where pandas is not loaded yet: sklearn only probes for it (to accept
+    DataFrames, which advise never passes), and pandas with pyarrow adds ~60 MB to the analysis' peak memory.
+    A later `import pandas` works as usual."""
+    if "pandas" in sys.modules:
+        yield
+        return
+    sys.modules["pandas"] = None  # type: ignore[assignment]  # makes `import pandas` raise ImportError
+    try:
+        yield
+    finally:
+        if "pandas" in sys.modules and sys.modules["pandas"] is None:
+            del sys.modules["pandas"]
+
+
 def cluster_texts(items: list[TextItem], *, scale: float = 1.0,
                   distance_threshold: float = DISTANCE_THRESHOLD) -> list[TextCluster]:
     """Clusters, biggest first; singletons are returned too (callers decide what to show)."""
@@ -117,7 +136,8 @@ def cluster_texts(items: list[TextItem], *, scale: float = 1.0,
         by_text[_clean(it.text)].append(it)
     texts = sorted(by_text, key=lambda t: (-len(by_text[t]), t))  # deterministic order
     head, tail = texts[:MAX_UNIQUE], texts[MAX_UNIQUE:]
-    from sklearn.feature_extraction.text import TfidfVectorizer
+    with _without_pandas():
+        from sklearn.feature_extraction.text import TfidfVectorizer
 
     vec = TfidfVectorizer(stop_words="english", sublinear_tf=True, ngram_range=(1, 2),
                           token_pattern=r"(?u)\b[^\W\d_][\w'-]*[^\W\d_]\b", max_features=20000)
