@@ -237,11 +237,20 @@ def _workers(jobs: int, proto: Pass, strict: bool, units: list[Any]) -> Iterator
         warm()  # workers inherit the loaded price data instead of each loading it
     pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=_init_worker)
     try:
-        yield pool.map(_measure_unit, units)
+        # submit, not map: map's iterator cancels the pending futures when an error leaves it, and on Python
+        # 3.11 the pool's manager thread then fails (InvalidStateError) marking those cancelled futures broken
+        futures = [pool.submit(_measure_unit, unit) for unit in units]  # run in input order
+        futures.reverse()
+
+        def pieces() -> Iterator[tuple[Pass, Any]]:
+            while futures:
+                yield futures.pop().result()  # popped: a merged piece is not kept here
+
+        yield pieces()
     except BaseException as exc:  # Ctrl-C, a dead worker, a strict-mode error: stop the workers now
         for proc in list((getattr(pool, "_processes", None) or {}).values()):  # no public terminate()
             proc.terminate()
-        pool.shutdown(wait=False, cancel_futures=True)
+        pool.shutdown(wait=False)  # the pending futures fail as the pool breaks; nothing more runs
         if isinstance(exc, BrokenProcessPool):
             raise AdviseError("a worker process reading the logs died (killed, or out of memory)",
                               hint="run again with --jobs 1 (one process, less memory)") from exc
