@@ -109,3 +109,19 @@ def test_the_shipped_pass_keeps_what_a_returned_piece_leaves_out() -> None:
     assert back.settings is not None and back.money.prices is not None
     assert back.extra["failures"].labels is not None and back.extra["failures"].config is not None
     assert pickle.loads(pickle.dumps(proto)).settings is None  # a piece sent back stays small
+
+
+def test_engine_reads_parquet_like_the_local_run(cluster, tmp_path: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    import orjson
+
+    src = EXAMPLES / "ecommerce" / "openai_chat.jsonl.gz"
+    rows = [orjson.loads(line) for line in gzip.open(src) if line.strip()]
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    for part in range(3):  # three files: three units, spread over both workers
+        chunk = rows[part::3]
+        pq.write_table(pa.Table.from_batches([pa.RecordBatch.from_struct_array(pa.array(chunk))]),
+                       logs / f"part-{part}.parquet")
+    assert _text(logs, engine="dask", address=cluster.scheduler_address) == _text(logs, jobs=1)
