@@ -52,7 +52,11 @@ def _twins(scenario: str, tmp: Path) -> tuple[Path, Path]:
 
 def _analysis(path: Path) -> dict:
     """The analysis with the directory's own name replaced (the labels and config files are named by path)."""
-    data = json.loads(analysis_json(analyze_logs([path])).replace(str(path), "LOGS"))
+    return _analysis_kw(path)
+
+
+def _analysis_kw(path: Path, **kw) -> dict:
+    data = json.loads(analysis_json(analyze_logs([path], **kw)).replace(str(path), "LOGS"))
     data.pop("generated_at")
     return data
 
@@ -79,8 +83,27 @@ def test_rows_are_the_json_objects_nulls_left_out(tmp_path: Path) -> None:
         (1, {"a": 1, "b": {"c": "x"}, "t": [1, 2], "when": "1970-01-01T00:00:00+00:00"}),
         (2, {"a": 2, "when": "1970-01-02T00:00:00+00:00"}),
     ]
-    units = plan_units([tmp_path], format="canonical", chunk_bytes=1)  # never split at newlines, however small the chunk size
-    assert len(units) == 1 and units[0].whole
+    assert [u.whole for u in plan_units([tmp_path], format="canonical")] == [True]
+    units = plan_units([tmp_path], format="canonical", chunk_bytes=1)  # one unit per row group here
+    assert [(u.start, u.end, u.first_line) for u in units] == [(0, 1, 1), (1, 2, 2)]
+
+
+def test_big_parquet_is_read_in_row_groups_by_several_processes(tmp_path: Path) -> None:
+    from tests.test_parallel import _same_but_rounding
+
+    _, parquet = _twins("support", tmp_path)
+    (log,) = parquet.glob("*.parquet")
+    _to_parquet(EXAMPLES / "support" / "anthropic.jsonl.gz", log, row_group_size=50)
+    chunk = log.stat().st_size // 6
+    units = plan_units([log], chunk_bytes=chunk)
+    assert len(units) > 3 and units[0].first_line == 1
+    assert [u.first_line for u in units[1:]] == [1 + 50 * u.start for u in units[1:]]
+    one = _analysis_kw(parquet, jobs=1, chunk_bytes=chunk)
+    two = _analysis_kw(parquet, jobs=2, chunk_bytes=chunk)
+    assert one == two  # byte for byte, whatever the number of processes
+    whole = _analysis_kw(parquet, jobs=1, chunk_bytes=1 << 40)
+    _same_but_rounding(whole, two)  # pieces sum floats in another order, nothing else changes
+    assert two["inputs"][0]["lines"] == two["data_quality"]["records"] == 867
 
 
 def test_a_value_without_json_form_names_row_and_field(tmp_path: Path) -> None:

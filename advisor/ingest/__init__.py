@@ -16,7 +16,7 @@ from pathlib import Path
 from types import ModuleType
 
 from advisor.errors import AdviseError, ParseError
-from advisor.ingest.columnar import is_parquet
+from advisor.ingest.columnar import is_parquet, iter_parquet, split_row_groups
 from advisor.ingest.common import Item, Skipped, reason_of
 from advisor.ingest.detect import SNIFF_ITEMS, detect_format, non_log_kind
 from advisor.ingest.reader import FileDigest, is_document, iter_items, iter_span, split_lines
@@ -222,9 +222,10 @@ CHUNK_BYTES = 32 << 20  # big plain JSONL files are read as line-aligned pieces 
 
 @dataclass(frozen=True)
 class Unit:
-    """One piece of reading work: a whole file (or a multi-file group such as batch input + output), or a
-    line-aligned byte range of a big plain JSONL file. Units are independent, so they can run in other
-    processes; their order is the input order, and results are merged in that order."""
+    """One piece of reading work: a whole file (or a multi-file group such as batch input + output), a
+    line-aligned byte range of a big plain JSONL file, or a run of row groups of a big Parquet file (then
+    `start`/`end` are row-group indices and `first_line` the first row). Units are independent, so they can
+    run in other processes; their order is the input order, and results are merged in that order."""
 
     index: int
     files: tuple[str, ...]
@@ -283,7 +284,11 @@ def plan_units(paths: Sequence[str | Path], *, format: str | None = None,  # noq
         for o in group:
             state.start(o.file, fmt)
         size = sum(_size(o.path) for o in group)
-        if chunk_bytes and size > chunk_bytes and len(group) == 1 and _splittable(path, module):
+        if chunk_bytes and size > chunk_bytes and len(group) == 1 and is_parquet(path) \
+                and not hasattr(module, "parse_group"):  # row groups: start/end index groups, not bytes
+            for start, end, row, share in split_row_groups(path, chunk_bytes):
+                units.append(Unit(len(units), (str(path),), fmt, start, end, row, int(size * share)))
+        elif chunk_bytes and size > chunk_bytes and len(group) == 1 and _splittable(path, module):
             for start, end, line in split_lines(path, chunk_bytes):
                 units.append(Unit(len(units), (str(path),), fmt, start, end, line, end - start))
         else:
@@ -309,7 +314,9 @@ def read_unit(unit: Unit, report: IngestReport, *, strict: bool = False,
     if unit.whole:
         streams = [(st.path, _counted(iter_items(st.path, d), st)) for st, d in zip(stats, digests, strict=True)]
     else:
-        streams = [(stats[0].path, _counted(iter_span(stats[0].path, unit.start, unit.end, unit.first_line),
+        span = (iter_parquet(stats[0].path, (unit.start, unit.end), unit.first_line) if is_parquet(stats[0].path)
+                else iter_span(stats[0].path, unit.start, unit.end, unit.first_line))
+        streams = [(stats[0].path, _counted(span,
                                             stats[0]))]
     try:
         if len(streams) > 1 or hasattr(module, "parse_group"):

@@ -96,9 +96,32 @@ def _row_items(batch: Any, first_row: int, file: str) -> Iterator[Item]:
                                  hint="store the column as a string, number, list or struct")
 
 
-def iter_parquet(path: str | Path) -> Iterator[Item]:
-    """(row, object) for every row of a Parquet file, batch by batch; a damaged row group ends the file with
-    an error item at the first row it held (the rows before it are kept)."""
+def split_row_groups(path: str | Path, size: int) -> list[tuple[int, int, int, float]]:
+    """Runs of whole row groups of about `size` bytes (uncompressed) covering a Parquet file:
+    (first group, end group, first row, share of the rows) each — how a big export is read by several
+    processes. Like the line-aligned pieces of JSONL, the split depends on the file and `size` only."""
+    pq = _pyarrow_parquet()
+    with pq.ParquetFile(str(path)) as pf:
+        meta = pf.metadata
+    total = max(1, meta.num_rows)
+    out: list[tuple[int, int, int, float]] = []
+    start, first_row, row, acc = 0, 1, 1, 0
+    for g in range(meta.num_row_groups):
+        group = meta.row_group(g)
+        acc += group.total_byte_size
+        row += group.num_rows
+        if acc >= size:
+            out.append((start, g + 1, first_row, (row - first_row) / total))
+            start, first_row, acc = g + 1, row, 0
+    if start < meta.num_row_groups or not out:
+        out.append((start, meta.num_row_groups, first_row, (row - first_row) / total))
+    return out
+
+
+def iter_parquet(path: str | Path, groups: tuple[int, int] | None = None, first_row: int = 1) -> Iterator[Item]:
+    """(row, object) for every row of a Parquet file (or of row groups [start, end), numbered from
+    `first_row`), batch by batch; a damaged row group ends the file with an error item at the first row it
+    held (the rows before it are kept)."""
     pq = _pyarrow_parquet()
     import pyarrow as pa
 
@@ -112,10 +135,11 @@ def iter_parquet(path: str | Path) -> Iterator[Item]:
     except (OSError, pa.ArrowException) as exc:
         raise AdviseError(f"not a readable Parquet file ({exc})", file=file,
                           hint="re-export it, or export JSON Lines instead") from None
-    row = 1
+    row = first_row
+    chosen = None if groups is None else list(range(*groups))
     try:
         with pf:
-            for batch in pf.iter_batches(batch_size=BATCH_ROWS):
+            for batch in pf.iter_batches(batch_size=BATCH_ROWS, row_groups=chosen):
                 yield from _row_items(batch, row, file)
                 row += batch.num_rows
     except (OSError, pa.ArrowException) as exc:
