@@ -101,8 +101,14 @@ def split_row_groups(path: str | Path, size: int) -> list[tuple[int, int, int, f
     (first group, end group, first row, share of the rows) each — how a big export is read by several
     processes. Like the line-aligned pieces of JSONL, the split depends on the file and `size` only."""
     pq = _pyarrow_parquet()
-    with pq.ParquetFile(str(path)) as pf:
-        meta = pf.metadata
+    import pyarrow as pa
+
+    try:
+        with pq.ParquetFile(str(path)) as pf:
+            meta = pf.metadata
+    except (OSError, pa.ArrowException) as exc:
+        raise AdviseError(f"not a readable Parquet file ({exc})", file=str(path),
+                          hint="re-export it, or export JSON Lines instead") from None
     total = max(1, meta.num_rows)
     out: list[tuple[int, int, int, float]] = []
     start, first_row, row, acc = 0, 1, 1, 0
