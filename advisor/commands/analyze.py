@@ -66,12 +66,18 @@ class _ErrorPrinter:
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, metavar="N",
               help="Processes reading the logs [default: one per CPU for inputs over 64 MB]. "
                    "The result is the same for any N.")
+@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="Where the pieces of the logs are read: this machine's processes, or a Dask cluster "
+                   "(needs advise[cluster]; the logs on storage every worker sees at the same path).")
+@click.option("--address", metavar="URL", default=None,
+              help="Dask scheduler, e.g. tcp://10.0.0.5:8786 [default with --engine dask: a local cluster].")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar and no summary.")
 @assumption_options
 def analyze(paths: tuple[Path, ...], fmt: str | None, prices: Path | None, config: Path | None,
             since: str | None, until: str | None, json_out: str | None, output: Path | None, force: bool,
             strict: bool, allow_unpriced: bool, labels: Path | None, schema: Path | None, json_output: bool | None,
-            jobs: int | None, quiet: bool, assume_time: str | None = None, **what_if) -> None:
+            jobs: int | None, engine: str, address: str | None, quiet: bool,
+            assume_time: str | None = None, **what_if) -> None:
     """Measure volume, token mix, cost, latency, errors and static prompt structure of LLM logs.
 
     \b
@@ -81,6 +87,7 @@ def analyze(paths: tuple[Path, ...], fmt: str | None, prices: Path | None, confi
       advise analyze logs/ --prices my_prices.toml -o out/analysis.json --force
       advise analyze logs/ --json - | jq .cost   # machine output only
       advise analyze logs/ --volume 10000/day --examples 2000 --failure-cost 0.05   # what-if
+      advise analyze /shared/logs/ --engine dask --address tcp://scheduler:8786   # on a cluster
     """
     from advisor.analysis import analysis_json
     from advisor.assumptions import cli_overrides
@@ -91,6 +98,8 @@ def analyze(paths: tuple[Path, ...], fmt: str | None, prices: Path | None, confi
 
     check_input_names(paths)
     check_finite_options()
+    if address is not None and engine != "dask":
+        raise click.UsageError("--address needs --engine dask")
     to_stdout = json_out == "-"
     if output is None and json_out is None:
         output = Path("analysis.json")
@@ -109,7 +118,8 @@ def analyze(paths: tuple[Path, ...], fmt: str | None, prices: Path | None, confi
         analysis = analyze_logs(list(paths), format=fmt, prices=prices, since=since, until=until, strict=strict,
                                 allow_unpriced=allow_unpriced, config=config, labels=labels, schema=schema,
                                 json_output=json_output, overrides=cli_overrides(**what_if), on_error=errors, jobs=jobs,
-                                progress=on_progress if not bar.disable else None, assume_time=assume_time)
+                                progress=on_progress if not bar.disable else None, assume_time=assume_time,
+                                engine=engine, address=address)
     errors.finish()
     text = analysis_json(analysis)
     read = [*paths, *(f.path for f in analysis.inputs)]

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import sys
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from advisor.failures.signatures import ID_RE, QUOTED_RE, URL_RE
@@ -107,6 +110,22 @@ def _top_terms(matrix, rows: list[int], weights: list[int], vocab: list[str], k:
     return terms
 
 
+@contextmanager
+def _without_pandas() -> Iterator[None]:
+    """Import scikit-learn without pandas where pandas is not loaded yet: sklearn only probes for it (to accept
+    DataFrames, which advise never passes), and pandas with pyarrow adds ~60 MB to the analysis' peak memory.
+    A later `import pandas` works as usual."""
+    if "pandas" in sys.modules:
+        yield
+        return
+    sys.modules["pandas"] = None  # type: ignore[assignment]  # makes `import pandas` raise ImportError
+    try:
+        yield
+    finally:
+        if "pandas" in sys.modules and sys.modules["pandas"] is None:
+            del sys.modules["pandas"]
+
+
 def cluster_texts(items: list[TextItem], *, scale: float = 1.0,
                   distance_threshold: float = DISTANCE_THRESHOLD) -> list[TextCluster]:
     """Clusters, biggest first; singletons are returned too (callers decide what to show)."""
@@ -117,7 +136,8 @@ def cluster_texts(items: list[TextItem], *, scale: float = 1.0,
         by_text[_clean(it.text)].append(it)
     texts = sorted(by_text, key=lambda t: (-len(by_text[t]), t))  # deterministic order
     head, tail = texts[:MAX_UNIQUE], texts[MAX_UNIQUE:]
-    from sklearn.feature_extraction.text import TfidfVectorizer
+    with _without_pandas():
+        from sklearn.feature_extraction.text import TfidfVectorizer
 
     vec = TfidfVectorizer(stop_words="english", sublinear_tf=True, ngram_range=(1, 2),
                           token_pattern=r"(?u)\b[^\W\d_][\w'-]*[^\W\d_]\b", max_features=20000)
@@ -160,12 +180,18 @@ def _clean(text: str) -> str:
 def _assign_nearest(matrix, labels: list[int], n_head: int, threshold: float) -> list[int]:
     """Texts beyond MAX_UNIQUE join the nearest head cluster centroid, or start their own."""
     import numpy as np
+    from scipy import sparse
     from sklearn.preprocessing import normalize
 
-    lab = np.asarray(labels)
     ids = sorted(set(labels))
-    centroids = normalize(np.vstack([np.asarray(matrix[:n_head][lab == i].mean(axis=0)) for i in ids]))
-    sims = matrix[n_head:] @ centroids.T
+    # Centroids stay sparse (clusters × terms): dense, a thousand clusters of 20,000 terms are 160 MB, and the
+    # analysis of a big log would peak there. Each centroid is the mean of its members' rows, as a product.
+    where = {c: i for i, c in enumerate(ids)}
+    rows = np.fromiter((where[c] for c in labels), dtype=np.int64, count=n_head)
+    counts = np.bincount(rows, minlength=len(ids))
+    mean = sparse.csr_matrix((1.0 / counts[rows], (rows, np.arange(n_head))), shape=(len(ids), n_head))
+    centroids = normalize(mean @ matrix[:n_head])
+    sims = (matrix[n_head:] @ centroids.T).toarray()
     best = np.argmax(sims, axis=1)
     next_id = max(ids) + 1
     out = []

@@ -23,6 +23,7 @@ from types import ModuleType
 import orjson
 
 from advisor.errors import AdviseError, ParseError
+from advisor.ingest.columnar import is_parquet, iter_parquet, split_row_groups
 from advisor.ingest.common import ASSUMED, Item, Skipped, reason_of
 from advisor.ingest.detect import SNIFF_ITEMS, detect_format, non_log_kind
 from advisor.ingest.duplicates import identical_files
@@ -34,7 +35,7 @@ from advisor.models import Record
 __all__ = ["CHUNK_BYTES", "FORMATS", "FileStats", "IngestReport", "Unit", "expand_paths", "format_names", "plan_units",
            "read_records", "read_unit"]
 
-LOG_SUFFIXES = (".jsonl", ".jsonl.gz", ".json", ".json.gz")
+LOG_SUFFIXES = (".jsonl", ".jsonl.gz", ".json", ".json.gz", ".parquet", ".parq")
 MAX_KEPT_ERRORS = 100
 
 
@@ -179,7 +180,7 @@ def expand_paths(paths: Sequence[str | Path],
             if not found:
                 why = "; ".join(f"{path}: {reason}" for path, reason in skipped[before:before + 3])
                 raise AdviseError("no log files in directory" + (f" ({why})" if why else ""), file=str(p),
-                                  hint="advise reads *.jsonl, *.jsonl.gz, *.json and *.json.gz files")
+                                  hint="advise reads *.jsonl, *.json (and their .gz) and *.parquet files")
             items = [(f, True) for f in found]
         elif p.exists():
             _regular(p)
@@ -301,9 +302,10 @@ CHUNK_BYTES = 32 << 20  # big plain JSONL files are read as line-aligned pieces 
 
 @dataclass(frozen=True)
 class Unit:
-    """One piece of reading work: a whole file (or a multi-file group such as batch input + output), or a
-    line-aligned byte range of a big plain JSONL file. Units are independent, so they can run in other
-    processes; their order is the input order, and results are merged in that order."""
+    """One piece of reading work: a whole file (or a multi-file group such as batch input + output), a
+    line-aligned byte range of a big plain JSONL file, or a run of row groups of a big Parquet file (then
+    `start`/`end` are row-group indices and `first_line` the first row). Units are independent, so they can
+    run in other processes; their order is the input order, and results are merged in that order."""
 
     index: int
     files: tuple[str, ...]
@@ -320,7 +322,7 @@ class Unit:
 
 def _splittable(path: Path, module: ModuleType) -> bool:
     """Plain (not gzip) JSON Lines of a one-file format can be split at newlines."""
-    if is_document(path) or hasattr(module, "parse_group"):
+    if is_document(path) or is_parquet(path) or hasattr(module, "parse_group"):
         return False
     try:
         with open_binary(path) as fh:
@@ -370,7 +372,11 @@ def plan_units(paths: Sequence[str | Path], *, format: str | None = None,  # noq
         for o in group:
             state.start(o.file, fmt)
         size = sum(_size(o.path) for o in group)
-        if chunk_bytes and size > chunk_bytes and len(group) == 1 and _splittable(path, module):
+        if chunk_bytes and size > chunk_bytes and len(group) == 1 and is_parquet(path) \
+                and not hasattr(module, "parse_group"):  # row groups: start/end index groups, not bytes
+            for start, end, row, share in split_row_groups(path, chunk_bytes):
+                units.append(Unit(len(units), (str(path),), fmt, start, end, row, int(size * share)))
+        elif chunk_bytes and size > chunk_bytes and len(group) == 1 and _splittable(path, module):
             for start, end, line in split_lines(path, chunk_bytes):
                 units.append(Unit(len(units), (str(path),), fmt, start, end, line, end - start))
         else:
@@ -396,7 +402,9 @@ def read_unit(unit: Unit, report: IngestReport, *, strict: bool = False,
     if unit.whole:
         streams = [(st.path, _counted(iter_items(st.path, d), st)) for st, d in zip(stats, digests, strict=True)]
     else:
-        streams = [(stats[0].path, _counted(iter_span(stats[0].path, unit.start, unit.end, unit.first_line),
+        span = (iter_parquet(stats[0].path, (unit.start, unit.end), unit.first_line) if is_parquet(stats[0].path)
+                else iter_span(stats[0].path, unit.start, unit.end, unit.first_line))
+        streams = [(stats[0].path, _counted(span,
                                             stats[0]))]
     try:
         if len(streams) > 1 or hasattr(module, "parse_group"):

@@ -1,10 +1,11 @@
-"""Stream JSON items with their 1-based line numbers from `.jsonl`, `.json` and their `.gz` forms.
+"""Stream JSON items with their 1-based line numbers from `.jsonl`, `.json`, their `.gz` forms and Parquet.
 
 JSONL is read in large blocks into one reused buffer and each line is parsed in place, so a file of
 any size costs one buffer of memory and no copy per line (:func:`iter_span` reads one line-aligned
 byte range of a plain file, which is how big files are split across processes). A
 `.json` file is one document (an array, or an object wrapping a list such as an OTLP or
 Langfuse export) and is loaded whole; its items are numbered by position (index + 1).
+A `.parquet` file's rows are numbered like lines (:mod:`advisor.ingest.columnar`).
 Bad lines never raise: they come out as a :class:`ParseError` item so the caller can
 report ``file:line: reason``, count it and carry on.
 """
@@ -21,6 +22,7 @@ from typing import Any
 import orjson
 
 from advisor.errors import AdviseError
+from advisor.ingest.columnar import is_parquet, iter_parquet
 from advisor.ingest.common import Item, parse_error
 from advisor.io import open_binary
 
@@ -218,6 +220,9 @@ def iter_items(path: str | Path, digest: FileDigest | None = None) -> Iterator[t
     With `digest`, the file's sha256 is computed from the same reads (see :class:`FileDigest`).
     """
     file = str(path)
+    if is_parquet(path):  # columnar export: rows stand for lines (the digest is left to sha256_file)
+        yield from iter_parquet(path)
+        return
     with open_log(path) as fh:
         gz = isinstance(fh, gzip.GzipFile)
         if digest is not None and gz:
