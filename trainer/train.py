@@ -406,17 +406,30 @@ class _StopFlag:
 
 
 def check_packing(model) -> None:
-    """Packing is only allowed where the attention honours per-example boundaries (position-id resets)."""
-    try:
-        from transformers.masking_utils import ALL_MASK_ATTENTION_FUNCTIONS, find_packed_sequence_indices  # noqa: F401
-    except ImportError as exc:
-        raise AdviseError("packing needs per-example attention, which this transformers version does not offer",
-                          field="packing", hint="set packing = false (batches are length-grouped anyway)") from exc
+    """Packing is only allowed where attention honours per-example boundaries (position-id resets).
+
+    Probes the mask transformers builds for two packed 2-token examples: the second must not see
+    the first. Flash-attention kernels read the resets from position_ids directly.
+    """
+    import torch
+
     impl = getattr(model.config, "_attn_implementation", None) or "eager"
-    if impl not in ALL_MASK_ATTENTION_FUNCTIONS._global_mapping and not impl.startswith("flash_attention"):
-        raise AdviseError(f"packing needs per-example attention; attention implementation {impl!r} would let "
-                          "packed examples attend to each other", field="packing",
-                          hint="use attn_implementation 'sdpa' or 'eager', or set packing = false")
+    if impl.startswith("flash_attention"):
+        return
+    try:
+        from transformers.masking_utils import create_causal_mask
+
+        probe = create_causal_mask(config=model.config, inputs_embeds=torch.zeros(1, 4, 1), attention_mask=None,
+                                   cache=None, position_ids=torch.tensor([[0, 1, 0, 1]]))
+        blocked = probe is not None and bool((probe[0, 0, 2, :2] == (False if probe.dtype == torch.bool
+                                                                     else torch.finfo(probe.dtype).min)).all())
+    except Exception:  # an unknown implementation or an older transformers: treat as unsupported
+        blocked = False
+    if not blocked:
+        raise AdviseError(f"packing needs per-example attention; with attention implementation {impl!r} packed "
+                          "examples would attend to each other", field="packing",
+                          hint="use attn_implementation 'sdpa' or 'eager', or set packing = false "
+                               "(batches are length-grouped, so padding stays small anyway)")
 
 
 def quantize_warning(quantize: str | None, device: str, n_params: int) -> str | None:
