@@ -287,7 +287,7 @@ def fail_at_step(loaded, steps_done: int, exc: BaseException | None = None, micr
 
 
 def test_resume_after_kill_matches_uninterrupted_run(tmp_path, toy_data):
-    cfg = small_config(max_steps=8, save_every=3, lora_dropout=0.1, grad_accum=2, batch_size=4)
+    cfg = small_config(max_steps=8, save_every=3, lora_dropout=0.1, grad_accum=2, batch_size=4, packing=False)
     train(cfg, toy_data[0], toy_data[1], out_dir=tmp_path / "a", progress=False, loaded=tiny_loaded())
 
     with pytest.raises(RuntimeError):  # "kill" at step 5: the last checkpoint is step 3

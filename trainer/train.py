@@ -76,6 +76,7 @@ class RunSummary(BaseModel):
     advise_version: str = __version__
     status: Literal["finished", "early_stopped", "time_limit"]
     method: Literal["lora", "full", "dpo"] = "lora"
+    packed: bool = Field(default=False, description="examples packed into max_seq_len rows (per-example attention)")
     base: dict[str, Any]
     train_data: DataInfo
     val_data: DataInfo | None = None
@@ -232,6 +233,15 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % (2**32))
     torch.manual_seed(seed)
+
+
+def cpu_has_native_bf16() -> bool:
+    """True on CPUs with bf16 dot-product instructions (avx512_bf16, AMX); elsewhere bf16 is emulated and slow."""
+    try:
+        flags = next((ln for ln in Path("/proc/cpuinfo").read_text().splitlines() if ln.startswith("flags")), "")
+    except OSError:
+        return False
+    return bool({"avx512_bf16", "amx_bf16"} & set(flags.split()))
 
 
 def _device_name(device: str) -> str:
@@ -509,8 +519,15 @@ def _train(config: TrainConfig, data_path, val_path, base, out_dir, resume, forc
 
     # ---- model: LoRA adapters on a frozen base, or every weight (full)
     model.config.use_cache = False
-    if config.packing:
-        check_packing(model)
+    packing = config.packing
+    if packing:
+        check_packing(model)  # asked for explicitly: refuse where examples would see each other
+    elif packing is None:
+        try:
+            check_packing(model)
+            packing = True
+        except AdviseError:
+            packing = False
     if config.quantize:
         from peft import prepare_model_for_kbit_training
 
@@ -536,7 +553,7 @@ def _train(config: TrainConfig, data_path, val_path, base, out_dir, resume, forc
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay, betas=(0.9, 0.999),
                                   fused=on_cuda or None)
     pad_multiple = 16 if on_cuda else 1
-    pack_to = config.max_seq_len if config.packing else None
+    pack_to = config.max_seq_len if packing else None
 
     # ---- schedule: steps from epochs/max_steps; under a time limit the decay also follows the clock
     world = accelerator.num_processes if accelerator else 1
@@ -553,10 +570,14 @@ def _train(config: TrainConfig, data_path, val_path, base, out_dir, resume, forc
     if accelerator is not None:
         loss_module, optimizer = accelerator.prepare(loss_module, optimizer)
 
+    # ---- precision: bf16/fp16 matmuls on CUDA; bf16 on CPUs that run it natively (fp32 weights, fp32 loss)
     torch_dtype = next(model.parameters()).dtype
-    use_amp = dev_type == "cuda" and torch_dtype in (torch.bfloat16, torch.float16)
+    use_amp = dev_type == "cuda" and torch_dtype in (torch.bfloat16, torch.float16) and config.autocast != "off"
+    cpu_bf16 = dev_type == "cpu" and (config.autocast == "bf16" or (config.autocast == "auto" and cpu_has_native_bf16()))
     def autocast():
-        return torch.autocast("cuda", dtype=torch_dtype) if use_amp else nullcontext()
+        if use_amp:
+            return torch.autocast("cuda", dtype=torch_dtype)
+        return torch.autocast("cpu", dtype=torch.bfloat16) if cpu_bf16 else nullcontext()
     scaler = torch.amp.GradScaler("cuda") if use_amp and torch_dtype == torch.float16 else None
 
     # ---- state (restored on resume)
@@ -734,7 +755,7 @@ def _train(config: TrainConfig, data_path, val_path, base, out_dir, resume, forc
         rate = config.gpu_usd_per_hour if dev_type == "cuda" else config.cpu_usd_per_hour
         hours = wall / 3600 * world
         summary = RunSummary(
-            status=status, method=config.method,
+            status=status, method=config.method, packed=packing,
             base={k: v for k, v in info.__dict__.items() if k != "extra"},
             train_data=_data_info(data_path, state["train_sha256"], data_stats(train_ex)),
             val_data=_data_info(val_path, state["val_sha256"], data_stats(val_ex)) if val_ex and val_path else None,

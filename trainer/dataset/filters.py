@@ -57,13 +57,14 @@ class Verdict:
 class Label:
     ok: bool
     category: str | None = None
+    expected: str | None = None  # the reviewer's correction: the chosen side of a preference pair
 
 
 def load_labels(path: str | Path) -> dict[str, Label]:
     """id → Label from a labels JSONL, read by the failure analysis' own parser (same rules, same errors)."""
     from advisor.failures.labels import iter_labels
 
-    return {lab.id: Label(ok=lab.ok, category=lab.category) for _, lab in iter_labels(path)}
+    return {lab.id: Label(ok=lab.ok, category=lab.category, expected=lab.expected) for _, lab in iter_labels(path)}
 
 
 @dataclass(frozen=True)
