@@ -157,3 +157,18 @@ def test_full_finetuning_changes_base_weights_lora_does_not(tmp_path):
     base = {n.replace("base_model.model.", "").replace(".base_layer", ""): p for n, p in model.named_parameters()
             if "lora_" not in n}
     assert all(torch.equal(base[n].detach(), before[n]) for n in before)
+
+
+def test_cli_prints_the_truncation_warning_as_one_line(tmp_path, capsys):
+    from advisor.cli import main
+
+    model, tok, _ = tiny_loaded()
+    model.save_pretrained(tmp_path / "base")
+    tok.save_pretrained(tmp_path / "base")
+    rows = toy_rows(8)
+    rows[0]["messages"][2]["content"] = " ".join(["one"] * 30)
+    data = write_jsonl(tmp_path / "t.jsonl", rows)
+    assert main(["train", "--data", str(data), "--base", str(tmp_path / "base"), "-o", str(tmp_path / "r"),
+                 "--max-seq-len", "24", "--max-steps", "1", "-q"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: 1 of 8 examples (12%) are longer than max_seq_len=24" in err

@@ -76,8 +76,23 @@ def train(data: Path, val: Path | None, base: str | None, out: Path, config_path
                  "quantize": quantize, "gradient_checkpointing": gradient_checkpointing, "method": method,
                  "packing": packing, "time_limit_s": time_limit * 60 if time_limit else None}
     config = load_train_config(config_path, overrides)
-    summary = run_training(config, data, val, base=base, out_dir=out, resume=resume, force=force,
-                           progress=not (quiet or json_out), merge=merge, allow_download=allow_download)
+    import warnings
+
+    from trainer.train import TrainWarning
+
+    default_show = warnings.showwarning
+
+    def show(message, category, *args, **kwargs):  # data warnings: one plain line on stderr, when they happen
+        if issubclass(category, TrainWarning):
+            click.echo(f"warning: {message}", err=True)
+        else:
+            default_show(message, category, *args, **kwargs)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", TrainWarning)
+        warnings.showwarning = show
+        summary = run_training(config, data, val, base=base, out_dir=out, resume=resume, force=force,
+                               progress=not (quiet or json_out), merge=merge, allow_download=allow_download)
     if json_out:
         click.echo(summary.model_dump_json(indent=2))
         return
