@@ -18,6 +18,10 @@ bf16=True). Trials are interleaved a, b, c, a, b, c, ... so load from other user
 machine hits every arm alike; one untimed warm-up trial per arm first. Each arm lives in its own
 worker process (model loaded there), so peak RSS and CPU seconds are its own.
 
+Batch size 2 with 8 examples per trial: a trial is small (the machine is shared and slow), but
+each arm still batches as it would in a long run: group_by_length pairs similar lengths (with one
+batch per trial it could not), and TRL's flattened row stays near 2 examples long.
+
 Timed: the call that trains (trainer.train() / advise train()); model loading and dataset
 preparation outside it (advise's call includes its own tokenising and writing the adapter).
 After each trial the same evaluation (fp32, full-vocab loss over the answer tokens of held-out
@@ -47,6 +51,15 @@ from _machine import describe
 ROOT = Path(__file__).resolve().parent.parent
 ARMS = {"a": "hf_trainer_dynamic_padding_group_by_length", "b": "trl_sft_padding_free_completion_only",
         "c": "advise"}
+ARM_DESCRIPTIONS = {
+    "a": "transformers.Trainer + peft; DataCollatorForSeq2Seq (pads to the longest in the batch, labels with "
+         "-100); completion-only labels from advise's tokeniser; train_sampling_strategy=group_by_length",
+    "b": "trl.SFTTrainer + peft; prompt/completion conversational data (completion-only loss); padding_free=True "
+         "(one flattened row per batch, position-id resets -> block-diagonal causal mask on sdpa); "
+         "gradient_checkpointing off",
+    "c": "advise trainer.train.train with its defaults here: length-grouped batches packed into max_seq_len rows "
+         "(position-id resets), LM head and loss on answer positions only",
+}
 
 # ---------------------------------------------------------------- data
 
@@ -104,7 +117,8 @@ def build_data(workdir: Path, n_train: int, n_eval: int, seed: int) -> tuple[Pat
         p = workdir / f"{name}.jsonl"
         p.write_text("".join(json.dumps(r) + "\n" for r in part), encoding="utf-8")
         paths.append(p)
-    mix = {"ecommerce (advise dataset examples/ecommerce)": k, "support (advise dataset examples/support)": k,
+    mix = {"pool": "train + held-out examples together, shuffled, then split",
+           "ecommerce (advise dataset examples/ecommerce)": k, "support (advise dataset examples/support)": k,
            "generated support-thread summaries (long)": total - 2 * k}
     return paths[0], paths[1], mix
 
@@ -300,6 +314,26 @@ def cpu_peak(threads: int) -> dict:
             "basis": "threads x 32 FLOP/cycle (2x256-bit FMA, fp32) x nominal MHz; bf16 = 2x (avx512_bf16)"}
 
 
+def matmul_check(threads: int) -> dict:
+    """Measured, not assumed: GFLOP/s of a decoder-sized matmul in fp32 and bf16 on this CPU, and its flags."""
+    import torch
+
+    torch.set_num_threads(threads)
+    flags = next((ln for ln in Path("/proc/cpuinfo").read_text().splitlines() if ln.startswith("flags")), "")
+    out = {"cpu_flags": sorted(f for f in flags.split() if f.startswith(("avx", "amx", "fma")))}
+    for dt in (torch.float32, torch.bfloat16):
+        a, b = torch.randn(2048, 576, dtype=dt), torch.randn(576, 1536, dtype=dt)
+        for _ in range(3):
+            a @ b
+        t = time.perf_counter()
+        for _ in range(20):
+            a @ b
+        out[f"{str(dt).removeprefix('torch.')}_gflops"] = round(2 * 2048 * 576 * 1536 * 20 / (time.perf_counter() - t)
+                                                                 / 1e9, 1)
+    out["shape"] = "[2048x576] @ [576x1536], median-free single timing of 20 calls"
+    return out
+
+
 # ---------------------------------------------------------------- driver
 
 def summarise(trials: list[dict]) -> dict:
@@ -314,7 +348,6 @@ def summarise(trials: list[dict]) -> dict:
             "tokens_per_trial": trials[0]["tokens"], "target_tokens_per_trial": trials[0]["target_tokens"],
             "padded_tokens_per_trial": trials[0]["padded_tokens"],
             "eval_loss_median": round(statistics.median(t["eval_loss"] for t in trials), 4),
-            "final_train_loss_median": round(statistics.median(t["train_losses"][-1] for t in trials), 4),
             "peak_rss_mb": round(max(t["peak_rss_mb"] for t in trials), 1)}
 
 
@@ -324,7 +357,9 @@ def main() -> int:
     ap.add_argument("--warmup", type=int, default=1, help="untimed trials per arm first")
     ap.add_argument("--examples", type=int, default=8, help="training examples per trial (one epoch)")
     ap.add_argument("--eval-examples", type=int, default=3)
-    ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--batch-size", type=int, default=2,
+                    help="2: a trial of 8 examples then has 4 steps, so group_by_length (a), padding-free rows (b) "
+                         "and length grouping/packing (c) each batch similar lengths as in a long run")
     ap.add_argument("--max-seq-len", type=int, default=512)
     ap.add_argument("--lora-r", type=int, default=16)
     ap.add_argument("--targets", default="auto", help="auto (attention projections) or all-linear")
@@ -338,6 +373,7 @@ def main() -> int:
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
     t_start = time.perf_counter()
     machine = describe(("advise", "torch", "transformers", "peft", "trl"))
+    bf16_check = matmul_check(args.threads)
 
     with tempfile.TemporaryDirectory(prefix="bench-train-") as work:
         train_path, eval_path, mix = build_data(Path(work), args.examples, args.eval_examples, seed=0)
@@ -345,7 +381,7 @@ def main() -> int:
         pipes, procs = {}, {}
         for arm in args.arms:
             parent, child = ctx.Pipe()
-            p = ctx.Process(target=worker, args=(arm, settings, str(train_path), str(eval_path), child))
+            p = ctx.Process(target=worker, args=(arm, settings, str(train_path), str(eval_path), child), daemon=True)
             p.start()
             pipes[arm], procs[arm] = parent, p
         results: dict[str, list[dict]] = {arm: [] for arm in args.arms}
@@ -395,18 +431,21 @@ def main() -> int:
         "machine": {**machine, "shared": "2 cores shared with other jobs during the run: wall times are noisy; "
                                         "CPU seconds and the interleaved order make arms comparable"},
         "method": {"order": "interleaved a,b,c per round; first round(s) warm-up, untimed",
-                   "arms": {ARMS[a]: __doc__.split(f"  {a}  ")[1].split("\n  ")[0].replace("\n    ", " ").strip()
-                            for a in args.arms},
+                   "arms": {ARMS[a]: ARM_DESCRIPTIONS[a] for a in args.arms},
                    "equal_work": "same examples per trial (one epoch), same LoRA init (seed 0), same lr "
                                  "(constant), batch size, max_seq_len, grad clip 1.0, no weight decay",
                    "loss_at_equal_tokens": "eval_loss: the same fp32 evaluation after each trial on "
-                                           f"{args.eval_examples} held-out examples (answer tokens only)",
+                                           f"{args.eval_examples} held-out examples (answer tokens only); "
+                                           "per-trial train_losses are per batch, and batch order differs "
+                                           "between arms, so only eval_loss compares",
+                   "speedup": "median non-pad tokens/s of advise / the best of a and b (wall); the same "
+                              "ratio on tokens per CPU second is less sensitive to the shared machine's load",
                    "memory": "peak RSS of each arm's worker process (its only process; model load included)"},
         "settings": settings,
         "data": {"examples_per_trial": args.examples, "mix": mix, "tokens_per_example": {
             "min": min(lengths), "median": statistics.median(lengths), "max": max(lengths),
             "mean": round(sum(lengths) / len(lengths), 1)}},
-        "flops": flops, "peak": peak,
+        "bf16_check": bf16_check, "flops": flops, "peak": peak,
         "arms": arms,
         "speedup_vs_best_other": round(ours["tokens_per_s_median"] / best_other[0], 3) if ours else None,
         "speedup_per_cpu_s_vs_best_other": (round(ours["tokens_per_cpu_s_median"] / max(
