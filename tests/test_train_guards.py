@@ -172,3 +172,26 @@ def test_cli_prints_the_truncation_warning_as_one_line(tmp_path, capsys):
                  "--max-seq-len", "24", "--max-steps", "1", "-q"]) == 0
     err = capsys.readouterr().err
     assert "warning: 1 of 8 examples (12%) are longer than max_seq_len=24" in err
+
+
+def test_segment_attention_equals_masked_sdpa_on_packed_and_padded_rows():
+    """The CPU loop's per-example causal attention gives the same outputs as the dense-mask path."""
+    from trainer.attention import segment_attention
+
+    model, tok, _ = tiny_loaded()
+    model.eval()
+    exs = _varied_examples(tok)
+    for batch in (collate_packed(exs, tok.pad_token_id, 64), collate(exs, tok.pad_token_id)):
+        kwargs = {"input_ids": batch["input_ids"], "use_cache": False}
+        if "position_ids" in batch:
+            kwargs["position_ids"] = batch["position_ids"]
+        else:
+            kwargs["attention_mask"] = batch["attention_mask"]
+        with torch.no_grad():
+            ref = model(**kwargs).logits
+            with segment_attention(model):
+                assert model.config._attn_implementation == "advise_segments"
+                got = model(**kwargs).logits
+        real = batch["attention_mask"].bool()
+        assert torch.allclose(ref[real], got[real], atol=1e-4)
+    assert model.config._attn_implementation == "sdpa"  # restored

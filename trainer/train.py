@@ -19,7 +19,7 @@ import signal
 import tempfile
 import time
 import warnings
-from contextlib import nullcontext
+from contextlib import ExitStack, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -472,6 +472,7 @@ def _train(config: TrainConfig, data_path, val_path, base, out_dir, resume, forc
            allow_download, loaded, stop: _StopFlag) -> RunSummary:
     import torch
 
+    from trainer.attention import segment_attention
     from trainer.callbacks import MetricsWriter, TrainProgress
     from trainer.data import (
         data_stats,
@@ -632,7 +633,10 @@ def _train(config: TrainConfig, data_path, val_path, base, out_dir, resume, forc
             metrics.write({"step": 0, "val_loss": state["initial_val"]})
     loss_module.train()
     window_tokens, window_t = 0, time.perf_counter()
+    scope = ExitStack()
     try:
+        if dev_type == "cpu":  # each example's own causal sdpa instead of a dense block-diagonal mask
+            scope.enter_context(segment_attention(model))
         with TrainProgress(total_steps, state["step"], quiet=not (progress and is_main)) as bar:
             while state["step"] < total_steps:
                 # -- one optimizer step: forward/backward over the accumulation group, clip, update
@@ -728,6 +732,7 @@ def _train(config: TrainConfig, data_path, val_path, base, out_dir, resume, forc
         raise TrainInterrupted(f"training interrupted at step {state['step']}; checkpoint saved",
                                file=str(out), hint=f"continue with: advise train ... -o {out} --resume") from None
     finally:
+        scope.close()
         if metrics:
             metrics.close()
 
