@@ -63,7 +63,7 @@ class TrainConfig(BaseModel):
     max_seq_len: int = Field(default=512, ge=8)
     packing: bool | None = Field(default=None, description="pack each micro-batch's examples into max_seq_len rows "
                                                             "(per-example attention via position-id resets); "
-                                                            "None: on where the attention supports it")
+                                                            "None: on for CPU training where the attention supports it")
     time_limit_s: float | None = Field(default=None, gt=0,
                                        description="wall-clock limit: stop with a checkpoint and the adapter")
     seed: int = 42

@@ -523,10 +523,10 @@ def _train(config: TrainConfig, data_path, val_path, base, out_dir, resume, forc
     packing = config.packing
     if packing:
         check_packing(model)  # asked for explicitly: refuse where examples would see each other
-    elif packing is None:
+    elif packing is None:  # auto: on CPU, where it was measured (bench/results/train_cpu.json)
         try:
             check_packing(model)
-            packing = True
+            packing = dev_type == "cpu"
         except AdviseError:
             packing = False
     if config.quantize:
