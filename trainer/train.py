@@ -1,9 +1,11 @@
 """The LoRA training loop: small enough to read top to bottom (nanoGPT style).
 
-Speed on small models comes from three choices: length-grouped batches (little padding), the LM
-head applied only at positions that carry a label (the 49k-wide projection is a large share of a
-135M model's compute), and a loss normalised over the whole accumulation group so gradient
-accumulation is exact. A run directory is self-describing: `run.json`, `metrics.jsonl`,
+Speed on small models comes from a few choices: length-grouped batches packed into max_seq_len
+rows with positions restarting per example (on CPU each example then gets its own causal sdpa,
+:mod:`trainer.attention`), the LM head applied only at positions that carry a label (the 49k-wide
+projection is a large share of a 135M model's compute), bf16 matmuls where the hardware runs them
+natively, and a loss normalised over the whole accumulation group so gradient accumulation is
+exact. Measured against HF Trainer and TRL in `bench/bench_train.py`. A run directory is self-describing: `run.json`, `metrics.jsonl`,
 `adapter/` (standard PEFT), `checkpoints/step-N/` for exact resume.
 """
 
