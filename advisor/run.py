@@ -3,12 +3,11 @@
 Each stage records its inputs' hash and its outputs' sha256 in `out/stages.json`
 (:mod:`advisor.stages`); a rerun skips every stage whose inputs and outputs are unchanged, so a
 killed run resumes where it stopped and a changed option re-runs exactly what it affects.
-Training is sized to the time budget from a throughput estimate for the device.
+Training stops at the time budget (a wall-clock limit) with a checkpoint and its adapter.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,9 +20,6 @@ from advisor.strategies.base import FineTuneKind
 
 # every recommendation with a fine-tune in it (hosted, serverless LoRA, dedicated GPUs, hybrid) trains an adapter
 FINE_TUNE_KINDS = frozenset(FineTuneKind)
-# Conservative effective-token throughputs used to size training to the budget (LoRA, small model);
-# the measured figure of each run lands in run.json and the benchmark in bench/results/.
-ASSUMED_TOKENS_PER_S = {"cpu": 250.0, "mps": 800.0, "cuda": 8000.0}
 
 
 @dataclass
@@ -133,7 +129,9 @@ def run_pipeline(opts: RunOptions, say: Say = lambda s: None) -> RunResult:
         skipped.append("train")
     else:
         say(f"training a LoRA adapter (budget {opts.budget_minutes:g} min) …")
-        _train(opts, cfg, train_file, val_file, run_dir, resume=(run_dir / "checkpoints").is_dir(), base=base)
+        from trainer.train import list_checkpoints
+
+        _train(opts, cfg, train_file, val_file, run_dir, resume=bool(list_checkpoints(run_dir)), base=base)
         state.done("train", h_train, [run_dir / "run.json", *sorted((run_dir / "adapter").glob("*"))])
         ran.append("train")
 
@@ -208,18 +206,12 @@ def _build_dataset(opts: RunOptions, cfg: Any, analysis_path: Path, data_dir: Pa
 def _train(opts: RunOptions, cfg: Any, train_file: Path, val_file: Path, run_dir: Path, resume: bool,
            base: str | None = None) -> None:
     from trainer.config import make_config
-    from trainer.models import pick_device
-    from trainer.train import plan_steps, train
+    from trainer.train import train
 
-    rows = [json.loads(x) for x in train_file.read_text(encoding="utf-8").splitlines() if x.strip()]
-    # ~4 characters per token for the chat-rendered example (template overhead included)
-    mean_tokens = sum(len(json.dumps(r["messages"], ensure_ascii=False)) for r in rows) / max(1, len(rows)) / 3.6
+    # the budget is a wall-clock limit: training stops at it with a checkpoint and its adapter
     settings = {"eval_every": 25, "save_every": 25, "log_every": 5, "max_seq_len": 384, "lr": 4e-4,
                 "batch_size": 8, **(cfg.train or {})}
-    tps = ASSUMED_TOKENS_PER_S.get(pick_device(settings.get("device", "auto")), 250.0)
-    plan = plan_steps(len(rows), mean_tokens, tps, opts.budget_minutes * 60, batch_size=settings["batch_size"],
-                      grad_accum=settings.get("grad_accum", 1), max_epochs=settings.get("epochs") or 3.0)
-    settings.update(max_steps=plan.max_steps, epochs=None)
+    settings.update(epochs=settings.get("epochs") or 3.0, max_steps=None, time_limit_s=opts.budget_minutes * 60)
     config = make_config(settings)
     has_val = val_file.is_file() and val_file.stat().st_size > 0
     train(config, train_file, val_file if has_val else None, base=base, out_dir=run_dir, resume=resume,

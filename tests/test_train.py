@@ -263,20 +263,36 @@ def _adapter(run: Path) -> dict:
     return load_file(str(run / "adapter" / "adapter_model.safetensors"))
 
 
-def _stop_at(step_to_stop: int, exc: BaseException):
-    def hook(step: int) -> None:
-        if step == step_to_stop:
-            raise exc
-    return hook
+def fail_at_step(loaded, steps_done: int, exc: BaseException | None = None, micro_per_step: int = 1,
+                 sleep_s: float = 0.0, action=None):
+    """Make the model itself misbehave (no hook in train()'s signature): every training forward
+    sleeps `sleep_s`; the first forward after `steps_done` optimizer steps raises `exc` or calls `action`."""
+    import time
+
+    calls = {"n": 0}
+
+    def hook(module, args, kwargs):
+        if not module.training:
+            return
+        calls["n"] += 1
+        time.sleep(sleep_s)
+        if calls["n"] == steps_done * micro_per_step + 1:
+            if action is not None:
+                action()
+            if exc is not None:
+                raise exc
+
+    loaded[0].model.register_forward_pre_hook(hook, with_kwargs=True)
+    return loaded
 
 
 def test_resume_after_kill_matches_uninterrupted_run(tmp_path, toy_data):
-    cfg = small_config(max_steps=8, save_every=3, lora_dropout=0.1, grad_accum=2, batch_size=4)
+    cfg = small_config(max_steps=8, save_every=3, lora_dropout=0.1, grad_accum=2, batch_size=4, packing=False)
     train(cfg, toy_data[0], toy_data[1], out_dir=tmp_path / "a", progress=False, loaded=tiny_loaded())
 
     with pytest.raises(RuntimeError):  # "kill" at step 5: the last checkpoint is step 3
-        train(cfg, toy_data[0], toy_data[1], out_dir=tmp_path / "b", progress=False, loaded=tiny_loaded(),
-              on_step=_stop_at(5, RuntimeError("killed")))
+        train(cfg, toy_data[0], toy_data[1], out_dir=tmp_path / "b", progress=False,
+              loaded=fail_at_step(tiny_loaded(), 5, RuntimeError("killed"), micro_per_step=2))
     assert [p.name for p in list_checkpoints(tmp_path / "b")] == ["step-000003"]
     with pytest.raises(OutputExistsError):  # an unfinished run is not silently restarted
         train(cfg, toy_data[0], toy_data[1], out_dir=tmp_path / "b", progress=False, loaded=tiny_loaded())
@@ -296,8 +312,8 @@ def test_ctrl_c_saves_complete_checkpoint_and_resume_matches(tmp_path, toy_data)
     cfg = small_config(max_steps=6, save_every=100, lora_dropout=0.1)
     train(cfg, toy_data[0], None, out_dir=tmp_path / "a", progress=False, loaded=tiny_loaded())
     with pytest.raises(TrainInterrupted) as e:
-        train(cfg, toy_data[0], None, out_dir=tmp_path / "b", progress=False, loaded=tiny_loaded(),
-              on_step=_stop_at(4, KeyboardInterrupt()))
+        train(cfg, toy_data[0], None, out_dir=tmp_path / "b", progress=False,
+              loaded=fail_at_step(tiny_loaded(), 4, KeyboardInterrupt(), sleep_s=0.2))
     assert e.value.exit_code == 130
     ck = list_checkpoints(tmp_path / "b")
     assert [p.name for p in ck] == ["step-000004"]
@@ -308,8 +324,57 @@ def test_ctrl_c_saves_complete_checkpoint_and_resume_matches(tmp_path, toy_data)
     train(cfg, toy_data[0], None, out_dir=tmp_path / "b", resume=True, progress=False, loaded=tiny_loaded())
     a, b = _adapter(tmp_path / "a"), _adapter(tmp_path / "b")
     assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
-    steps = [json.loads(x)["step"] for x in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
+    lines = [json.loads(x) for x in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
+    steps = [r["step"] for r in lines]
     assert steps == sorted(steps) and len(steps) == len(set(steps))  # no duplicated lines after resume
+    elapsed = [r["elapsed_s"] for r in lines]
+    assert elapsed == sorted(elapsed) and elapsed[4] >= state["elapsed_s"] >= 0.8  # continues, not from 0
+
+
+def test_sigterm_finishes_the_step_saves_and_resume_matches(tmp_path, toy_data):
+    import os
+    import signal
+
+    from trainer.train import TrainTerminated
+
+    cfg = small_config(max_steps=6, save_every=100, lora_dropout=0.1)
+    train(cfg, toy_data[0], None, out_dir=tmp_path / "a", progress=False, loaded=tiny_loaded())
+    with pytest.raises(TrainTerminated) as e:  # SIGTERM arrives during the forward of step 3
+        train(cfg, toy_data[0], None, out_dir=tmp_path / "b", progress=False,
+              loaded=fail_at_step(tiny_loaded(), 2, action=lambda: os.kill(os.getpid(), signal.SIGTERM)))
+    assert e.value.exit_code == 143 and "--resume" in e.value.hint
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handler restored
+    ck = list_checkpoints(tmp_path / "b")
+    state = json.loads((ck[-1] / "trainer_state.json").read_text())
+    assert state["step"] == 3 and state["reason"] == "terminated"
+    train(cfg, toy_data[0], None, out_dir=tmp_path / "b", resume=True, progress=False, loaded=tiny_loaded())
+    a, b = _adapter(tmp_path / "a"), _adapter(tmp_path / "b")
+    assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
+
+
+def test_resume_without_a_checkpoint_is_an_error(tmp_path, toy_data):
+    for out in (tmp_path / "missing", tmp_path / "empty"):
+        if out.name == "empty":
+            (out / "checkpoints").mkdir(parents=True)
+        with pytest.raises(AdviseError, match="nothing to resume") as e:
+            train(small_config(), toy_data[0], None, out_dir=out, resume=True, progress=False,
+                  loaded=tiny_loaded())
+        assert "drop --resume" in e.value.hint
+
+
+def test_time_limit_stops_with_checkpoint_and_adapter(tmp_path, toy_data):
+    limit, slow = 2.5, 0.3
+    cfg = small_config(max_steps=1000, save_every=1000, time_limit_s=limit)
+    s = train(cfg, toy_data[0], toy_data[1], out_dir=tmp_path / "r", progress=False,
+              loaded=fail_at_step(tiny_loaded(), 10**6, sleep_s=slow))
+    assert s.status == "time_limit" and 2 <= s.steps < 1000
+    step_s = s.train_seconds / s.steps
+    assert s.wall_seconds <= limit + step_s + 0.05, (s.wall_seconds, step_s)
+    ck = list_checkpoints(tmp_path / "r")
+    assert json.loads((ck[-1] / "trainer_state.json").read_text())["reason"] == "time_limit"
+    assert (tmp_path / "r" / "adapter" / "adapter_model.safetensors").is_file()
+    lrs = [json.loads(x)["lr"] for x in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines() if '"lr"' in x]
+    assert lrs[-1] < 0.6 * max(lrs)  # the decay followed the clock, not the 1000-step plan
 
 
 def test_finished_run_is_not_overwritten_without_force(tmp_path, toy_data):
@@ -326,8 +391,8 @@ def test_finished_run_is_not_overwritten_without_force(tmp_path, toy_data):
 def test_resume_refuses_changed_data(tmp_path, toy_data):
     cfg = small_config(max_steps=6, save_every=2)
     with pytest.raises(RuntimeError):
-        train(cfg, toy_data[0], None, out_dir=tmp_path / "r", progress=False, loaded=tiny_loaded(),
-              on_step=_stop_at(3, RuntimeError("killed")))
+        train(cfg, toy_data[0], None, out_dir=tmp_path / "r", progress=False,
+              loaded=fail_at_step(tiny_loaded(), 3, RuntimeError("killed")))
     write_jsonl(toy_data[0], toy_rows(48, 99))
     with pytest.raises(AdviseError) as e:
         train(cfg, toy_data[0], None, out_dir=tmp_path / "r", resume=True, progress=False, loaded=tiny_loaded())

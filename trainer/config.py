@@ -36,6 +36,10 @@ class TrainConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
+    # what is trained: LoRA adapters, all weights, or LoRA adapters by DPO on preference pairs
+    method: Literal["lora", "full", "dpo"] = "lora"
+    dpo_beta: float = Field(default=0.1, gt=0, description="DPO: strength of the pull towards the reference")
+
     # LoRA
     lora_r: int = Field(default=16, ge=1, le=1024)
     lora_alpha: float = Field(default=32.0, gt=0)
@@ -57,6 +61,11 @@ class TrainConfig(BaseModel):
                                      description="if set: micro-batches hold up to this many tokens (padded)")
     grad_accum: int = Field(default=1, ge=1)
     max_seq_len: int = Field(default=512, ge=8)
+    packing: bool | None = Field(default=None, description="pack each micro-batch's examples into max_seq_len rows "
+                                                            "(per-example attention via position-id resets); "
+                                                            "None: on for CPU training where the attention supports it")
+    time_limit_s: float | None = Field(default=None, gt=0,
+                                       description="wall-clock limit: stop with a checkpoint and the adapter")
     seed: int = 42
 
     # evaluation / logging / checkpoints (steps = optimizer steps)
@@ -69,6 +78,9 @@ class TrainConfig(BaseModel):
     # hardware
     gradient_checkpointing: bool = False
     dtype: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
+    autocast: Literal["auto", "bf16", "off"] = Field(
+        default="auto", description="bf16 matmuls over fp32 weights; auto: on CUDA with bf16 weights and on CPUs "
+                                    "with native bf16 (avx512_bf16/AMX), where they run ~2x faster than fp32")
     quantize: Literal["4bit"] | None = None
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     num_threads: int | None = Field(default=None, ge=1, description="torch CPU threads (default: torch's)")
@@ -95,7 +107,7 @@ class TrainConfig(BaseModel):
         """Hash of the settings that change the training trajectory (resume refuses a mismatch)."""
         keep = self.model_dump(exclude={"eval_every", "save_every", "log_every", "keep_checkpoints",
                                         "num_threads", "cpu_usd_per_hour", "gpu_usd_per_hour",
-                                        "early_stopping_patience", "max_steps", "epochs"})
+                                        "early_stopping_patience", "max_steps", "epochs", "time_limit_s"})
         return hashlib.sha256(json.dumps(keep, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -106,6 +106,7 @@ class Example:
     input_ids: list[int]
     labels: list[int]
     truncated: bool = False
+    lost_targets: int = 0  # answer tokens cut off by max_seq_len
 
     @property
     def n_targets(self) -> int:
@@ -173,18 +174,47 @@ def _truncate(ex: Example, max_len: int) -> Example:
     else:
         lo = max(0, first - max_len // 4)
         end = lo + max_len
-    return Example(ex.input_ids[lo:end], ex.labels[lo:end], truncated=True)
+    kept = Example(ex.input_ids[lo:end], ex.labels[lo:end], truncated=True)
+    kept.lost_targets = ex.n_targets - kept.n_targets
+    return kept
 
 
 def tokenize_rows(tokenizer, rows: list[dict[str, Any]], max_seq_len: int, path: str = "") -> list[Example]:
+    """Tokenise every row; abort when the assistant mask is all zero or all one (a template problem)."""
     out = []
     for i, row in enumerate(rows):
         ex = tokenize_row(tokenizer, row, max_seq_len)
         if ex.n_targets == 0:
-            raise AdviseError("example has no assistant tokens left after truncation", file=path or None,
-                              line=i + 1, field="messages", hint="raise max_seq_len")
+            untruncated = not ex.truncated
+            raise AdviseError(
+                "assistant-token mask is all zero: this example would train on nothing" if untruncated
+                else "example has no assistant tokens left after truncation", file=path or None, line=i + 1,
+                field="messages",
+                hint="the chat template does not render assistant turns as a continuation of the prompt "
+                     "(missing generation markers?); pass a model whose template does" if untruncated
+                else "raise max_seq_len")
+        has_prompt = any(m["role"] != "assistant" and m["content"] for m in row["messages"])
+        if has_prompt and ex.n_targets == len(ex.input_ids):
+            raise AdviseError(
+                "assistant-token mask is all one: the prompt would be trained on as if it were the answer",
+                file=path or None, line=i + 1, field="messages",
+                hint="the chat template's rendering of the prompt is not a prefix of the conversation "
+                     "(no generation markers to find where the answer starts); use a model with a standard "
+                     "chat template or pass prompt/completion rows")
         out.append(ex)
     return out
+
+
+def truncation_warning(examples: list[Example], max_seq_len: int) -> str | None:
+    """A sentence for the user when max_seq_len cut examples, with how much of the answers was lost."""
+    cut = [e for e in examples if e.truncated]
+    if not cut:
+        return None
+    lost = sum(e.lost_targets for e in cut)
+    total = sum(e.n_targets for e in examples) + lost
+    return (f"{len(cut)} of {len(examples)} examples ({len(cut) / len(examples):.0%}) are longer than "
+            f"max_seq_len={max_seq_len} and were truncated; {lost} of {total} answer tokens "
+            f"({lost / max(1, total):.1%}) were cut off and are not learned. Raise max_seq_len to keep them.")
 
 
 # ---------------------------------------------------------------- batching
@@ -240,11 +270,59 @@ def collate(examples: list[Example], pad_id: int, multiple: int = 1) -> dict[str
     return {"input_ids": ids, "labels": labels, "attention_mask": mask}
 
 
+def pack_rows(lengths: list[int], capacity: int) -> list[list[int]]:
+    """First-fit decreasing: indices into rows whose lengths sum to at most `capacity` (or one long example)."""
+    rows: list[list[int]] = []
+    room: list[int] = []
+    for i in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
+        slot = next((r for r, free in enumerate(room) if free >= lengths[i]), None)
+        if slot is None:
+            rows.append([i])
+            room.append(capacity - lengths[i])
+        else:
+            rows[slot].append(i)
+            room[slot] -= lengths[i]
+    return rows
+
+
+def collate_packed(examples: list[Example], pad_id: int, capacity: int, multiple: int = 1) -> dict[str, Any]:
+    """Several examples per row, each with positions restarting at 0 (the per-example attention signal).
+
+    The model builds a block-diagonal causal mask from the position-id resets when no 2-D
+    attention mask is passed, so no token attends across examples (tests/test_train.py proves it).
+    `attention_mask` marks the real tokens for counting only; the loss module does not pass it on.
+    """
+    import torch
+
+    rows = pack_rows([len(e.input_ids) for e in examples], capacity)
+    width = max(sum(len(examples[i].input_ids) for i in row) for row in rows)
+    width = -(-width // multiple) * multiple
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(rows), width), IGNORE_INDEX, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    pos = torch.zeros((len(rows), width), dtype=torch.long)
+    for r, row in enumerate(rows):
+        at = 0
+        for i in row:
+            e = examples[i]
+            n = len(e.input_ids)
+            ids[r, at: at + n] = torch.tensor(e.input_ids)
+            labels[r, at: at + n] = torch.tensor(e.labels)
+            mask[r, at: at + n] = 1
+            pos[r, at: at + n] = torch.arange(n)
+            at += n
+        pos[r, at:] = torch.arange(width - at)  # the padding tail is a segment of its own
+    return {"input_ids": ids, "labels": labels, "attention_mask": mask, "position_ids": pos}
+
+
 def iterate_batches(examples: list[Example], batch_size: int, seed: int, epoch: int, pad_id: int,
-                    batch_tokens: int | None = None, start: int = 0, multiple: int = 1) -> Iterator[dict[str, Any]]:
+                    batch_tokens: int | None = None, start: int = 0, multiple: int = 1,
+                    pack_to: int | None = None) -> Iterator[dict[str, Any]]:
+    """Length-grouped micro-batches; with `pack_to`, each batch's examples are packed into rows of that many tokens."""
     lengths = [len(e.input_ids) for e in examples]
     for idx in length_grouped_batches(lengths, batch_size, seed, epoch, batch_tokens)[start:]:
-        yield collate([examples[i] for i in idx], pad_id, multiple)
+        chosen = [examples[i] for i in idx]
+        yield collate_packed(chosen, pad_id, pack_to, multiple) if pack_to else collate(chosen, pad_id, multiple)
 
 
 @dataclass
@@ -255,6 +333,7 @@ class DataStats:
     n_truncated: int
     mean_tokens: float
     max_tokens: int
+    n_target_tokens_truncated: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -263,4 +342,5 @@ class DataStats:
 def data_stats(examples: list[Example]) -> DataStats:
     lens = [len(e.input_ids) for e in examples]
     return DataStats(len(examples), sum(lens), sum(e.n_targets for e in examples),
-                     sum(e.truncated for e in examples), sum(lens) / max(1, len(lens)), max(lens, default=0))
+                     sum(e.truncated for e in examples), sum(lens) / max(1, len(lens)), max(lens, default=0),
+                     sum(e.lost_targets for e in examples))

@@ -23,7 +23,7 @@ from advisor.commands._inputs import check_format
 @click.option("--labels", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None)
 @click.option("--base", default=None, help="Base model: default (embedded SmolLM2-135M), a local dir or a hub id.")
 @click.option("--budget-minutes", type=click.FloatRange(min=0.5), default=5.0, show_default=True,
-              help="Wall-clock budget for training (the run is sized to it from the device's throughput).")
+              help="Wall-clock limit for training: it stops there with a checkpoint, then evaluation runs.")
 @click.option("--max-train-examples", type=click.IntRange(min=1), default=600, show_default=True)
 @click.option("--eval-examples", type=click.IntRange(min=2), default=40, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)

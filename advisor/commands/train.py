@@ -11,7 +11,11 @@ from advisor.errors import require_train_extra
 
 @click.command("train")
 @click.option("--data", "data", required=True, type=click.Path(path_type=Path, dir_okay=False),
-              help="Training chat JSONL ({\"messages\": [...]} or {\"prompt\", \"completion\"} per line).")
+              help="Training chat JSONL ({\"messages\": [...]} or {\"prompt\", \"completion\"} per line); "
+                   "for --method dpo, preferences.jsonl ({\"prompt\", \"chosen\", \"rejected\"}).")
+@click.option("--method", type=click.Choice(["lora", "full", "dpo"]), default=None,
+              help="lora (default): adapters on a frozen base; full: every weight (small models); "
+                   "dpo: LoRA adapters from preference pairs written by `advise dataset`.")
 @click.option("--val", "val", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help="Validation chat JSONL: loss measured every eval_every steps, best weights kept.")
 @click.option("--base", default=None, metavar="MODEL",
@@ -33,6 +37,10 @@ from advisor.errors import require_train_extra
 @click.option("--batch-size", type=int, default=None, help="Examples per micro-batch.")
 @click.option("--grad-accum", type=int, default=None, help="Micro-batches per optimizer step.")
 @click.option("--max-seq-len", type=int, default=None)
+@click.option("--packing/--no-packing", default=None,
+              help="Pack examples into max-seq-len rows (per-example attention; refused where unsupported).")
+@click.option("--time-limit", "time_limit", type=click.FloatRange(min=0.01), default=None, metavar="MINUTES",
+              help="Wall-clock limit: stop there with a checkpoint and write the adapter.")
 @click.option("--seed", type=int, default=None)
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda", "mps"]), default=None)
 @click.option("--dtype", type=click.Choice(["auto", "fp32", "bf16", "fp16"]), default=None)
@@ -44,7 +52,8 @@ from advisor.errors import require_train_extra
 def train(data: Path, val: Path | None, base: str | None, out: Path, config_path: Path | None, resume: bool,
           force: bool, merge: bool, quantize: str | None, epochs: float | None, max_steps: int | None,
           lr: float | None, lora_r: int | None, lora_alpha: float | None, target_modules: str | None,
-          batch_size: int | None, grad_accum: int | None, max_seq_len: int | None, seed: int | None,
+          batch_size: int | None, grad_accum: int | None, max_seq_len: int | None, packing: bool | None,
+          time_limit: float | None, method: str | None, seed: int | None,
           device: str | None, dtype: str | None, gradient_checkpointing: bool | None, allow_download: bool,
           json_out: bool, quiet: bool) -> None:
     """Train a LoRA adapter; writes RUN/adapter/, run.json, metrics.jsonl, checkpoints/.
@@ -68,10 +77,26 @@ def train(data: Path, val: Path | None, base: str | None, out: Path, config_path
     overrides = {"epochs": epochs, "max_steps": max_steps, "lr": lr, "lora_r": lora_r, "lora_alpha": lora_alpha,
                  "target_modules": targets, "batch_size": batch_size, "grad_accum": grad_accum,
                  "max_seq_len": max_seq_len, "seed": seed, "device": device, "dtype": dtype,
-                 "quantize": quantize, "gradient_checkpointing": gradient_checkpointing}
+                 "quantize": quantize, "gradient_checkpointing": gradient_checkpointing, "method": method,
+                 "packing": packing, "time_limit_s": time_limit * 60 if time_limit else None}
     config = load_train_config(config_path, overrides)
-    summary = run_training(config, data, val, base=base, out_dir=out, resume=resume, force=force,
-                           progress=not (quiet or json_out), merge=merge, allow_download=allow_download)
+    import warnings
+
+    from trainer.train import TrainWarning
+
+    default_show = warnings.showwarning
+
+    def show(message, category, *args, **kwargs):  # data warnings: one plain line on stderr, when they happen
+        if issubclass(category, TrainWarning):
+            click.echo(f"warning: {message}", err=True)
+        else:
+            default_show(message, category, *args, **kwargs)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", TrainWarning)
+        warnings.showwarning = show
+        summary = run_training(config, data, val, base=base, out_dir=out, resume=resume, force=force,
+                               progress=not (quiet or json_out), merge=merge, allow_download=allow_download)
     if json_out:
         click.echo(summary.model_dump_json(indent=2))
         return

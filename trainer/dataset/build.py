@@ -238,8 +238,9 @@ def _build_into(out_dir: Path, records: Iterable[Record], options: DatasetOption
 
     with tempfile.TemporaryDirectory(prefix=".advise-dataset-", dir=out_dir) as tmp:
         spool1 = Path(tmp) / "kept.jsonl"
-        # ---- pass 1: filter, scrub, spool
-        with open(spool1, "wb") as fh:
+        spool_pref = Path(tmp) / "preferences.jsonl"
+        # ---- pass 1: filter, scrub, spool (and failed calls with a labelled correction, as preference pairs)
+        with open(spool1, "wb") as fh, open(spool_pref, "wb") as pref:
             for record in records:
                 read += 1
                 if on_progress is not None and read % 500 == 0:
@@ -250,6 +251,12 @@ def _build_into(out_dir: Path, records: Iterable[Record], options: DatasetOption
                     removed[verdict.reason or "other"] += 1
                     if verdict.reason in (flt.ERROR, flt.NOT_TEACHER):
                         continue  # no answer to judge, or another model's: not part of the incumbent's record
+                    correction = (labels or {}).get(record.id)
+                    if verdict.reason == flt.LABEL_FAILED and correction is not None and correction.expected:
+                        p_system, p_msgs, p_target, _ = _scrub_rows(scrubber, *record_to_chat(record))
+                        chosen = scrubber.text(correction.expected) if scrubber else correction.expected
+                        pref.write(orjson.dumps({"family": "#".join(family_key(record)), "system": p_system,
+                                                 "messages": p_msgs, "chosen": chosen, "rejected": p_target}) + b"\n")
                 else:
                     kept += 1
                 model, key = family_key(record)
@@ -273,6 +280,7 @@ def _build_into(out_dir: Path, records: Iterable[Record], options: DatasetOption
         if on_progress is not None:
             on_progress(read)
         prefixes = finder.finish(options.short_prompt)
+        n_pref = _write_preferences(spool_pref, out_dir / PREFERENCES, prefixes, options.short_prompt)
 
         # ---- pass 2: strip static text, dedupe, spool again
         dedupe = Deduplicator(tmp, threshold=options.near_dup_threshold, seed=options.seed + 1)
@@ -387,6 +395,9 @@ def _build_into(out_dir: Path, records: Iterable[Record], options: DatasetOption
     files = {}
     for p, count in zip(paths, per_split, strict=True):
         files[p.name] = FileInfo(path=p.name, sha256=sha256_file(p), bytes=p.stat().st_size, examples=count)
+    if n_pref:
+        p = out_dir / PREFERENCES
+        files[p.name] = FileInfo(path=p.name, sha256=sha256_file(p), bytes=p.stat().st_size, examples=n_pref)
     manifest = DatasetManifest(
         generated_at=datetime.now(UTC),
         counts=Counts(records_read=read, kept_after_filters=kept, after_dedupe=n, written=sum(per_split),
@@ -425,6 +436,30 @@ def _build_into(out_dir: Path, records: Iterable[Record], options: DatasetOption
     )
     atomic_write_text(out_dir / "dataset.json", manifest.model_dump_json(indent=2) + "\n")
     return manifest
+
+
+PREFERENCES = "preferences.jsonl"
+
+
+def _write_preferences(spool: Path, target: Path, prefixes: dict[str, FamilyPrefix],
+                       short_prompt: str | None) -> int:
+    """preferences.jsonl for DPO: {prompt, chosen, rejected} in TRL's conversational format.
+
+    The prompt gets the same static-prefix stripping as the train split (the adapter is used with
+    the short prompt); chosen is the reviewer's `expected` correction, rejected the failed output.
+    """
+    n = 0
+    if spool.stat().st_size:
+        with open(spool, "rb") as src, atomic_open(target, "wb", encoding=None) as dst:
+            for line in src:
+                row = orjson.loads(line)
+                short, _ = strip_example(row["system"], row["messages"], prefixes.get(row["family"]), short_prompt)
+                dst.write(orjson.dumps({"prompt": short, "chosen": [{"role": "assistant", "content": row["chosen"]}],
+                                        "rejected": [row["rejected"]]}) + b"\n")
+                n += 1
+    elif target.exists():
+        target.unlink()  # a stale file from an earlier build must not outlive it
+    return n
 
 
 def _file_ref(path: Path | None) -> dict[str, str] | None:

@@ -57,7 +57,8 @@ class Verdict:
 class Label:
     ok: bool
     category: str | None = None
-    expected: str | None = None  # the reviewer's correct answer: the evaluation's reference
+    expected: str | None = None  # the reviewer's correct answer: the evaluation's reference and the chosen
+    # side of a preference pair
 
 
 def load_labels(path: str | Path) -> dict[str, Label]:
