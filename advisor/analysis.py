@@ -18,9 +18,10 @@ from typing import Any, Protocol
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from advisor import __version__
-from advisor.config import AdviseConfig, find_config, load_config
-from advisor.errors import AdviseError
 from advisor.ingest.duplicates import Duplicates
+from advisor.kernel.config import AdviseConfig, find_config, load_config
+from advisor.kernel.errors import AdviseError
+from advisor.kernel.record import Record
 from advisor.metrics import (
     CostSummary,
     DayAggregate,
@@ -31,10 +32,9 @@ from advisor.metrics import (
 )
 from advisor.metrics.cost import ModelCost
 from advisor.metrics.window import OutOfWindow, day_start, hard_bounds, isolated_bounds
-from advisor.models import Record
 from advisor.scan import Pass, PassSettings, ProgressFn, choose_jobs, run_units
 
-SCHEMA_VERSION = 2  # 2: strategies/recommendation/assumptions validated against advisor.decide's models
+SCHEMA_VERSION = 2  # 2: strategies/recommendation/assumptions validated against advisor.decision.decide's models
 
 
 class InputFile(BaseModel):
@@ -128,9 +128,9 @@ class Analysis(BaseModel):
     # Filled by later stages (the lead plugs them in through build_analysis' hooks):
     failures: dict[str, Any] | None = Field(default=None, description="advisor.failures result")
     strategies: list[dict[str, Any]] = Field(default_factory=list,
-                                             description="costed options (advisor.decide.StrategyResult)")
+                                             description="costed options (advisor.decision.decide.StrategyResult)")
     recommendation: dict[str, Any] | None = Field(
-        default=None, description="the winning option and why (advisor.decide.RecommendationRecord)")
+        default=None, description="the winning option and why (advisor.decision.decide.RecommendationRecord)")
     assumptions: dict[str, Any] | None = Field(
         default=None, description="every assumption used, with its source ({'rows': [AssumptionRow]})")
 
@@ -138,14 +138,14 @@ class Analysis(BaseModel):
     @classmethod
     def _typed_strategies(cls, v: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Held as dicts for the readers, validated against the decision's typed contract."""
-        from advisor.decide import StrategyResult
+        from advisor.decision.decide import StrategyResult
 
         return [StrategyResult.model_validate(s).model_dump(mode="json") for s in v]
 
     @field_validator("recommendation")
     @classmethod
     def _typed_recommendation(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
-        from advisor.decide import RecommendationRecord
+        from advisor.decision.decide import RecommendationRecord
 
         if v is None or v.get("winner") is None:  # no recommendation (e.g. unpriced): only a headline
             return v
@@ -154,7 +154,7 @@ class Analysis(BaseModel):
     @field_validator("assumptions")
     @classmethod
     def _typed_assumptions(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
-        from advisor.assumptions import AssumptionRow
+        from advisor.decision.assumptions import AssumptionRow
 
         if v is None:
             return v
@@ -213,7 +213,7 @@ def _tokenizer_info(model: str) -> Tokenizer:
 
 
 def _file_stats(report: Any) -> list[InputFile]:
-    from advisor.io import sha256_file
+    from advisor.kernel.io import sha256_file
 
     out = []
     for fs in getattr(report, "files", []) or []:

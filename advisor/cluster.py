@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from advisor.errors import AdviseError, MissingExtraError
+from advisor.kernel.errors import AdviseError, MissingExtraError
 
 ENGINES = ("local", "dask")
 AHEAD_PER_WORKER = 4  # tasks in flight per worker thread: keeps workers busy, bounds results held anywhere

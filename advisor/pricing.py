@@ -9,7 +9,7 @@ snapshot is read directly, so a lookup never touches the network.
 A model without a price is an error (:class:`UnpricedModelError`, with "did you mean"); it is
 never billed $0. Every output names the table's source and date (:meth:`PriceBook.describe`).
 
-Billing rules (:meth:`PriceBook.cost_breakdown`), on normalised :class:`~advisor.models.Usage`:
+Billing rules (:meth:`PriceBook.cost_breakdown`), on normalised :class:`~advisor.kernel.record.Usage`:
 
 * uncached input at ``input_mtok``; cache reads at ``cached_input_mtok`` (no cached price → input price);
 * cache writes at ``cache_write_mtok`` (none → input price: OpenAI bills cache writes as plain input);
@@ -40,8 +40,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from advisor.errors import AdviseError, UnpricedModelError
-from advisor.models import Record, Usage
+from advisor.kernel.errors import AdviseError, UnpricedModelError
+from advisor.kernel.record import Record, Usage
 
 MTOK = 1_000_000
 # Batch APIs documented at half price (OpenAI Batch API, Anthropic Message Batches API, Gemini Batch Mode).

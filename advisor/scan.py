@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from advisor.errors import AdviseError
 from advisor.ingest.duplicates import IdLedger, RepeatFilter, id_hash
+from advisor.kernel.errors import AdviseError
+from advisor.kernel.record import Origin, Record
 from advisor.metrics import (
     CostAccumulator,
     DailyAccumulator,
@@ -35,7 +36,6 @@ from advisor.metrics import (
     VolumeAccumulator,
 )
 from advisor.metrics.window import WindowGuard
-from advisor.models import Origin, Record
 
 PARALLEL_MIN_BYTES = 64 << 20  # below this, starting processes costs more than it saves
 ProgressFn = Callable[[int, int], None]  # (bytes done, bytes total)
@@ -310,7 +310,7 @@ class _Hasher:
         self._thread: threading.Thread | None = None
 
     def _run(self) -> None:
-        from advisor.io import sha256_file
+        from advisor.kernel.io import sha256_file
 
         for st in self.stats:
             try:

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from advisor.errors import AdviseError
-from advisor.models import Message, Origin, Record, Usage
+from advisor.kernel.errors import AdviseError
+from advisor.kernel.record import Message, Origin, Record, Usage
 
 if TYPE_CHECKING:  # pragma: no cover
     import tiktoken
@@ -229,7 +229,7 @@ def _sha256(data: bytes) -> str:
 
 def seed_encoding(name: str, directory: Path | None = None) -> SeedResult:
     """Make `<directory>/<sha1(url)>` hold the verified encoding; idempotent and atomic."""
-    from advisor.io import atomic_write_bytes
+    from advisor.kernel.io import atomic_write_bytes
 
     spec = expected_encoding_files()[name]
     directory = directory or cache_dir()

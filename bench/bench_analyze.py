@@ -49,7 +49,7 @@ def run_analyze(log_dir: Path, workdir: Path) -> dict:
 
 METRICS_ONLY = ("from advisor.analysis import build_analysis; import sys; "
                 "build_analysis([sys.argv[1]], allow_unpriced=True)")
-FULL = ("from advisor.pipeline import analyze_logs; import sys; "
+FULL = ("from advisor.analyze import analyze_logs; import sys; "
         "analyze_logs([sys.argv[1]], allow_unpriced=True)")
 
 
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         "peak_rss_ratio": round(growth, 3),
         "failure_analysis_overhead": overhead,
     }
-    from advisor.io import atomic_write_text
+    from advisor.kernel.io import atomic_write_text
 
     atomic_write_text(args.results, json.dumps(result, indent=2) + "\n")
     print(f"wrote {args.results}")

@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         "records_ratio": round(ratio, 2),
         "peak_rss_ratio": round(growth, 3),
     }
-    from advisor.io import atomic_write_text
+    from advisor.kernel.io import atomic_write_text
 
     atomic_write_text(args.results, json.dumps(result, indent=2) + "\n")
     print(f"wrote {args.results}")

@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
                                            / runs[0]["single_process"]["peak_rss_tree_mb"]["median"], 3)
         if len(runs) > 1 else None,
     }
-    from advisor.io import atomic_write_text
+    from advisor.kernel.io import atomic_write_text
 
     atomic_write_text(args.results, json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     print(f"wrote {args.results}")

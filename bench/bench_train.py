@@ -10,7 +10,7 @@ number of examples per trial; each trial starts from the same base and the same 
      resets into a block-diagonal causal mask (TRL's fastest batching without flash-attention;
      `packing` would only add cross-batch bin packing). gradient_checkpointing off (TRL's default
      is on: it saves memory and costs time)
-  c  advise's `trainer.train.train` with its defaults for this machine
+  c  advise's `trainer.training.train.train` with its defaults for this machine
 
 Precision: every arm uses the same matmul precision (`--precision`, default bf16 autocast over
 fp32 weights: this CPU has avx512_bf16, bf16 matmuls measured ~2x fp32, and TRL defaults to
@@ -22,7 +22,7 @@ Batch size 2 with 8 examples per trial: a trial is small (the machine is shared 
 each arm still batches as it would in a long run: group_by_length pairs similar lengths (with one
 batch per trial it could not), and TRL's flattened row stays near 2 examples long.
 
-Timed: the call that trains (trainer.train() / advise train()); model loading and dataset
+Timed: the call that trains (trainer.training.train() / advise train()); model loading and dataset
 preparation outside it (advise's call includes its own tokenising and writing the adapter).
 After each trial the same evaluation (fp32, full-vocab loss over the answer tokens of held-out
 examples) measures the loss reached at equal tokens.
@@ -57,7 +57,7 @@ ARM_DESCRIPTIONS = {
     "b": "trl.SFTTrainer + peft; prompt/completion conversational data (completion-only loss); padding_free=True "
          "(one flattened row per batch, position-id resets -> block-diagonal causal mask on sdpa); "
          "gradient_checkpointing off",
-    "c": "advise trainer.train.train with its defaults here: length-grouped batches packed into max_seq_len rows "
+    "c": "advise trainer.training.train.train with its defaults here: length-grouped batches packed into max_seq_len rows "
          "(position-id resets), LM head and loss on answer positions only",
 }
 
@@ -142,7 +142,7 @@ class Counter:
 
 
 def lora_config(args):
-    from trainer.config import TrainConfig
+    from trainer.training.config import TrainConfig
 
     return TrainConfig(lora_r=args["lora_r"], lora_alpha=2 * args["lora_r"], target_modules=args["targets"],
                        lr=args["lr"], batch_size=args["batch_size"], epochs=1, max_seq_len=args["max_seq_len"],
@@ -163,8 +163,8 @@ def run_hf(model, tok, rows, args, out):
     from datasets import Dataset
     from transformers import DataCollatorForSeq2Seq, Trainer, TrainingArguments
 
-    from trainer.data import tokenize_rows
-    from trainer.lora import add_lora
+    from trainer.training.batches import tokenize_rows
+    from trainer.training.lora import add_lora
 
     exs = tokenize_rows(tok, rows, args["max_seq_len"])
     ds = Dataset.from_list([{"input_ids": e.input_ids, "labels": e.labels, "attention_mask": [1] * len(e.input_ids)}
@@ -183,7 +183,7 @@ def run_trl(model, tok, rows, args, out):
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
-    from trainer.lora import add_lora
+    from trainer.training.lora import add_lora
 
     ds = Dataset.from_list([{"prompt": r["messages"][:-1], "completion": r["messages"][-1:]} for r in rows])
     torch.manual_seed(0)
@@ -203,7 +203,7 @@ def eval_loss(model, tok, rows, max_seq_len) -> float:
     import torch
     import torch.nn.functional as F
 
-    from trainer.data import collate, tokenize_rows
+    from trainer.training.batches import collate, tokenize_rows
 
     model.eval()
     total, count = 0.0, 0
@@ -223,7 +223,7 @@ def trial(arm: str, args: dict, train_path: str, eval_path: str) -> dict:
 
     import torch
 
-    from trainer.models import load_base
+    from trainer.training.models import load_base
 
     rows = [json.loads(x) for x in Path(train_path).read_text().splitlines() if x.strip()]
     held = [json.loads(x) for x in Path(eval_path).read_text().splitlines() if x.strip()]
@@ -231,7 +231,7 @@ def trial(arm: str, args: dict, train_path: str, eval_path: str) -> dict:
     model.config.use_cache = False
     with tempfile.TemporaryDirectory() as out:
         if arm == "c":
-            from trainer.train import train
+            from trainer.training.train import train
 
             data = Path(out) / "train.jsonl"
             data.write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -402,7 +402,7 @@ def main() -> int:
             procs[arm].join()
         lengths = [len(x) for x in _token_lengths(train_path, args.max_seq_len)]
 
-    from trainer.models import load_base
+    from trainer.training.models import load_base
 
     model, _, info = load_base(None, dtype="fp32", device="cpu")
     cfg = model.config.to_dict()
@@ -467,8 +467,8 @@ def main() -> int:
 
 
 def _token_lengths(path: Path, max_seq_len: int) -> list[list[int]]:
-    from trainer.data import tokenize_rows
-    from trainer.models import load_base
+    from trainer.training.batches import tokenize_rows
+    from trainer.training.models import load_base
 
     _, tok, _ = load_base(None, dtype="fp32", device="cpu")
     rows = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
@@ -476,7 +476,7 @@ def _token_lengths(path: Path, max_seq_len: int) -> list[list[int]]:
 
 
 def _lora_params(model, settings: dict) -> int:
-    from trainer.lora import add_lora, count_parameters
+    from trainer.training.lora import add_lora, count_parameters
 
     return count_parameters(add_lora(model, lora_config(settings)))["trainable"]
 

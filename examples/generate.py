@@ -160,7 +160,7 @@ def _accumulate(errors: tuple[tuple[int, str, float], ...]) -> Iterator[tuple[in
 
 
 def _check_options(days: int, per_day: float, sample_rate: float) -> None:
-    from advisor.errors import AdviseError
+    from advisor.kernel.errors import AdviseError
 
     if days < 1:
         raise AdviseError(f"--days must be at least 1 (got {days})", field="--days", hint="e.g. --days 14")
@@ -273,8 +273,8 @@ def write_scenario(name: str, out_dir: str | Path, fmt: str | None = None, *, se
     """
     import orjson
 
-    from advisor.errors import OutputExistsError
-    from advisor.io import atomic_open, atomic_write_text
+    from advisor.kernel.errors import OutputExistsError
+    from advisor.kernel.io import atomic_open, atomic_write_text
     from examples.writers import WRITERS, get_writer, open_sink
 
     sc = get_scenario(name)
@@ -353,7 +353,7 @@ def regenerate_all(root: Path = EXAMPLES_DIR, quiet: bool = False) -> list[Path]
 def main(argv: list[str] | None = None) -> int:
     import click
 
-    from advisor.errors import AdviseError
+    from advisor.kernel.errors import AdviseError
     from examples.writers import WRITERS
 
     @click.command(context_settings={"help_option_names": ["-h", "--help"]})

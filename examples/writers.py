@@ -8,7 +8,7 @@ is one subclass with ``render``/``record_id`` plus an entry in :data:`WRITERS`.
 Token semantics follow each provider: OpenAI ``prompt_tokens`` *includes*
 ``prompt_tokens_details.cached_tokens``; Anthropic ``input_tokens`` *excludes* cache reads
 and writes. The neutral call's ``usage.input_tokens`` is every prompt token (as in
-:class:`advisor.models.Usage`).
+:class:`advisor.kernel.record.Usage`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 import orjson
 
-from advisor.io import atomic_open
+from advisor.kernel.io import atomic_open
 
 Call = dict[str, Any]
 
@@ -228,11 +228,11 @@ class AnthropicWriter(LogWriter):
 
 
 class CanonicalWriter(LogWriter):
-    """advise's own JSONL: one normalised record per line (fields of advisor.models.Record)."""
+    """advise's own JSONL: one normalised record per line (fields of advisor.kernel.record.Record)."""
 
     name = "canonical"
     roles = {"log": "canonical.jsonl"}
-    description = "advise canonical JSONL (one advisor.models.Record per line, token semantics already normalised)."
+    description = "advise canonical JSONL (one advisor.kernel.record.Record per line, token semantics already normalised)."
 
     def record_id(self, call: Call) -> str:
         return call["id"]
@@ -271,7 +271,7 @@ WRITERS: dict[str, LogWriter] = {w.name: w for w in (OpenAIChatWriter(), OpenAIB
 
 
 def get_writer(name: str) -> LogWriter:
-    from advisor.errors import AdviseError
+    from advisor.kernel.errors import AdviseError
 
     if name not in WRITERS:
         raise AdviseError(f"unknown log format {name!r}", field="--format",

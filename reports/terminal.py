@@ -168,8 +168,8 @@ def print_summary(a: Analysis, console: Console | None = None) -> None:
     for item in summary_tables(a):
         console.print(item)
     if a.failures:
-        from advisor.failures import FailureAnalysis
-        from advisor.failures.render import print_failures
+        from advisor.failures.result import FailureAnalysis
+        from reports.terminal_failures import print_failures
 
         print_failures(FailureAnalysis.model_validate(a.failures), console)
     for item in decision_tables(a):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from trainer.evaluate import Comparison, Evaluation, VariantResult
+from trainer.evaluation.run import Comparison, Evaluation, VariantResult
 
 
 def pct(x: float | None) -> str:

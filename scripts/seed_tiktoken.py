@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="target directory (default: $ADVISE_TIKTOKEN_CACHE or $XDG_CACHE_HOME/advise/tiktoken)")
     args = parser.parse_args(argv)
 
-    from advisor.errors import AdviseError
+    from advisor.kernel.errors import AdviseError
     from advisor.tokens import cache_dir, get_encoding, seed_all
 
     directory = args.cache_dir or cache_dir()

@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from advisor.analysis import analysis_json
+from advisor.analyze import analyze_logs
 from advisor.cli import cli
 from advisor.metrics.window import isolated_bounds
-from advisor.pipeline import analyze_logs
 
 BASE = datetime(2025, 3, 3, 12, tzinfo=UTC)
 

@@ -2,7 +2,7 @@
 
 tests/fixtures/adversarial/pii_corpus.jsonl holds one text per line with the kinds it must report
 and the sensitive substrings that must not survive; lines with no kinds are product text that must
-come out byte for byte. Every kind in ``trainer.scrub.KINDS`` has at least one corpus line.
+come out byte for byte. Every kind in ``trainer.dataset.scrub.KINDS`` has at least one corpus line.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from advisor.cli import main
-from trainer.scrub import COVERAGE, KINDS, NOT_DETECTED, Scrubber
+from trainer.dataset.scrub import COVERAGE, KINDS, NOT_DETECTED, Scrubber
 
 CORPUS = Path(__file__).parent / "fixtures" / "adversarial" / "pii_corpus.jsonl"
 ROWS = [json.loads(line) for line in CORPUS.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -155,7 +155,7 @@ def test_any_json_string_stays_valid_json(value, indent, compact):
 
 
 def test_no_scrub_claims_no_coverage():
-    from trainer.scrub import ScrubReport
+    from trainer.dataset.scrub import ScrubReport
 
     assert ScrubReport(enabled=False).coverage == [] and ScrubReport().coverage == list(COVERAGE)
 

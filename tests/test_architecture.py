@@ -140,11 +140,6 @@ def check_tree(root: Path) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------- the tests
-MIGRATED = (ROOT / "advisor" / "kernel").is_dir()
-
-
-@pytest.mark.skipif(not MIGRATED, reason="layout of issue #17 not applied yet (no advisor/kernel/): run "
-                                         "_notes/relayer.py, then delete this skipif")
 def test_project_follows_the_import_rules():
     problems = check_tree(ROOT)
     assert not problems, "import rules broken (docs/architecture.md):\n" + "\n".join(problems)

@@ -1,7 +1,7 @@
 import pytest
 
-from advisor.config import find_config, load_config
-from advisor.errors import AdviseError
+from advisor.kernel.config import find_config, load_config
+from advisor.kernel.errors import AdviseError
 
 
 def test_unknown_setting_names_file_field_and_suggests(tmp_path):

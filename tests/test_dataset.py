@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from advisor.cli import main
-from advisor.models import Feedback, Message, Record, SourceRef
+from advisor.kernel.record import Feedback, Message, Record, SourceRef
 from trainer.dataset import DatasetOptions, build_dataset
-from trainer.validate import validate_file
+from trainer.dataset.validate import validate_file
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 STYLE_GUIDE = ("You write product descriptions for Northwind, a Scandinavian home goods brand. "
@@ -259,13 +259,13 @@ def test_round_trip_strict_validator_and_trainer_loader_with_tools(tmp_path):
     with_tools = [r for r in train if "tools" in r]
     assert with_tools and json.loads(with_tools[0]["messages"][-1]["tool_calls"][0]["function"]["arguments"])
     assert all(set(r) <= {"messages", "tools"} for r in train)
-    data = pytest.importorskip("trainer.data")
+    data = pytest.importorskip("trainer.training.batches")
     loaded = data.load_chat_jsonl(out / "train.jsonl")
     assert len(loaded) == len(train)
 
 
 def test_dataset_json_records_hashes_counts_and_provenance(tmp_path):
-    from advisor.io import sha256_file
+    from advisor.kernel.io import sha256_file
 
     rng = random.Random(11)
     _, m = build([rec(i, product(i, rng)) for i in range(50)], tmp_path, seed=3)

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from advisor.cli import main
-from trainer.validate import recommend_examples, validate_file
+from trainer.dataset.validate import recommend_examples, validate_file
 
 GOOD = {"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"},
                      {"role": "assistant", "content": "Hello."}]}

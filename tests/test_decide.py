@@ -9,15 +9,15 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from advisor.assumptions import (
+from advisor.cli.options import assumption_options
+from advisor.decision.assumptions import (
     Assumptions,
-    assumption_options,
     assumption_table,
     cli_overrides,
     load_assumptions,
     parse_volume,
 )
-from advisor.decide import (
+from advisor.decision.decide import (
     Decision,
     baseline_cost_per_request,
     decide,
@@ -25,8 +25,8 @@ from advisor.decide import (
     resolve,
     winner_of,
 )
-from advisor.errors import AdviseError
-from advisor.strategies.market import CacheTerms
+from advisor.decision.strategies.market import CacheTerms
+from advisor.kernel.errors import AdviseError
 from tests import test_decide_profiles as profiles
 
 # the seed's reference case: ~€200 (≈$215) LoRA run, 2,000 examples, 70%→94% consistency, fine-tuned model billed at
@@ -290,7 +290,7 @@ def test_negative_value_never_wins_and_status_quo_is_zero() -> None:
 
 
 def test_simpler_option_wins_within_the_margin() -> None:
-    from advisor.decide import candidates, choose, margin_of
+    from advisor.decision.decide import candidates, choose, margin_of
 
     p = profiles.caching()
     a = resolve(p, Assumptions())
@@ -335,8 +335,8 @@ def test_monte_carlo_is_deterministic_and_p_best_sums_to_one() -> None:
 
 @pytest.mark.parametrize("currency", ["EUR", "JPY"])
 def test_a_foreign_price_file_gives_the_same_decision_converted(currency: str) -> None:
-    from advisor.strategies.fx import fx_rate
-    from advisor.strategies.offers_adapter import _conv
+    from advisor.decision.strategies.fx import fx_rate
+    from advisor.decision.strategies.offers_adapter import _conv
 
     rate = fx_rate(currency)
     usd = profiles.ecommerce()

@@ -19,9 +19,9 @@ EXPECTED = {"ecommerce": "fine-tune", "support": "status-quo", "lowvolume": "sta
 @pytest.mark.parametrize("name", list(EXPECTED))
 def test_example_logs_pick_the_expected_strategy(name: str) -> None:
     from advisor.analysis import build_analysis
-    from advisor.config import find_config, load_config
+    from advisor.decision.strategies.from_analysis import decision_hook
     from advisor.failures.collector import make_collector
-    from advisor.strategies.from_analysis import decision_hook
+    from advisor.kernel.config import find_config, load_config
 
     directory = ROOT / "examples" / name
     if not directory.is_dir():

@@ -20,10 +20,10 @@ def _analysis(dirs: list[Path], config: Path | None, labels: Path | None = None,
               hook_config: dict[str, Any] | None = None, overrides: dict[str, Any] | None = None,
               prices: Path | None = None) -> Any:
     from advisor.analysis import build_analysis
-    from advisor.config import load_config
+    from advisor.decision.strategies.from_analysis import decision_hook
     from advisor.failures.collector import make_collector
+    from advisor.kernel.config import load_config
     from advisor.pricing import PriceBook
-    from advisor.strategies.from_analysis import decision_hook
 
     cfg = load_config(config)
     if labels is None:
@@ -81,9 +81,9 @@ def test_openai_logs_get_no_hosted_fine_tune_by_default(ecommerce) -> None:
 
 
 def test_openai_fine_tune_with_access_ends_at_the_cut_off_or_retirement(ecommerce) -> None:
-    from advisor.assumptions import load_assumptions
+    from advisor.decision.assumptions import load_assumptions
+    from advisor.decision.strategies.from_analysis import decide_from_analysis
     from advisor.offers import bundled
-    from advisor.strategies.from_analysis import decide_from_analysis
 
     a = load_assumptions({}, {"has_ft_access": True, "failure_cost": 0.02})
     d = decide_from_analysis(ecommerce, a)
@@ -165,10 +165,10 @@ def _price_file(path: Path, currency: str, rate: float) -> Path:
 
 @pytest.mark.parametrize("currency", ["EUR", "JPY"])
 def test_eur_and_jpy_price_files_give_the_usd_decision_converted(ecommerce, tmp_path, currency) -> None:
-    from advisor.assumptions import load_assumptions
+    from advisor.decision.assumptions import load_assumptions
+    from advisor.decision.strategies.from_analysis import decide_from_analysis
+    from advisor.decision.strategies.fx import fx_rate
     from advisor.pricing import PriceBook
-    from advisor.strategies.from_analysis import decide_from_analysis
-    from advisor.strategies.fx import fx_rate
 
     rate = fx_rate(currency).per_usd
     a = load_assumptions({}, {})
@@ -196,7 +196,7 @@ def test_analysis_json_holds_the_typed_decision_contract(ecommerce, tmp_path) ->
     import json
 
     from advisor.analysis import SCHEMA_VERSION, analysis_json, load_analysis
-    from advisor.errors import AdviseError
+    from advisor.kernel.errors import AdviseError
 
     assert SCHEMA_VERSION == 2
     path = tmp_path / "analysis.json"
@@ -230,9 +230,9 @@ def test_prompt_families_carry_the_models_own_cache_minimum() -> None:
 def test_target_model_fine_tune_uses_that_models_offer(ecommerce) -> None:
     """--target-model gpt-4o-mini: its own fine-tuned prices (genai-prices ft:gpt-4o-mini) and its USD 3/1M
     training price from the offers — not gpt-4o's USD 25, and no multiplier."""
-    from advisor.assumptions import load_assumptions
+    from advisor.decision.assumptions import load_assumptions
+    from advisor.decision.strategies.from_analysis import decide_from_analysis
     from advisor.offers import bundled
-    from advisor.strategies.from_analysis import decide_from_analysis
 
     row = bundled().model("openai", "gpt-4o-mini").fine_tuning
     d = decide_from_analysis(ecommerce, load_assumptions({}, {"target_model": "gpt-4o-mini", "has_ft_access": True}))

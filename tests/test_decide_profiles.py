@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from datetime import date
 
-from advisor.decide import DaySample, FamilyProfile, TrafficProfile, price
-from advisor.strategies.market import CacheTerms, HostedFineTune, Market, OpenWeightOffer
+from advisor.decision.decide import DaySample, FamilyProfile, TrafficProfile, price
+from advisor.decision.strategies.market import CacheTerms, HostedFineTune, Market, OpenWeightOffer
 
 GPT4O = price(2.50, 10.0, cached_input=1.25, currency="USD", source="test prices", date="2024-08-06")
 SONNET = price(3.0, 15.0, cached_input=0.30, cache_write=3.75, currency="USD", source="test prices",

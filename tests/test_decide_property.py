@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from advisor.assumptions import Assumptions
-from advisor.decide import _with_input, decide, resolve, winner_of
+from advisor.decision.assumptions import Assumptions
+from advisor.decision.decide import _with_input, decide, resolve, winner_of
 from tests import test_decide_profiles as profiles
 
 SCENARIOS = ["ecommerce", "support", "lowvolume", "caching", "reference_case"]

@@ -14,11 +14,11 @@ import pytest
 from click.testing import CliRunner
 
 from advisor.analysis import analysis_json
+from advisor.analyze import analyze_logs
 from advisor.cli import cli
 from advisor.cluster import DaskEngine, measure_task, ship
-from advisor.errors import AdviseError
 from advisor.ingest import Unit
-from advisor.pipeline import analyze_logs
+from advisor.kernel.errors import AdviseError
 
 distributed = pytest.importorskip("distributed")
 
@@ -96,8 +96,8 @@ def test_an_unreachable_scheduler_is_a_clear_error() -> None:
 def test_the_shipped_pass_keeps_what_a_returned_piece_leaves_out() -> None:
     import pickle
 
+    from advisor.analyze import resolve_config
     from advisor.failures import make_collector
-    from advisor.pipeline import resolve_config
     from advisor.pricing import PriceBook
     from advisor.scan import Pass, PassSettings
 

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from trainer import eval_metrics as m
+from trainer.evaluation import metrics as m
 
 
 def test_exact_and_normalised_match():

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from trainer.evaluate import (
+from trainer.evaluation.run import (
     TRUNCATED,
     HeldOutExample,
     compare,
@@ -130,8 +130,8 @@ def test_run_evaluation_three_arms_on_a_tiny_model_reports_truncation(tmp_path):
     pytest.importorskip("torch")
     pytest.importorskip("peft")
     from tests.test_train import small_config, tiny_loaded, toy_rows, write_jsonl
-    from trainer.evaluate import run_evaluation
-    from trainer.train import train
+    from trainer.evaluation.run import run_evaluation
+    from trainer.training.train import train
 
     data = tmp_path / "data"
     data.mkdir()
@@ -172,8 +172,8 @@ def test_run_evaluation_three_arms_on_a_tiny_model_reports_truncation(tmp_path):
 
 
 def test_measured_overrides_from_an_evaluation_name_the_model_and_flag_a_proxy():
-    from advisor.measured import overrides_from_evaluation
     from tests.test_report import toy_evaluation
+    from trainer.evaluation.measured import overrides_from_evaluation
 
     ev = toy_evaluation()  # incumbent fails 6/20 (cluster "format"); candidate passes 18/20 (fails the last two)
     ov = overrides_from_evaluation(ev, production_failure_rate=0.3, target="gpt-4o-2024-08-06")
@@ -188,15 +188,15 @@ def test_measured_overrides_from_an_evaluation_name_the_model_and_flag_a_proxy()
 
 @pytest.fixture(scope="module")
 def ecommerce_analysis():
-    from advisor.pipeline import analyze_logs
+    from advisor.analyze import analyze_logs
     from tests.conftest import ROOT
 
     return analyze_logs([ROOT / "examples" / "ecommerce"])
 
 
 def test_measured_roi_labels_a_proxy_on_the_bundled_example(ecommerce_analysis):
-    from advisor.measured import measured_roi, recommended_target, trainable_target
     from tests.test_report import toy_evaluation
+    from trainer.evaluation.measured import measured_roi, recommended_target, trainable_target
 
     analysis = ecommerce_analysis
     target, open_weight = recommended_target(analysis)
@@ -214,9 +214,9 @@ def test_measured_roi_labels_a_proxy_on_the_bundled_example(ecommerce_analysis):
 def test_an_open_weight_target_that_is_here_is_the_model_trained_and_measured(tmp_path, ecommerce_analysis):
     """`advise run` trains the recommended open-weight target when it is a local HF directory (or cached)."""
     pytest.importorskip("torch")
-    from advisor.measured import recommended_target, trainable_target
-    from advisor.run import RunOptions, _base_to_measure
+    from advisor.cli.pipeline import RunOptions, _base_to_measure
     from tests.test_train import tiny_loaded
+    from trainer.evaluation.measured import recommended_target, trainable_target
 
     model, tok, _ = tiny_loaded()
     model.save_pretrained(tmp_path / "tiny")

@@ -313,7 +313,7 @@ def test_openai_batch_pairs_join_on_custom_id(all_formats: Path) -> None:
 
 
 def test_canonical_lines_are_valid_records(all_formats: Path) -> None:
-    from advisor.models import Record
+    from advisor.kernel.record import Record
 
     lines = _lines(all_formats / "canonical" / "canonical.jsonl")
     for n, ln in enumerate(lines, 1):

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from advisor.errors import AdviseError
 from advisor.failures.checks import check_record, error_kind, parse_json_leniently
 from advisor.failures.config import FailureConfig, failure_config
-from advisor.models import Message, Record, SourceRef
+from advisor.kernel.errors import AdviseError
+from advisor.kernel.record import Message, Record, SourceRef
 
 JSON_MODE = {"type": "json_object"}
 
@@ -132,8 +132,8 @@ def test_bad_config_names_the_field(raw, field):
 
 
 def test_toml_section_from_the_generator_schema(tmp_path):
-    from advisor.config import load_config
     from advisor.failures import from_advise_config
+    from advisor.kernel.config import load_config
 
     (tmp_path / "advise.toml").write_text(
         '[failures]\njson = false\n[[failures.checks]]\nname = "bullets"\ncategory = "format"\n'

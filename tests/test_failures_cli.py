@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from advisor.cli import main
-from advisor.errors import AdviseError
 from advisor.failures import LabelIndex, make_collector
+from advisor.kernel.errors import AdviseError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -45,8 +45,8 @@ DETECTED = {"auto:invalid-json": "format:json_code_fence"}
 
 
 def _analyse(name: str):
-    from advisor.config import load_config
     from advisor.ingest import read_records
+    from advisor.kernel.config import load_config
 
     d = ROOT / "examples" / name
     if not (d / "truth.json").exists():

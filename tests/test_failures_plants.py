@@ -11,7 +11,7 @@ import pytest
 from advisor.failures import FailureCollector, LabelIndex, failure_config
 from advisor.failures.consistency import RANDOM_MAX, STRUCTURAL_MIN, daily_trend
 from advisor.failures.labels import Label
-from advisor.models import Message, Record, SourceRef
+from advisor.kernel.record import Message, Record, SourceRef
 
 START = datetime(2025, 3, 3, tzinfo=UTC)
 WORDS = ("amber basalt cedar dune ember fjord garnet harbor indigo juniper kelp lagoon marble nectar onyx "
@@ -201,7 +201,7 @@ def test_labels_beat_checks_and_unknown_label_ids_are_reported():
 
 
 def test_feedback_decides_when_no_label_and_label_beats_feedback():
-    from advisor.models import Feedback
+    from advisor.kernel.record import Feedback
 
     down = [Feedback(source="log:thumbs", ok=False, note="Wrong tone")]
     up = [Feedback(source="langfuse-score", score=0.9, name="quality")]

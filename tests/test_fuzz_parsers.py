@@ -20,7 +20,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from advisor.errors import AdviseError, ParseError
 from advisor.ingest import (
     helicone,
     langfuse,
@@ -31,7 +30,8 @@ from advisor.ingest import (
     read_records,
     registry,
 )
-from advisor.models import Record
+from advisor.kernel.errors import AdviseError, ParseError
+from advisor.kernel.record import Record
 
 FIX = Path(__file__).parent / "fixtures"
 NEW = (litellm, helicone, langsmith, langfuse, otel, openai_responses)

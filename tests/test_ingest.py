@@ -10,10 +10,10 @@ from pathlib import Path
 import orjson
 import pytest
 
-from advisor.errors import AdviseError, ParseError
 from advisor.ingest import FileStats, IngestReport, format_names, read_records
 from advisor.ingest.reader import iter_items
-from advisor.models import FinishReason, Origin, Record
+from advisor.kernel.errors import AdviseError, ParseError
+from advisor.kernel.record import FinishReason, Origin, Record
 
 FIX = Path(__file__).parent / "fixtures" / "ingest"
 

@@ -1,6 +1,6 @@
 """Fixture tests for the observability formats (issue 10): hand-checked tokens, costs, feedback, skips.
 
-Token figures follow advisor.models semantics (input includes cache reads/writes, output includes
+Token figures follow advisor.kernel.record semantics (input includes cache reads/writes, output includes
 reasoning); costs use tests/fixtures/ingest_more/prices.toml (round numbers, per 1M tokens).
 """
 
@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from advisor.errors import ParseError
 from advisor.ingest import (
     IngestReport,
     helicone,
@@ -22,7 +21,8 @@ from advisor.ingest import (
     read_records,
     registry,
 )
-from advisor.models import FinishReason, Record
+from advisor.kernel.errors import ParseError
+from advisor.kernel.record import FinishReason, Record
 
 MORE = Path(__file__).parent / "fixtures" / "ingest_more"
 NEW = (litellm, helicone, langsmith, langfuse, otel, openai_responses)

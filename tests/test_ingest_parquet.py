@@ -17,10 +17,10 @@ import orjson
 import pytest
 
 from advisor.analysis import analysis_json
-from advisor.errors import AdviseError, ParseError
+from advisor.analyze import analyze_logs
 from advisor.ingest import IngestReport, plan_units, read_records
 from advisor.ingest.reader import iter_items
-from advisor.pipeline import analyze_logs
+from advisor.kernel.errors import AdviseError, ParseError
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")

@@ -9,10 +9,10 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from advisor.errors import ParseError
 from advisor.ingest import FORMATS
 from advisor.ingest.common import Skipped
-from advisor.models import Record
+from advisor.kernel.errors import ParseError
+from advisor.kernel.record import Record
 
 FIX = Path(__file__).parent / "fixtures" / "ingest"
 SEEDS: list[dict[str, Any]] = [

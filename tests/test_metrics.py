@@ -8,7 +8,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from advisor.errors import UnpricedModelError
+from advisor.kernel.errors import UnpricedModelError
+from advisor.kernel.record import Message, Origin, Record, SourceRef, Usage
 from advisor.metrics import (
     CostAccumulator,
     DailyAccumulator,
@@ -18,7 +19,6 @@ from advisor.metrics import (
     VolumeAccumulator,
 )
 from advisor.metrics.volume import trend_pct_per_week
-from advisor.models import Message, Origin, Record, SourceRef, Usage
 
 T0 = datetime(2025, 3, 3, tzinfo=UTC)  # a Monday
 

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from advisor.errors import AdviseError
-from trainer.models import EMBEDDED_ID, FALLBACK_CHAT_TEMPLATE, ensure_chat_template, resolve_base
+from advisor.kernel.errors import AdviseError
+from trainer.training.models import EMBEDDED_ID, FALLBACK_CHAT_TEMPLATE, ensure_chat_template, resolve_base
 
 
 def test_resolve_base_kinds(tmp_path):
@@ -26,7 +26,7 @@ def test_resolve_base_kinds(tmp_path):
 
 def test_uncached_hub_id_is_a_clear_offline_error(monkeypatch):
     pytest.importorskip("transformers")
-    from trainer.models import load_base
+    from trainer.training.models import load_base
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(AdviseError, match="not available offline") as e:
@@ -47,7 +47,7 @@ def test_fallback_chat_template_only_when_missing():
 @pytest.mark.slow
 def test_embedded_gguf_loads_offline_and_is_cached(tmp_path, monkeypatch):
     pytest.importorskip("gguf")
-    from trainer.models import load_base
+    from trainer.training.models import load_base
 
     monkeypatch.setenv("ADVISE_CACHE_DIR", str(tmp_path))
     t0 = time.perf_counter()

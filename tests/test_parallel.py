@@ -21,13 +21,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from advisor.analysis import analysis_json
+from advisor.analyze import analyze_logs
 from advisor.cli import cli
-from advisor.errors import ParseError
 from advisor.failures.cluster import TextItem, TextReservoir
 from advisor.ingest import IngestReport, plan_units, read_records
+from advisor.kernel.errors import ParseError
 from advisor.metrics.sketch import QuantileSketch
 from advisor.metrics.static_prompt import _Family
-from advisor.pipeline import analyze_logs
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SMALL_CHUNK = 256 << 10  # ~20 pieces for a 5 MB log
@@ -219,7 +219,7 @@ def test_a_dying_worker_is_a_clear_error_not_a_hang(support_logs: Path, monkeypa
     import os
 
     import advisor.scan as scan
-    from advisor.errors import AdviseError
+    from advisor.kernel.errors import AdviseError
 
     def die(self: object) -> None:
         os._exit(9)  # as if the OOM killer took the worker
@@ -246,7 +246,7 @@ def test_signatures_past_the_cap_fold_into_other_in_one_pass_and_across_pieces(
     from itertools import product
 
     import advisor.failures.collector as collector
-    from advisor.models import Feedback, Record, SourceRef, Usage
+    from advisor.kernel.record import Feedback, Record, SourceRef, Usage
 
     monkeypatch.setattr(collector, "MAX_SIGNATURES", 3)
     notes = ["".join(p) for p in product("qxz", repeat=3)][:8]  # distinct one-word notes: distinct signatures

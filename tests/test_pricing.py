@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 import pytest
 
 from advisor.cli import main
-from advisor.errors import AdviseError, UnpricedModelError
-from advisor.models import Record, SourceRef, Usage
+from advisor.kernel.errors import AdviseError, UnpricedModelError
+from advisor.kernel.record import Record, SourceRef, Usage
 from advisor.pricing import PriceBook, load_price_file, snapshot_date
 
 AFTER = datetime(2026, 11, 2, 12, tzinfo=UTC)  # genai-prices batch variants are active (from 2026-10-14)

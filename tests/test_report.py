@@ -7,12 +7,12 @@ import shutil
 
 import pytest
 
+from advisor.analyze import analyze_logs
 from advisor.cli import main
-from advisor.pipeline import analyze_logs
 from reports.context import build_context, pct
 from reports.render import render_html, render_markdown
 from tests.conftest import ROOT
-from trainer.evaluate import HeldOutExample, compare, score_variant
+from trainer.evaluation.run import HeldOutExample, compare, score_variant
 
 EXAMPLE = ROOT / "examples" / "ecommerce"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -24,7 +24,7 @@ def analysis():
 
 
 def toy_evaluation():
-    from trainer.evaluate import Evaluation, fix_rates, incumbent_record, now
+    from trainer.evaluation.run import Evaluation, fix_rates, incumbent_record, now
 
     exs = [HeldOutExample(id=str(i), short_messages=[], full_messages=[], incumbent_output="ok" if i >= 6 else "bad",
                           reference="ok", incumbent_ok=i >= 6, cluster="format" if i < 6 else None)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from advisor.pipeline import analyze_logs
+from advisor.analyze import analyze_logs
 from reports.context import build_context
 from reports.render import TEMPLATES, md_escape, render_html, render_markdown
 from tests.conftest import ROOT

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from advisor import roi
+from advisor.decision import roi
 
 
 def test_token_cost() -> None:

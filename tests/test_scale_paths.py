@@ -18,11 +18,11 @@ from hypothesis import strategies as st
 from advisor.failures.volatility import _QUESTION, is_question
 from advisor.ingest import IngestReport, read_records
 from advisor.ingest.reader import FileDigest, iter_items
-from advisor.io import sha256_file
+from advisor.kernel.io import sha256_file
+from advisor.kernel.record import Message, Record, SourceRef, Usage
 from advisor.metrics.cost import CostAccumulator, breakdown_total, input_part
 from advisor.metrics.static_prompt import StaticPromptAccumulator, family_key
 from advisor.metrics.volume import VolumeAccumulator
-from advisor.models import Message, Record, SourceRef, Usage
 from advisor.pricing import ModelPrice, PriceBook, TierRate
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from advisor.cli import main
-from trainer.scrub import Scrubber, iban_ok, looks_random, luhn_ok
+from trainer.dataset.scrub import Scrubber, iban_ok, looks_random, luhn_ok
 
 RNG_SEED = 20250301
 

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from advisor.stages import StageState, hash_inputs
+from advisor.cli.stages import StageState, hash_inputs
 
 
 def test_stage_fresh_until_inputs_or_outputs_change(tmp_path: Path):

@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from advisor.kernel.record import Message, Record, SourceRef, Usage
 from advisor.metrics.static_prompt import (
     MAX_FAMILIES,
     StaticPromptAccumulator,
@@ -15,7 +16,6 @@ from advisor.metrics.static_prompt import (
     family_key,
     segments,
 )
-from advisor.models import Message, Record, SourceRef, Usage
 
 T0 = datetime(2025, 3, 3, tzinfo=UTC)
 _VOCAB: dict[str, int] = {}

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from advisor import tokens
-from advisor.errors import AdviseError
-from advisor.models import Message, Origin, Record, SourceRef, Usage
+from advisor.kernel.errors import AdviseError
+from advisor.kernel.record import Message, Origin, Record, SourceRef, Usage
 
 
 @pytest.mark.parametrize("model,encoding,exact", [

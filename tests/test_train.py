@@ -13,17 +13,24 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("peft")
 
 from advisor.cli import main  # noqa: E402
-from advisor.errors import AdviseError, OutputExistsError  # noqa: E402
-from trainer.config import TrainConfig, load_train_config, make_config  # noqa: E402
-from trainer.data import (  # noqa: E402
+from advisor.kernel.errors import AdviseError, OutputExistsError  # noqa: E402
+from trainer.training.batches import (  # noqa: E402
     IGNORE_INDEX,
     collate,
     length_grouped_batches,
     load_chat_jsonl,
     tokenize_row,
 )
-from trainer.models import BaseModelInfo, ensure_chat_template  # noqa: E402
-from trainer.train import CHECKPOINT_FILES, TrainInterrupted, list_checkpoints, lr_factor, plan_steps, train  # noqa: E402
+from trainer.training.config import TrainConfig, load_train_config, make_config  # noqa: E402
+from trainer.training.models import BaseModelInfo, ensure_chat_template  # noqa: E402
+from trainer.training.train import (  # noqa: E402
+    CHECKPOINT_FILES,
+    TrainInterrupted,
+    list_checkpoints,
+    lr_factor,
+    plan_steps,
+    train,
+)
 
 COLOURS = ["red", "blue", "green", "black", "white", "pink", "grey", "gold"]
 NUMBERS = ["one", "two", "three", "four", "five", "six", "seven", "eight"]
@@ -127,8 +134,8 @@ def test_prompt_tokens_are_masked_and_answer_labelled():
 
 def test_masked_head_loss_equals_full_vocab_loss():
     """Projecting only labelled positions gives exactly the loss HF computes over all positions."""
-    from trainer.lora import add_lora
-    from trainer.train import _masked_loss_module
+    from trainer.training.lora import add_lora
+    from trainer.training.train import _masked_loss_module
 
     model, tok, _ = tiny_loaded()
     peft_model = add_lora(model, small_config())
@@ -335,7 +342,7 @@ def test_sigterm_finishes_the_step_saves_and_resume_matches(tmp_path, toy_data):
     import os
     import signal
 
-    from trainer.train import TrainTerminated
+    from trainer.training.train import TrainTerminated
 
     cfg = small_config(max_steps=6, save_every=100, lora_dropout=0.1)
     train(cfg, toy_data[0], None, out_dir=tmp_path / "a", progress=False, loaded=tiny_loaded())
@@ -408,7 +415,7 @@ def test_early_stopping_stops_and_keeps_best(tmp_path, toy_data):
 
 
 def test_quantize_4bit_without_cuda_is_a_clear_error():
-    from trainer.models import _quantization_config
+    from trainer.training.models import _quantization_config
 
     if torch.cuda.is_available():
         pytest.skip("CUDA present")
@@ -421,7 +428,7 @@ def test_quantize_4bit_without_cuda_is_a_clear_error():
 def test_cli_train_then_generate_with_local_model_dir(tmp_path, toy_data, capsys):
     from peft import PeftModel
 
-    from trainer.generate import generate_batch, load_adapter
+    from trainer.evaluation.generate import generate_batch, load_adapter
 
     model, tok, _ = tiny_loaded()
     base_dir = tmp_path / "tiny-base"

@@ -12,11 +12,11 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("peft")
 
 from advisor.cli import main  # noqa: E402
-from advisor.errors import AdviseError  # noqa: E402
+from advisor.kernel.errors import AdviseError  # noqa: E402
 from tests.test_train import COLOURS, NUMBERS, one_thread, small_config, tiny_loaded  # noqa: E402,F401
-from trainer.data import collate  # noqa: E402
-from trainer.dpo import load_preferences, sequence_logps, tokenize_pairs  # noqa: E402
-from trainer.train import train  # noqa: E402
+from trainer.training.batches import collate  # noqa: E402
+from trainer.training.dpo import load_preferences, sequence_logps, tokenize_pairs  # noqa: E402
+from trainer.training.train import train  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -98,7 +98,7 @@ def test_advise_dataset_writes_scrubbed_preferences_from_labelled_corrections(tm
     assert manifest["files"]["preferences.jsonl"]["examples"] == len(rows)
     assert load_preferences(out / "preferences.jsonl")  # the trainer reads what the builder writes
     # the builder scrubs preferences with its own scrubber: no raw e-mail address or phone number survives
-    from trainer.scrub import Scrubber
+    from trainer.dataset.scrub import Scrubber
 
     text = (out / "preferences.jsonl").read_text()
     assert Scrubber().text(text) == text

@@ -11,10 +11,17 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("peft")
 
-from advisor.errors import AdviseError  # noqa: E402
+from advisor.kernel.errors import AdviseError  # noqa: E402
 from tests.test_train import one_thread, small_config, tiny_loaded, tiny_tokenizer, toy_rows, write_jsonl  # noqa: E402,F401
-from trainer.data import IGNORE_INDEX, collate, collate_packed, pack_rows, tokenize_row, tokenize_rows  # noqa: E402
-from trainer.train import TrainWarning, check_packing, quantize_warning, train  # noqa: E402
+from trainer.training.batches import (  # noqa: E402
+    IGNORE_INDEX,
+    collate,
+    collate_packed,
+    pack_rows,
+    tokenize_row,
+    tokenize_rows,
+)
+from trainer.training.train import TrainWarning, check_packing, quantize_warning, train  # noqa: E402
 
 
 def _varied_examples(tok, n=6):
@@ -67,8 +74,8 @@ def test_packed_rows_give_the_same_per_example_loss_as_unpacked():
 
 
 def test_masked_loss_module_on_packed_batch_equals_unpacked_sum():
-    from trainer.lora import add_lora
-    from trainer.train import _masked_loss_module
+    from trainer.training.lora import add_lora
+    from trainer.training.train import _masked_loss_module
 
     model, tok, _ = tiny_loaded()
     module = _masked_loss_module(add_lora(model, small_config()))
@@ -176,7 +183,7 @@ def test_cli_prints_the_truncation_warning_as_one_line(tmp_path, capsys):
 
 def test_segment_attention_equals_masked_sdpa_on_packed_and_padded_rows():
     """The CPU loop's per-example causal attention gives the same outputs as the dense-mask path."""
-    from trainer.attention import segment_attention
+    from trainer.training.attention import segment_attention
 
     model, tok, _ = tiny_loaded()
     model.eval()

@@ -28,10 +28,10 @@ def test_smollm2_short_run_lowers_val_loss_and_adapter_reloads(tmp_path):
     pytest.importorskip("peft")
     from peft import PeftModel
 
-    from trainer.config import TrainConfig
-    from trainer.generate import generate_batch, load_adapter
-    from trainer.models import load_base
-    from trainer.train import train
+    from trainer.evaluation.generate import generate_batch, load_adapter
+    from trainer.training.config import TrainConfig
+    from trainer.training.models import load_base
+    from trainer.training.train import train
 
     for name, n, seed in (("train", 96, 1), ("val", 16, 2)):
         (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in _rows(n, seed)))

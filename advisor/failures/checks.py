@@ -15,7 +15,7 @@ import orjson
 
 from advisor.failures.config import FailureConfig, UserCheck
 from advisor.failures.signatures import json_path
-from advisor.models import FinishReason, Record
+from advisor.kernel.record import FinishReason, Record
 
 
 @dataclass(frozen=True, slots=True)

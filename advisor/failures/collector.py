@@ -38,7 +38,7 @@ from advisor.failures.result import (
 )
 from advisor.failures.signatures import KNOWLEDGE, STRUCTURAL, bucket_of, normalise_detail
 from advisor.failures.volatility import SIGNALS, volatility_signals
-from advisor.models import Feedback, FinishReason, Record
+from advisor.kernel.record import Feedback, FinishReason, Record
 
 MAX_EXAMPLES = 5
 MAX_SIGNATURES = 10_000  # beyond this, new one-off signatures fold into "<source>:<category>:other"
@@ -392,7 +392,7 @@ def make_collector(advise_config: Any = None, *, labels: str | Path | None = Non
                    json_output: bool | None = None, strict: bool = True) -> FailureCollector:
     """What `advise analyze` calls: config from advise.toml + CLI --labels/--schema/--json-output."""
     if advise_config is None:
-        from advisor.config import AdviseConfig
+        from advisor.kernel.config import AdviseConfig
 
         advise_config = AdviseConfig()
     cfg = from_advise_config(advise_config, schema_override=schema, json_override=json_output)

@@ -36,7 +36,7 @@ from pydantic import (
     model_validator,
 )
 
-from advisor.errors import AdviseError
+from advisor.kernel.errors import AdviseError
 
 CheckCategory = Literal["format", "schema", "style", "factual", "outdated", "refusal", "other"]
 
@@ -200,6 +200,6 @@ def failure_config(raw: dict[str, Any] | None, *, base_dir: Path | None = None, 
 
 
 def from_advise_config(cfg: Any, **overrides: Any) -> FailureConfig:
-    """`FailureConfig` from a loaded :class:`advisor.config.AdviseConfig`."""
+    """`FailureConfig` from a loaded :class:`advisor.kernel.config.AdviseConfig`."""
     return failure_config(cfg.failures, base_dir=cfg.base_dir, config_file=str(cfg.path) if cfg.path else None,
                           **overrides)

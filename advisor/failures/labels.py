@@ -13,9 +13,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from advisor.errors import AdviseError, ParseError
 from advisor.failures.config import CheckCategory
-from advisor.io import open_binary
+from advisor.kernel.errors import AdviseError, ParseError
+from advisor.kernel.io import open_binary
 
 MAX_REPORTED_UNKNOWN = 20
 

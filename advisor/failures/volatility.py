@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from advisor.models import Record
+from advisor.kernel.record import Record
 
 _QUESTION = re.compile(
     r"\?|^\W*(?:what|when|where|which|who|how|is|are|does|do|can|could|will|would|should|tell me|"

@@ -1,4 +1,4 @@
-"""Read LLM call logs of any supported format into :class:`advisor.models.Record`, streaming.
+"""Read LLM call logs of any supported format into :class:`advisor.kernel.record.Record`, streaming.
 
 ``read_records(paths)`` expands directories, sniffs each file's format (or takes
 ``format=``), and yields Records one at a time. Malformed lines are reported through
@@ -22,15 +22,15 @@ from types import ModuleType
 
 import orjson
 
-from advisor.errors import AdviseError, ParseError
 from advisor.ingest.columnar import is_parquet, iter_parquet, split_row_groups
 from advisor.ingest.common import ASSUMED, Item, Skipped, reason_of
 from advisor.ingest.detect import SNIFF_ITEMS, detect_format, non_log_kind
 from advisor.ingest.duplicates import identical_files
 from advisor.ingest.reader import FileDigest, is_document, iter_items, iter_span, split_lines
 from advisor.ingest.registry import FORMATS, format_names
-from advisor.io import open_binary, sha256_file
-from advisor.models import Record
+from advisor.kernel.errors import AdviseError, ParseError
+from advisor.kernel.io import open_binary, sha256_file
+from advisor.kernel.record import Record
 
 __all__ = ["CHUNK_BYTES", "FORMATS", "FileStats", "IngestReport", "Unit", "expand_paths", "format_names", "plan_units",
            "read_records", "read_unit"]

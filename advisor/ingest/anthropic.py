@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from advisor.errors import ParseError
 from advisor.ingest.common import (
     ANTHROPIC_FINISH,
     Item,
@@ -36,7 +35,8 @@ from advisor.ingest.common import (
     split_metadata,
     tokens,
 )
-from advisor.models import FinishReason, Record
+from advisor.kernel.errors import ParseError
+from advisor.kernel.record import FinishReason, Record
 
 NAME = "anthropic"
 DESCRIPTION = "Anthropic Messages request/response logs ({request, response, ...} per line)"

@@ -1,4 +1,4 @@
-"""advise canonical JSONL: one call per line, fields close to :class:`advisor.models.Record`.
+"""advise canonical JSONL: one call per line, fields close to :class:`advisor.kernel.record.Record`.
 
 The format for teams whose logs are in none of the supported shapes: write this and advise
 reads it. Documented in ``docs/canonical-format.md``. Token semantics are already
@@ -15,7 +15,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from advisor.errors import ParseError
 from advisor.ingest.common import (
     OPENAI_FINISH,
     Item,
@@ -35,7 +34,8 @@ from advisor.ingest.common import (
     split_metadata,
     tokens,
 )
-from advisor.models import Feedback, FinishReason, Record
+from advisor.kernel.errors import ParseError
+from advisor.kernel.record import Feedback, FinishReason, Record
 
 NAME = "canonical"
 DESCRIPTION = 'advise canonical JSONL (docs/canonical-format.md; "format": "advise")'

@@ -19,8 +19,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from advisor.errors import AdviseError, MissingExtraError
 from advisor.ingest.common import Item, parse_error
+from advisor.kernel.errors import AdviseError, MissingExtraError
 
 PARQUET_SUFFIXES = (".parquet", ".parq")
 BATCH_ROWS = 2048  # rows converted at a time: bounded memory, few calls into pyarrow

@@ -20,8 +20,8 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from advisor.errors import ParseError
-from advisor.models import Feedback, FinishReason, Record
+from advisor.kernel.errors import ParseError
+from advisor.kernel.record import Feedback, FinishReason, Record
 
 Item = tuple[int, object]
 Parsed = Record | ParseError

@@ -11,9 +11,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from advisor.errors import AdviseError, ParseError
 from advisor.ingest.common import Item
 from advisor.ingest.registry import FORMATS
+from advisor.kernel.errors import AdviseError, ParseError
 
 SNIFF_ITEMS = 20  # objects looked at per file
 # Files a log directory often holds that are not logs (advise's own outputs, docs, configs).

@@ -29,7 +29,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from advisor.models import Record
+from advisor.kernel.record import Record
 
 MAX_EXAMPLES = 5
 

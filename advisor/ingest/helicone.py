@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from advisor.errors import ParseError
 from advisor.ingest import anthropic, openai_chat
 from advisor.ingest.common import (
     Item,
@@ -30,7 +29,8 @@ from advisor.ingest.common import (
     tokens,
     usage_from_counts,
 )
-from advisor.models import Feedback, Record, Usage
+from advisor.kernel.errors import ParseError
+from advisor.kernel.record import Feedback, Record, Usage
 
 NAME = "helicone"
 DESCRIPTION = "Helicone request exports (request_id, request_body, response_body, tokens, cost per line)"

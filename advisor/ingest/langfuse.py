@@ -28,7 +28,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
 from typing import Any
 
-from advisor.errors import ParseError
 from advisor.ingest.common import (
     Item,
     Skipped,
@@ -53,7 +52,8 @@ from advisor.ingest.common import (
     split_metadata,
     tokens,
 )
-from advisor.models import Feedback, FinishReason, Record
+from advisor.kernel.errors import ParseError
+from advisor.kernel.record import Feedback, FinishReason, Record
 
 NAME = "langfuse"
 DESCRIPTION = "Langfuse observation/generation exports ({trace, observations} or one observation per line; scores)"

@@ -22,7 +22,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from advisor.errors import ParseError
 from advisor.ingest.common import (
     ANTHROPIC_FINISH,
     OPENAI_FINISH,
@@ -48,7 +47,8 @@ from advisor.ingest.common import (
     tokens,
     usage_from_counts,
 )
-from advisor.models import Feedback, FinishReason, Record
+from advisor.kernel.errors import ParseError
+from advisor.kernel.record import Feedback, FinishReason, Record
 
 NAME = "langsmith"
 DESCRIPTION = "LangSmith runs (exported runs, or post/patch ingest payloads merged by id)"

@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from advisor.errors import ParseError
 from advisor.ingest.common import (
     Item,
     Skipped,
@@ -32,7 +31,8 @@ from advisor.ingest.common import (
     usage_from_counts,
 )
 from advisor.ingest.openai_chat import chat_record
-from advisor.models import Record, Usage
+from advisor.kernel.errors import ParseError
+from advisor.kernel.record import Record, Usage
 
 NAME = "litellm"
 DESCRIPTION = "LiteLLM StandardLoggingPayload / proxy spend logs (call_type, response_cost/spend, tokens)"

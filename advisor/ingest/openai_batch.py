@@ -19,7 +19,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from advisor.errors import ParseError
 from advisor.ingest.common import (
     Item,
     Skipped,
@@ -32,7 +31,8 @@ from advisor.ingest.common import (
     timestamp,
 )
 from advisor.ingest.openai_chat import chat_record
-from advisor.models import Record
+from advisor.kernel.errors import ParseError
+from advisor.kernel.record import Record
 
 NAME = "openai_batch"
 DESCRIPTION = "OpenAI Batch API input + output files (joined on custom_id, batch-priced)"

@@ -13,7 +13,6 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-from advisor.errors import ParseError
 from advisor.ingest.common import (
     OPENAI_FINISH,
     Item,
@@ -35,7 +34,8 @@ from advisor.ingest.common import (
     split_metadata,
     tokens,
 )
-from advisor.models import FinishReason, Record
+from advisor.kernel.errors import ParseError
+from advisor.kernel.record import FinishReason, Record
 
 NAME = "openai_chat"
 DESCRIPTION = "OpenAI Chat Completions request/response logs ({request, response, ...} per line)"

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from advisor.errors import ParseError
 from advisor.ingest.common import (
     Item,
     as_dict,
@@ -34,7 +33,8 @@ from advisor.ingest.common import (
     split_metadata,
     tokens,
 )
-from advisor.models import FinishReason, Record
+from advisor.kernel.errors import ParseError
+from advisor.kernel.record import FinishReason, Record
 
 NAME = "openai_responses"
 DESCRIPTION = "OpenAI Responses API request/response logs ({request, response} per line, or bare Response objects)"

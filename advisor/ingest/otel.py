@@ -28,7 +28,6 @@ from typing import Any
 
 import orjson
 
-from advisor.errors import ParseError
 from advisor.ingest.common import (
     ANTHROPIC_FINISH,
     OPENAI_FINISH,
@@ -51,7 +50,8 @@ from advisor.ingest.common import (
     tokens,
     usage_from_counts,
 )
-from advisor.models import FinishReason, Record
+from advisor.kernel.errors import ParseError
+from advisor.kernel.record import FinishReason, Record
 
 NAME = "otel"
 DESCRIPTION = "OpenTelemetry GenAI spans (OTLP JSON export or one span / attribute dict per line)"

@@ -21,10 +21,10 @@ from typing import Any
 
 import orjson
 
-from advisor.errors import AdviseError
 from advisor.ingest.columnar import is_parquet, iter_parquet
 from advisor.ingest.common import Item, parse_error
-from advisor.io import open_binary
+from advisor.kernel.errors import AdviseError
+from advisor.kernel.io import open_binary
 
 # Keys under which single-document exports keep their list of items (first match wins).
 WRAPPER_KEYS = ("data", "items", "records", "observations", "generations", "runs", "requests", "logs",

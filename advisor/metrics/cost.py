@@ -12,9 +12,9 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, Field
 
-from advisor.errors import UnpricedModelError
+from advisor.kernel.errors import UnpricedModelError
+from advisor.kernel.record import Record
 from advisor.metrics.merging import merge_keyed, plus
-from advisor.models import Record
 
 DAYS_PER_MONTH = 30
 

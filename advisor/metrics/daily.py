@@ -6,9 +6,9 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
+from advisor.kernel.record import Record
 from advisor.metrics.merging import merge_keyed, plus
 from advisor.metrics.volume import day_range
-from advisor.models import Record
 
 
 class DayAggregate(BaseModel):

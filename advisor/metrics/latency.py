@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from advisor.kernel.record import Record
 from advisor.metrics.merging import add_counts, merge_keyed
 from advisor.metrics.sketch import QuantileSketch, Summary
-from advisor.models import Record
 
 
 class Reliability(BaseModel):

@@ -34,9 +34,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from advisor.kernel.record import Record
 from advisor.metrics.merging import add_counts
 from advisor.metrics.sketch import QuantileSketch
-from advisor.models import Record
 
 Tokenizer = Callable[[str, str], list[int]]
 

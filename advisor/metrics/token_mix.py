@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from advisor.kernel.record import Origin, Record
 from advisor.metrics.merging import merge_keyed
 from advisor.metrics.sketch import QuantileSketch, Summary
-from advisor.models import Origin, Record
 
 TOKEN_KINDS = ("input", "cache_read", "cache_write", "output", "reasoning")
 

@@ -6,8 +6,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from pydantic import BaseModel, Field
 
+from advisor.kernel.record import Record
 from advisor.metrics.merging import add_counts
-from advisor.models import Record
 
 
 class VolumeMetrics(BaseModel):

@@ -28,7 +28,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from pydantic import BaseModel, Field
 
-from advisor.models import Record
+from advisor.kernel.record import Record
 
 FLOOR = datetime(2020, 1, 1, tzinfo=UTC)
 FUTURE_SLACK = timedelta(days=1)

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from advisor.errors import AdviseError
+from advisor.kernel.errors import AdviseError
 from advisor.offers.models import (
     CacheRule,
     FineTuneOffer,

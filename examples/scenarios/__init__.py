@@ -17,7 +17,7 @@ SCENARIOS: dict[str, Scenario] = _load()
 
 
 def get_scenario(name: str) -> Scenario:
-    from advisor.errors import AdviseError
+    from advisor.kernel.errors import AdviseError
 
     if name not in SCENARIOS:
         raise AdviseError(f"unknown scenario {name!r}", field="scenario", hint="one of: " + ", ".join(SCENARIOS))

@@ -53,7 +53,7 @@ def test_read_only_output_directory_for_real(tmp_path, log_file, capsys):
 
 
 def test_read_only_output_directory_is_found_before_the_work(tmp_path, log_file, monkeypatch, capsys):
-    import advisor.pipeline as pipeline
+    import advisor.analyze as pipeline
 
     ro = tmp_path / "ro"
     ro.mkdir()
@@ -67,7 +67,7 @@ def test_read_only_output_directory_is_found_before_the_work(tmp_path, log_file,
 
 
 def test_disk_full_while_writing(tmp_path, log_file, monkeypatch, capsys):
-    import advisor.io as aio
+    import advisor.kernel.io as aio
 
     def full(fd):
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -96,7 +96,7 @@ def test_file_size_limit_in_a_real_process(tmp_path, log_file):
 
 
 def test_unexpected_os_error_is_one_line(monkeypatch, log_file, capsys):
-    import advisor.pipeline as pipeline
+    import advisor.analyze as pipeline
 
     def broken(*a, **k):
         raise OSError(errno.EIO, "Input/output error", "/mnt/logs/x.jsonl")

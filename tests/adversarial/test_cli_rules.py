@@ -105,7 +105,7 @@ class _Stop(Exception):
     ["run", "{log}", "-o", "{tmp}/out", "-q"],
 ])
 def test_quiet_flag_silences_ml_libraries(tmp_path, log_file, monkeypatch, cmd):
-    import advisor.progress as progress
+    import trainer.training.quiet as progress
 
     calls = []
 
@@ -127,7 +127,7 @@ def test_silent_mode_leaves_stderr_empty_while_loading_a_model(tmp_path):
     warnings: after quiet_ml_libraries(silent=True) nothing reaches stderr."""
     code = r"""
 import sys, warnings, logging
-from advisor.progress import quiet_ml_libraries
+from advisor.kernel.progress import quiet_ml_libraries
 quiet_ml_libraries(silent=True)
 from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
 cfg = LlamaConfig(vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=1,

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DRIVER = r"""
 import os, sys, time
 from pathlib import Path
-import advisor.pipeline as pipeline
+import advisor.analyze as pipeline
 barrier = Path(sys.argv[1])
 real = pipeline.analyze_logs
 

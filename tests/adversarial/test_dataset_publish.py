@@ -101,7 +101,7 @@ def _dead_pid() -> int:
 def test_kill_between_the_two_renames_is_repaired(tmp_path):
     """Without an atomic exchange, a kill between `rename(old away)` and `rename(new in)` leaves no
     `data/`: the next run puts the previous directory back before building."""
-    from advisor.io import clean_stale_dirs
+    from advisor.kernel.io import clean_stale_dirs
 
     out = tmp_path / "data"
     pid = _dead_pid()
@@ -117,7 +117,7 @@ def test_kill_between_the_two_renames_is_repaired(tmp_path):
 
 
 def test_live_runs_stage_is_left_alone(tmp_path):
-    from advisor.io import clean_stale_dirs
+    from advisor.kernel.io import clean_stale_dirs
 
     out = tmp_path / "data"
     live = tmp_path / f".data.advise-new-{os.getppid()}"
@@ -127,7 +127,7 @@ def test_live_runs_stage_is_left_alone(tmp_path):
 
 
 def test_publish_is_exclusive_without_force(tmp_path):
-    from advisor.io import publish_dir, staging_dir
+    from advisor.kernel.io import publish_dir, staging_dir
 
     out = tmp_path / "data"
     stage = staging_dir(out)
@@ -156,7 +156,7 @@ def test_output_directory_that_holds_the_inputs_is_refused(tmp_path, capsys):
 
 
 def test_publish_without_atomic_exchange_falls_back_to_two_renames(tmp_path, monkeypatch):
-    import advisor.io as aio
+    import advisor.kernel.io as aio
 
     monkeypatch.setattr(aio, "_exchange", lambda a, b: False)
     out = tmp_path / "data"
@@ -180,7 +180,7 @@ def test_symlinked_output_directory_is_refused(tmp_path, capsys):
 
 
 def test_temp_file_of_a_killed_writer_is_removed_by_the_next_write(tmp_path):
-    from advisor.io import atomic_write_text
+    from advisor.kernel.io import atomic_write_text
 
     dead = tmp_path / f".analysis.json.advise-{_dead_pid()}.x1y2.tmp"
     dead.write_text("half")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from advisor.cli import main
-from advisor.io import atomic_write_text, check_writable
+from advisor.kernel.io import atomic_write_text, check_writable
 
 
 def test_force_refuses_a_fifo(tmp_path, log_file, capsys):

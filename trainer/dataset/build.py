@@ -2,11 +2,11 @@
 
 Four passes, each over a file on disk rather than a list in memory:
 
-1. records → filter (:mod:`.filters`) → **scrub** (:mod:`trainer.scrub`, before anything touches
+1. records → filter (:mod:`.filters`) → **scrub** (:mod:`trainer.dataset.scrub`, before anything touches
    disk; every decoded string, the id/model/cluster metadata too) → chat rows spooled to a temp
    JSONL; the static-prefix finder sees each row;
 2. spool → strip static text, short prompt (:mod:`.prefix`) → exact/near-dupe index
-   (:mod:`trainer.dedupe`, SQLite-backed) → second spool (exact duplicates dropped);
+   (:mod:`trainer.dataset.dedupe`, SQLite-backed) → second spool (exact duplicates dropped);
 3. near-duplicate groups → grouped, stratified, seeded splits (:mod:`.splits`);
 4. second spool → ``train.jsonl`` / ``val.jsonl`` / ``test.jsonl`` (atomic) → ``dataset.json``.
 
@@ -29,12 +29,20 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
-from advisor.errors import AdviseError, OutputExistsError
-from advisor.io import atomic_open, atomic_write_text, clean_stale_dirs, publish_dir, sha256_file, staging_dir
+from advisor.kernel.errors import AdviseError, OutputExistsError
+from advisor.kernel.io import (
+    atomic_open,
+    atomic_write_text,
+    clean_stale_dirs,
+    publish_dir,
+    sha256_file,
+    staging_dir,
+)
+from advisor.kernel.record import Record
 from advisor.metrics.sketch import QuantileSketch
 from advisor.metrics.static_prompt import family_key
-from advisor.models import Record
 from trainer.dataset import filters as flt
+from trainer.dataset.dedupe import DEFAULT_THRESHOLD, Deduplicator
 from trainer.dataset.manifest import (
     FILTER_DESCRIPTIONS,
     Counts,
@@ -46,9 +54,8 @@ from trainer.dataset.manifest import (
     TokenStats,
 )
 from trainer.dataset.prefix import FamilyPrefix, PrefixFinder, strip_example
+from trainer.dataset.scrub import Scrubber, ScrubReport
 from trainer.dataset.splits import EXCLUDED, SPLIT_NAMES, assign_splits
-from trainer.dedupe import DEFAULT_THRESHOLD, Deduplicator
-from trainer.scrub import Scrubber, ScrubReport
 
 OUTPUT_FILES = ("train.jsonl", "val.jsonl", "test.jsonl", "dataset.json")
 
@@ -204,7 +211,7 @@ def build_dataset(records: Iterable[Record], options: DatasetOptions, *,
     are consumed (so a streaming reader can report which files it actually read).
 
     The dataset is built in a hidden sibling directory and published as one unit
-    (:func:`advisor.io.publish_dir`): a run killed at any point leaves the previous dataset whole,
+    (:func:`advisor.kernel.io.publish_dir`): a run killed at any point leaves the previous dataset whole,
     never a mix of new and old split files; the next run removes what a killed run left behind.
     """
     import shutil

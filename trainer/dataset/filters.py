@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from advisor.models import FinishReason, Record
+from advisor.kernel.record import FinishReason, Record
 
 MinQuality = Literal["heuristic", "checked", "labelled"]
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from advisor import __version__
 from advisor.metrics.sketch import Summary
-from trainer.scrub import ScrubReport
+from trainer.dataset.scrub import ScrubReport
 
 DATASET_SCHEMA_VERSION = 1
 

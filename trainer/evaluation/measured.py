@@ -1,0 +1,192 @@
+"""Measured ROI: the advisor's cost model re-run with what the evaluation measured, naming the model measured.
+
+The coupling to the decision engine is one function, :func:`overrides_from_evaluation`, which turns an
+``Evaluation`` into plain numbers the engine can take in place of its priors:
+
+* **failure rate after** = production's logged failure rate (the analysis, over all logs) carried
+  through the candidate's measured behaviour against the incumbent on the same test inputs:
+  ``rate × (1 − fixed share of the incumbent's failures) + (1 − rate) × broken share of its passes``;
+* **fix rates per cluster** = of the incumbent's logged failures in each cluster, the share the
+  candidate gets right (checks; for label-only failures, closer to the reviewer's answer);
+* **prompt tokens after** = production's mean input tokens × (1 − the measured prompt-token reduction).
+
+It also says which model was measured and whether that is the recommended target: when it is not
+(a hosted fine-tune of a closed model, or an open-weight target not available here), the figures are a
+*proxy* and labelled so. :func:`measured_roi` feeds those overrides to today's ``decide`` API.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from advisor.analysis import Analysis
+
+# fine-tune kinds whose adapter sits on an open-weight base, i.e. one advise can train and measure here
+OPEN_WEIGHT_KINDS = ("serverless-lora", "dedicated-gpu", "hybrid")
+LORA_SUFFIX = " + LoRA adapter"  # how the decision names an adapter's target ("<base> + LoRA adapter")
+
+
+@dataclass(frozen=True)
+class MeasuredOverrides:
+    """What an evaluation measured, in the units the decision engine uses."""
+
+    model_measured: str
+    target: str  # the model the recommendation would run on
+    proxy: bool  # measured model ≠ target: the figures stand in for the target
+    n_examples: int
+    production_failure_rate: float  # over all logs (the analysis)
+    failure_rate_after: float
+    fix_share: float  # of the incumbent's failures on the test split, share the candidate fixes
+    broken_share: float  # of the incumbent's passes, share the candidate fails
+    fix_rates: dict[str, float] = field(default_factory=dict)  # per failure cluster
+    prompt_token_reduction: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _strategy(decision: Any, key: str) -> Any:
+    return next(s for s in decision.strategies if s.key == key)
+
+
+def pick_finetune_key(analysis: Analysis) -> str:
+    """The fine-tune the advisor recommended (or ranked best; its fine-tune member for a portfolio)."""
+    from advisor.decision.decide import FINE_TUNES
+
+    rec = analysis.recommendation or {}
+    for key in [rec.get("winner"), *rec.get("ranking", [])]:
+        for member in (key or "").split("+"):
+            if member in FINE_TUNES:
+                return member
+    return "fine-tune-serverless"
+
+
+def recommended_target(analysis: Analysis) -> tuple[str, bool]:
+    """(model the recommended fine-tune runs on, whether it is an open-weight model we could train here).
+
+    An explicit ``target_model`` on the strategy wins; else the strategy's ``target`` (an open-weight base named
+    "<base> + LoRA adapter" by the decision); else the ``target_model`` assumption; else the production model for a
+    hosted fine-tune and "a small open-weight model" when the open-weight base is not named.
+    """
+    key = pick_finetune_key(analysis)
+    strat = next((s for s in analysis.strategies if s["key"] == key), {})
+    open_weight = strat.get("fine_tune_kind") in OPEN_WEIGHT_KINDS or bool(strat.get("target_model"))
+    rows = (analysis.assumptions or {}).get("rows") or []
+    assumed = next((r.get("value") for r in rows if r.get("name") == "target_model" and r.get("value")), None)
+    target = str(strat.get("target") or "")
+    named_base = target[: -len(LORA_SUFFIX)] if open_weight and target.endswith(LORA_SUFFIX) else None
+    if named_base and " " in named_base:  # a description ("an 8B open-weight model"), not a model id
+        named_base = None
+    named = strat.get("target_model") or named_base or (assumed if open_weight else None)
+    if named:
+        return str(named), open_weight
+    if open_weight:
+        return "a small open-weight model (unnamed)", True
+    production = target or next(iter(analysis.models or {}), "hosted model")
+    return f"fine-tuned {production}", False
+
+
+def trainable_target(analysis: Analysis) -> str | None:
+    """The recommended open-weight target as a --base value, when it is here (a local HF directory or a hub id
+    already in the cache); None otherwise (the embedded model is then measured as a proxy)."""
+    name, open_weight = recommended_target(analysis)
+    if not open_weight or name.startswith("a small open-weight"):
+        return None
+    try:
+        from advisor.kernel.errors import AdviseError
+        from trainer.training.models import local_model_dir, resolve_base
+
+        local_model_dir(resolve_base(name), allow_download=False)
+    except (AdviseError, OSError, ImportError, ValueError):
+        return None
+    return name
+
+
+def overrides_from_evaluation(evaluation: Any, production_failure_rate: float, target: str | None = None
+                              ) -> MeasuredOverrides:
+    """The single hand-over from an Evaluation to the decision engine (see module docstring)."""
+    fixes = evaluation.fix_rates or {}
+    failed = sum(f.incumbent_failed for f in fixes.values())
+    fixed = sum(f.fixed for f in fixes.values())
+    if failed:
+        fix_share = fixed / failed
+    else:  # no logged failure on the test split: fall back to the candidate's own pass rate
+        fix_share = evaluation.finetuned.pass_rate
+    broken = evaluation.broken.rate if evaluation.broken is not None and evaluation.broken.n else 0.0
+    rate = production_failure_rate
+    after = rate * (1 - fix_share) + (1 - rate) * broken
+    measured = evaluation.model_measured
+    target = target or measured
+    return MeasuredOverrides(
+        model_measured=measured, target=target, proxy=_norm(target) != _norm(measured),
+        n_examples=evaluation.n_examples, production_failure_rate=rate, failure_rate_after=min(1.0, after),
+        fix_share=fix_share, broken_share=broken, fix_rates={k: f.rate for k, f in fixes.items()},
+        prompt_token_reduction=evaluation.prompt_token_reduction)
+
+
+def _norm(name: str) -> str:
+    return name.strip().rstrip("/").split("/")[-1].lower()
+
+
+def measured_roi(analysis: Analysis, evaluation: Any) -> dict[str, Any]:
+    """Prior vs measured figures for the fine-tune strategy, as a JSON-ready dict for eval.json."""
+    from advisor.decision.assumptions import load_assumptions
+    from advisor.decision.decide import MeasuredOverrides as DecisionOverrides
+    from advisor.decision.decide import decide
+    from advisor.decision.strategies.from_analysis import price_file_assumptions, profile_from_analysis
+    from advisor.pricing import PriceBook
+
+    book = PriceBook(analysis.prices.user_file)
+    rows = (analysis.assumptions or {}).get("rows") or []
+    given = {r["name"]: r["value"] for r in rows if r.get("source") == "user"}
+    base = load_assumptions({**price_file_assumptions(analysis, book), **given})
+    profile = profile_from_analysis(analysis, price_book=book, target_model=base.target_model)
+    key = pick_finetune_key(analysis)
+    target, _ = recommended_target(analysis)
+    ov = overrides_from_evaluation(evaluation, profile.failure_rate, target)
+
+    prior = _strategy(decide(profile, base), key)
+    gain = max(0.0, profile.failure_rate - ov.failure_rate_after)
+    input_after = (profile.static_prefix_tokens + profile.variable_input_tokens) * max(0.0, 1.0 - ov.prompt_token_reduction)
+    short_tokens = max(0.0, input_after - profile.variable_input_tokens)
+    meas = _strategy(decide(profile, base, overrides=DecisionOverrides(accuracy_gain=min(1.0, gain),
+                                                                     short_prompt_tokens=short_tokens)), key)
+    cur = prior.currency
+
+    def fig(s: Any) -> dict[str, Any]:
+        return {"cost_per_request_after": s.cost_per_request_after,
+                "per_request_saving_share": s.per_request_saving_share,
+                "failure_rate_after": s.failure_rate_after, "monthly_run_cost": s.monthly_run_cost,
+                "monthly_net_value": s.monthly_net_value.value, "payback_days": s.payback_days.value,
+                "net_value_12m": s.net_value_12m.value}
+
+    label = (f"proxy: measured on {ov.model_measured} fine-tuned here, standing in for {ov.target}"
+             if ov.proxy else f"measured on the recommended target {ov.target}")
+    pb = meas.payback_days.value
+    worse = ov.failure_rate_after > profile.failure_rate
+    summary = (f"{meas.name} ({label}): against the incumbent on {ov.n_examples} test inputs the candidate fixes "
+               f"{ov.fix_share:.0%} of its failures and breaks {ov.broken_share:.0%} of its passes → failure rate "
+               f"{profile.failure_rate:.1%} → {ov.failure_rate_after:.1%}"
+               + (" (worse than today: the cost model below counts no quality gain, so its money figures are an "
+                  "upper bound)" if worse else "") + "; prompt tokens "
+               f"−{ov.prompt_token_reduction:.0%} → {meas.per_request_saving_share:.0%} cheaper per request; "
+               + (f"pays back in {pb:,.0f} days" if pb is not None else "does not pay back")
+               + f", 12-month net value {cur} {meas.net_value_12m.value:,.0f} "
+               f"(prior: {prior.per_request_saving_share:.0%} cheaper, "
+               + (f"payback {prior.payback_days.value:,.0f} days)" if prior.payback_days.value is not None
+                  else "no payback)"))
+    return {
+        "strategy": key, "strategy_name": meas.name, "currency": cur,
+        "model_measured": ov.model_measured, "target": ov.target, "proxy": ov.proxy, "label": label,
+        "production_failure_rate": profile.failure_rate,
+        "overrides": ov.to_dict(),
+        "measured": {**fig(meas), "failure_rate_after": ov.failure_rate_after,
+                     "failure_rate_after_costed": meas.failure_rate_after, "accuracy_gain": gain,
+                     "prompt_token_reduction": ov.prompt_token_reduction,
+                     "short_prompt_tokens_production": short_tokens},
+        "prior": {"accuracy_gain": base.accuracy_gain, "short_prompt_tokens_production": base.short_prompt_tokens,
+                  **fig(prior)},
+        "method": __doc__.strip().splitlines()[0] if __doc__ else "",
+        "summary": summary,
+    }

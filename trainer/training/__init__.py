@@ -1,0 +1,2 @@
+"""Training a LoRA adapter: config, base-model loading, LoRA, batches, the loop and its callbacks.
+"""
