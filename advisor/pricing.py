@@ -30,7 +30,6 @@ import fnmatch
 import functools
 import json
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -40,6 +39,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from advisor.kernel.config import read_toml
 from advisor.kernel.errors import AdviseError, UnpricedModelError
 from advisor.kernel.record import Record, Usage
 
@@ -165,16 +165,18 @@ def load_price_file(path: str | Path) -> dict[str, ModelPrice]:
     p = Path(path)
     if not p.is_file():
         raise AdviseError(f"price file not found: {p}", hint="pass --prices with an existing TOML or JSON file")
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AdviseError(f"cannot read price file: {exc}", file=str(p),
-                          hint="save it as UTF-8 text (TOML or JSON) and check its permissions") from exc
-    try:
-        raw = json.loads(text) if p.suffix.lower() == ".json" else tomllib.loads(text)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        raise AdviseError(f"cannot parse price file: {exc}", file=str(p),
-                          hint='expected [models."name"] tables with input/output prices per 1M tokens') from exc
+    shape = 'expected [models."name"] tables with input/output prices per 1M tokens'
+    if p.suffix.lower() != ".json":
+        text, raw = read_toml(p, what="price file", hint=shape, finite=False)  # its prices say which model
+    else:
+        try:
+            text = p.read_text(encoding="utf-8")
+            raw = json.loads(text)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise AdviseError(f"cannot read price file: {exc}", file=str(p),
+                              hint="save it as UTF-8 JSON text and check its permissions") from exc
+        except json.JSONDecodeError as exc:
+            raise AdviseError(f"cannot parse price file: {exc}", file=str(p), line=exc.lineno, hint=shape) from exc
     if not isinstance(raw, dict) or "models" not in raw:
         raise AdviseError("price file has no models", file=str(p), field="models",
                           hint='add e.g. [models."my-model"] input = 0.15, output = 0.60, date = "2026-11-01", '

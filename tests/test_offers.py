@@ -253,7 +253,7 @@ def test_override_row_must_carry_its_own_provenance(tmp_path):
 def test_unknown_section_and_bad_toml(tmp_path):
     with pytest.raises(OffersError, match="unknown section"):
         load_offers(_write(tmp_path, '[[modle]]\nprovider = "x"\n'))
-    with pytest.raises(OffersError, match="not valid TOML"):
+    with pytest.raises(OffersError, match="invalid TOML"):
         load_offers(_write(tmp_path, "[[model]\n"))
     with pytest.raises(OffersError, match="cannot read"):
         load_offers(tmp_path / "missing.toml")
@@ -343,3 +343,18 @@ def test_every_example_model_has_a_row(table):
 ])
 def test_models_the_tests_use_have_rows(table, name):
     assert table.model(None, name) is not None
+
+
+def test_offers_file_not_utf8_or_with_inf_is_a_clear_error(tmp_path):
+    """One TOML reader for every user file (advisor.kernel.config.read_toml): a Latin-1 offers file names its
+    line (it was a UnicodeDecodeError traceback), and an inf price is refused like in advise.toml."""
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes(b'[[model]]\nprovider = "acme"\nnote = "caf\xe9"\n')
+    with pytest.raises(OffersError, match="not valid UTF-8") as info:
+        load_offers(latin)
+    assert info.value.line == 3
+    inf = tmp_path / "inf.toml"
+    inf.write_text('[[open_weight]]\ninput_mtok = inf\n', encoding="utf-8")
+    with pytest.raises(OffersError, match="not a usable number") as info:
+        load_offers(inf)
+    assert info.value.field == "open_weight.0.input_mtok"

@@ -46,23 +46,7 @@ def load_config(path: str | Path | None) -> AdviseConfig:
     p = Path(path)
     if not p.is_file():
         raise AdviseError(f"config file not found: {p}", hint="create advise.toml or drop --config")
-    try:
-        text = p.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        line = p.read_bytes()[:exc.start].count(b"\n") + 1
-        raise AdviseError(f"not valid UTF-8 (byte {exc.object[exc.start]:#04x})", file=str(p), line=line,
-                          hint="TOML files must be UTF-8: re-save it as UTF-8 (e.g. iconv -f latin1 -t utf-8)") from exc
-    except OSError as exc:
-        raise AdviseError(f"cannot read config file: {exc.strerror or exc}", file=str(p),
-                          hint="check the file's permissions") from exc
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise AdviseError(f"invalid TOML: {exc}", file=str(p), hint="check quoting and brackets") from exc
-    bad = _non_finite(raw)
-    if bad is not None:
-        raise AdviseError(f"{bad[1]} is not a usable number", file=str(p), field=bad[0],
-                          hint="TOML allows inf and nan, advise does not: write a finite value")
+    _, raw = read_toml(p, what="config file")
     try:
         return AdviseConfig(**raw, base_dir=p.resolve().parent, path=p)
     except ValidationError as exc:
@@ -78,6 +62,32 @@ def load_config(path: str | Path | None) -> AdviseConfig:
             msg = f"unknown setting '{err['loc'][-1]}'" + (f"; did you mean '{close[0]}'?" if close else "")
             raise AdviseError(msg, file=str(p), field=field, hint=hint) from exc
         raise AdviseError(err["msg"], file=str(p), field=field, hint=hint) from exc
+
+
+def read_toml(path: Path, *, what: str, hint: str = "check quoting and brackets",
+              error: type[AdviseError] = AdviseError, finite: bool = True) -> tuple[str, dict[str, Any]]:
+    """A user's TOML file as (its text, for line numbers; the parsed dict), or `error` naming the file (and
+    line) with a hint: unreadable, not UTF-8, not TOML, or holding inf/nan (TOML spells them; no advise number
+    may be one; `finite=False` leaves that to a caller whose own validation names the field better). The one
+    reader of every TOML file a user hands to advise (advise.toml, price, offers and training config files)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[:exc.start].count(b"\n") + 1
+        raise error(f"not valid UTF-8 (byte {exc.object[exc.start]:#04x})", file=str(path), line=line,
+                    hint="TOML files must be UTF-8: re-save it as UTF-8 (e.g. iconv -f latin1 -t utf-8)") from exc
+    except OSError as exc:
+        raise error(f"cannot read {what}: {exc.strerror or exc}", file=str(path),
+                    hint="check the file's permissions") from exc
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"invalid TOML: {exc}", file=str(path), hint=hint) from exc
+    bad = _non_finite(raw) if finite else None
+    if bad is not None:
+        raise error(f"{bad[1]} is not a usable number", file=str(path), field=bad[0],
+                    hint="TOML allows inf and nan, advise does not: write a finite value")
+    return text, raw
 
 
 def _non_finite(value: Any, where: str = "") -> tuple[str, float] | None:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import difflib
 import re
-import tomllib
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from advisor.kernel.config import read_toml
 from advisor.kernel.errors import AdviseError
 from advisor.offers.models import (
     CacheRule,
@@ -57,16 +57,7 @@ def _row_name(raw: dict[str, Any]) -> str:
 
 
 def _read(path: Path) -> tuple[str, dict[str, Any]]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise OffersError(f"cannot read offers file: {exc.strerror or exc}", file=str(path),
-                          hint="give a readable TOML file to --offers") from exc
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise OffersError(f"not valid TOML: {exc}", file=str(path),
-                          hint="see docs/offers.md for the format") from exc
+    text, data = read_toml(path, what="offers file", hint="see docs/offers.md for the format", error=OffersError)
     unknown = sorted(set(data) - set(_SECTIONS) - {"meta"})
     if unknown:
         raise OffersError(f"unknown section(s) {', '.join(unknown)}", file=str(path),

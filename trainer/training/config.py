@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from advisor.kernel.config import read_toml
 from advisor.kernel.errors import AdviseError
 
 # Attention projections per architecture family (peft's own map names the same modules).
@@ -136,10 +136,7 @@ def load_train_config(path: str | Path | None, overrides: dict[str, Any] | None 
         src = str(p)
         if not p.is_file():
             raise AdviseError(f"training config not found: {p}", hint="check the path given to --config")
-        try:
-            raw = tomllib.loads(p.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise AdviseError(f"invalid TOML: {exc}", file=src, hint="check quoting and brackets") from exc
+        _, raw = read_toml(p, what="training config")
         if "train" in raw and isinstance(raw["train"], dict):
             values = dict(raw["train"])
         else:
