@@ -209,7 +209,7 @@ def _train(opts: RunOptions, cfg: Any, train_file: Path, val_file: Path, run_dir
     from trainer.training.train import train
 
     # the budget is a wall-clock limit: training stops at it with a checkpoint and its adapter
-    settings = {"eval_every": 25, "save_every": 25, "log_every": 5, "max_seq_len": 384, "lr": 4e-4,
+    settings = {"eval_every": 25, "save_every": 25, "log_every": 5, "max_seq_len": 384, "lr": 3e-4,
                 "batch_size": 8, **(cfg.train or {})}
     settings.update(epochs=settings.get("epochs") or 3.0, max_steps=None, time_limit_s=opts.budget_minutes * 60)
     config = make_config(settings)
