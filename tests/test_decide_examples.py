@@ -1,7 +1,7 @@
 """End to end: the generated example logs → build_analysis → glue → decision.
 
-Support and lowvolume: at the failure cost their advise.toml gives (none: one retry) RAG and a longer
-prompt cost more than the failures they fix, so nothing is recommended (status quo, value 0).
+Support and lowvolume price a failure in their advise.toml (a support agent's follow-up contact, a reviewer's
+minute); at one retry instead, RAG and a longer prompt would cost more than they fix (tests/test_decide.py).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-EXPECTED = {"ecommerce": "fine-tune", "support": "status-quo", "lowvolume": "status-quo", "caching": "caching",
+EXPECTED = {"ecommerce": "fine-tune", "support": "rag", "lowvolume": "prompting", "caching": "caching",
             "plant-structural": "structured-outputs"}
 
 

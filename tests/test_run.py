@@ -9,13 +9,13 @@ from advisor.cli import main
 from tests.conftest import ROOT
 
 
-def test_low_volume_example_stops_with_keep_as_is_and_no_training(tmp_path: Path, capsys):
-    """50 req/day: no option pays (a longer prompt costs more than the scattered failures it fixes) → status quo."""
+def test_low_volume_example_stops_with_prompting_and_no_training(tmp_path: Path, capsys):
+    """50 req/day, scattered one-off failures at USD 0.25 each (its advise.toml): a better prompt, never training."""
     out = tmp_path / "out"
     assert main(["run", str(ROOT / "examples" / "lowvolume"), "-o", str(out), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["trained"] is False and summary["winner"] == "status-quo"
-    assert "Keep as is" in summary["reason"]
+    assert summary["trained"] is False and summary["winner"] == "prompting"
+    assert "Improve the prompt" in summary["reason"]
     assert (out / "analysis.json").is_file() and (out / "report.html").is_file()
     assert not (out / "data").exists() and not (out / "run").exists() and not (out / "eval.json").exists()
     # resumable: a rerun reuses the unchanged stages

@@ -170,7 +170,7 @@ description = "price_eur is a number, not a string with a currency."
 
 
 def _common(name: str, title: str, summary: str, conclusion: str, sigs: tuple[PlantedSignature, ...], days: int,
-            per_day: float, model: str = "gpt-4o-2024-08-06") -> Scenario:
+            per_day: float, model: str = "gpt-4o-2024-08-06", advise_toml: str = ADVISE_TOML) -> Scenario:
     holder: list[Scenario] = []
 
     def make(rng: random.Random) -> Content:
@@ -183,7 +183,7 @@ def _common(name: str, title: str, summary: str, conclusion: str, sigs: tuple[Pl
         days=days, per_day=per_day, sample_rate=1.0, default_format="openai_chat", max_tokens=200,
         temperature=0.0, response_format={"type": "json_object"}, signatures=sigs, labelled=True,
         error_rate=0.003, truncation_rate=0.0, ms_per_output_token=12.0,
-        metadata={"app": "catalogue-import", "env": "prod"}, advise_toml=ADVISE_TOML,
+        metadata={"app": "catalogue-import", "env": "prod"}, advise_toml=advise_toml,
     )
     holder.append(sc)
     return sc
@@ -212,4 +212,9 @@ LOWVOLUME = _common(
      "one-off value errors, labelled by the one person who reviews them."),
     ("Keep prompting: failures are scattered one-offs (nothing a fine-tune would learn) and at 50 requests/day "
      "no one-time training cost pays back; improve the prompt/few-shot instead. `advise run` must stop before training."),
-    (_scattered(0.06),), days=14, per_day=50.0)
+    (_scattered(0.06),), days=14, per_day=50.0,
+    advise_toml=ADVISE_TOML + """
+[assumptions]
+# What one wrong catalogue value costs the boutique: its one reviewer spots and fixes it, ~1 min at ≈ USD 15/h.
+failure_cost = 0.25
+""")
