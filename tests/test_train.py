@@ -382,6 +382,10 @@ def test_time_limit_stops_with_checkpoint_and_adapter(tmp_path, toy_data):
     assert (tmp_path / "r" / "adapter" / "adapter_model.safetensors").is_file()
     lrs = [json.loads(x)["lr"] for x in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines() if '"lr"' in x]
     assert lrs[-1] < 0.6 * max(lrs)  # the decay followed the clock, not the 1000-step plan
+    # the last weights are validated before the stop (room for it is kept inside the limit), so the adapter
+    # is the best one seen and final_val_loss is the stopped weights' loss, not the untrained one
+    vals = [json.loads(x) for x in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines() if '"val_loss"' in x]
+    assert vals[-1]["step"] == s.steps and s.final_val_loss == pytest.approx(vals[-1]["val_loss"], abs=1e-6)
 
 
 def test_finished_run_is_not_overwritten_without_force(tmp_path, toy_data):

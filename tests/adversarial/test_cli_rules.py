@@ -127,7 +127,7 @@ def test_silent_mode_leaves_stderr_empty_while_loading_a_model(tmp_path):
     warnings: after quiet_ml_libraries(silent=True) nothing reaches stderr."""
     code = r"""
 import sys, warnings, logging
-from advisor.kernel.progress import quiet_ml_libraries
+from trainer.training.quiet import quiet_ml_libraries
 quiet_ml_libraries(silent=True)
 from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
 cfg = LlamaConfig(vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=1,

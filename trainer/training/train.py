@@ -624,8 +624,14 @@ def _train(config: TrainConfig, data_path, val_path, base, out_dir, resume, forc
             save_checkpoint(out, model, optimizer, scheduler, {**state, "reason": reason}, best,
                             config.keep_checkpoints, rng=step_rng)
 
+    eval_seconds = 0.0  # how long one validation takes: the time limit keeps room for a last one
+
     def run_eval() -> float:
-        return evaluate_loss(loss_module, val_ex, config, pad_id, device, autocast)
+        nonlocal eval_seconds
+        t = time.perf_counter()
+        loss = evaluate_loss(loss_module, val_ex, config, pad_id, device, autocast)
+        eval_seconds = time.perf_counter() - t
+        return loss
 
     stream = micro_batches(state["micro"])
     status: Literal["finished", "early_stopped", "time_limit"] = "finished"
@@ -696,8 +702,13 @@ def _train(config: TrainConfig, data_path, val_path, base, out_dir, resume, forc
                                    "elapsed_s": round(elapsed(), 2)})
                     window_tokens, window_t = 0, now
 
-                # -- validation: keep the best weights, count evaluations without improvement
-                if val_ex and (step % config.eval_every == 0 or step == total_steps):
+                # -- time limit: stop when another step and a last validation would overrun it
+                out_of_time = (config.time_limit_s is not None and step < total_steps
+                               and elapsed() + step_seconds + eval_seconds > config.time_limit_s)
+
+                # -- validation: keep the best weights, count evaluations without improvement (the last weights
+                #    before a time-limit stop are validated too, so the kept adapter is the best one seen)
+                if val_ex and (step % config.eval_every == 0 or step == total_steps or out_of_time):
                     val = run_eval()
                     state["last_val"] = val
                     if metrics:
@@ -709,11 +720,9 @@ def _train(config: TrainConfig, data_path, val_path, base, out_dir, resume, forc
                         state["bad_evals"] += 1
                 bar.update(step, step_loss, tps, state["last_val"])
 
-                # -- stopping: early stopping, the time limit (another step would overrun it), SIGTERM
+                # -- stopping: early stopping, the time limit (decided above), SIGTERM
                 stop_early = (config.early_stopping_patience is not None
                               and state["bad_evals"] >= config.early_stopping_patience)
-                out_of_time = (config.time_limit_s is not None and step < total_steps
-                               and elapsed() + step_seconds > config.time_limit_s)
                 if stop.requested:
                     save("terminated")
                     raise TrainTerminated(f"training stopped by SIGTERM at step {step}; checkpoint saved",
