@@ -202,3 +202,17 @@ def test_segment_attention_equals_masked_sdpa_on_packed_and_padded_rows():
         real = batch["attention_mask"].bool()
         assert torch.allclose(ref[real], got[real], atol=1e-4)
     assert model.config._attn_implementation == "sdpa"  # restored
+
+
+def test_training_and_preference_files_that_are_not_utf8_name_their_line(tmp_path):
+    """One JSONL reader for SFT rows and DPO pairs (trainer.training.batches.json_lines): a Latin-1 line is an
+    error with file and line, not a UnicodeDecodeError traceback."""
+    from trainer.training.batches import load_chat_jsonl
+    from trainer.training.dpo import load_preferences
+
+    for name, load in (("train.jsonl", load_chat_jsonl), ("preferences.jsonl", load_preferences)):
+        path = tmp_path / name
+        path.write_bytes(b'\n{"prompt": "caf\xe9"}\n')
+        with pytest.raises(AdviseError, match="not valid UTF-8") as info:
+            load(path)
+        assert info.value.line == 2 and info.value.file == str(path)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,21 +79,27 @@ def normalise_row(obj: Any, path: str, line: int) -> dict[str, Any]:
     return row
 
 
+def json_lines(path: Path, error: Callable[[str, int, str], AdviseError]) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed object) of each non-blank line of a JSONL training file; a line that is not UTF-8 or
+    not JSON raises `error(file, line, message)`, which carries the file kind's own hint (SFT rows, DPO pairs)."""
+    with open(path, "rb") as fh:
+        for n, raw in enumerate(fh, start=1):
+            if not raw.strip():
+                continue
+            try:
+                yield n, json.loads(raw.decode("utf-8"))
+            except UnicodeDecodeError as exc:
+                raise error(str(path), n, f"not valid UTF-8 (byte {exc.object[exc.start]:#04x})") from exc
+            except json.JSONDecodeError as exc:
+                raise error(str(path), n, f"invalid JSON: {exc.msg}") from exc
+
+
 def load_chat_jsonl(path: str | Path) -> list[dict[str, Any]]:
     """Read a chat-JSONL file; the first invalid row raises AdviseError with file:line and field."""
     p = Path(path)
     if not p.is_file():
         raise AdviseError(f"training data not found: {p}", hint="pass a chat-JSONL file built by `advise dataset`")
-    rows: list[dict[str, Any]] = []
-    with open(p, encoding="utf-8") as fh:
-        for n, raw in enumerate(fh, start=1):
-            if not raw.strip():
-                continue
-            try:
-                obj = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise _row_error(str(p), n, f"invalid JSON: {exc.msg}") from exc
-            rows.append(normalise_row(obj, str(p), n))
+    rows = [normalise_row(obj, str(p), n) for n, obj in json_lines(p, _row_error)]
     if not rows:
         raise AdviseError("no examples in file", file=str(p), hint="the file is empty")
     return rows

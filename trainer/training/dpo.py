@@ -12,7 +12,6 @@ summed log-probabilities of the answer tokens under the policy and the reference
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,7 +39,7 @@ def _answer(value: Any, path: str, line: int, field: str) -> str:
 
 def load_preferences(path: str | Path) -> list[dict[str, Any]]:
     """Rows of {"messages": prompt messages, "chosen": text, "rejected": text}; errors name file:line and field."""
-    from trainer.training.batches import normalise_row
+    from trainer.training.batches import json_lines, normalise_row
 
     p = Path(path)
     if not p.is_file():
@@ -48,13 +47,7 @@ def load_preferences(path: str | Path) -> list[dict[str, Any]]:
                           hint="`advise dataset ... --labels labels.jsonl` writes preferences.jsonl when labels "
                                "carry `expected` corrections")
     pairs = []
-    for n, raw in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1):
-        if not raw.strip():
-            continue
-        try:
-            obj = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise _pair_error(str(p), n, f"invalid JSON: {exc.msg}") from exc
+    for n, obj in json_lines(p, _pair_error):
         if not isinstance(obj, dict) or not {"prompt", "chosen", "rejected"} <= obj.keys():
             raise _pair_error(str(p), n, "missing prompt, chosen or rejected")
         prompt = obj["prompt"]
