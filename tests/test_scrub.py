@@ -188,3 +188,16 @@ def test_consistent_placeholders_and_validators():
     assert looks_random("Zx9Qw3Er7Ty1Ui5Op2As8Df") and not looks_random("product_description_version2")
     nested = Scrubber().obj({"args": ["call +44 20 7946 0958"], "n": 3})
     assert nested == {"args": ["call <PHONE_1>"], "n": 3}
+
+
+def test_model_names_are_not_secrets_but_keys_with_a_word_prefix_are():
+    """Names of models and deployments survive the entropy rule; keys with a word prefix do not."""
+    names = ["Qwen3-14B-Instruct-2507", "Meta-Llama-3.1-8B-Instruct-Turbo", "SmolLM2-135M-Instruct",
+             "accounts/fireworks/models/llama-v3p1-8b-instruct", "deepseek-ai/DeepSeek-R1-Distill-Qwen-14B"]
+    keys = ["sk-proj-abcD3fGh1jKlmN0pQrStUvWx", "xoxb-123456789012-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx",
+            "ghp_aB3dE5fG7hI9jK1lM3nO5pQ7rS9tU1vW3xY5", "token-Ab3-Cd5-Ef7-Gh9-Ij1-Kl3", "SKU-AB12-CD34-EF56-GH78"]
+    assert [looks_random(n) for n in names] == [False] * len(names)
+    assert [looks_random(k) for k in keys] == [True] * len(keys)
+    s = Scrubber()
+    text = "Served by Qwen3-14B-Instruct-2507 with key sk-proj-abcD3fGh1jKlmN0pQrStUvWx."
+    assert s.text(text) == "Served by Qwen3-14B-Instruct-2507 with key <API_KEY_1>."

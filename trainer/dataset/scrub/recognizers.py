@@ -64,10 +64,35 @@ PLACEHOLDER = re.compile(r"<[A-Z_]+_\d+>")
 _HEX = re.compile(r"[0-9a-f]{32,}|[0-9A-F]{32,}")
 
 
+_SEPARATORS = re.compile(r"[-_/.:]+")
+_RUNS = re.compile(r"[A-Z][a-z]+|[A-Z]+(?![a-z])|[a-z]+|\d+")
+_WORD = re.compile(r"[A-Za-z]?[a-z]{3,}")
+
+
+def looks_like_name(token: str) -> bool:
+    """A dashed/slashed name built of words and version numbers, not a key.
+
+    Model and product names (``Qwen3-14B-Instruct-2507``, ``accounts/fireworks/models/llama-v3p1-8b-instruct``,
+    ``SmolLM2-135M-Instruct``) mix classes like keys do, but each part is a word, an acronym or a number (at
+    most four class runs, at most two parts mixing classes like ``Qwen3`` or ``14B``) and at least one part is a
+    real lowercase word. A key keeps one long random part
+    (``sk-proj-abcD3fGh1jKlmN0pQrStUvWx``), and a code of only short upper/digit groups
+    (``X7KQ-9MZP-…``) has no word, so both stay secrets.
+    """
+    parts = [p for p in _SEPARATORS.split(token) if p]
+    if len(parts) < 2 or not any(_WORD.fullmatch(p) for p in parts):
+        return False
+    runs = [_RUNS.findall(p) for p in parts]
+    if any(len(p) > 16 or len(r) > 4 or "".join(r) != p for p, r in zip(parts, runs, strict=True)):
+        return False
+    mixed = [p for p, r in zip(parts, runs, strict=True) if len(r) > 1]  # "Qwen3", "14B", "v3p1"
+    return len(mixed) <= 2 and sum(map(len, mixed)) <= 12
+
+
 def looks_random(token: str) -> bool:
     """High-entropy rule: ≥ 20 chars mixing classes, short class runs, entropy ≥ min(4, log2(len) − 0.8);
-    or ≥ 32 hex digits with entropy ≥ 3 (keys, digests)."""
-    if len(token) < 20 or PLACEHOLDER.fullmatch(token):
+    or ≥ 32 hex digits with entropy ≥ 3 (keys, digests). Names made of words and versions are not random."""
+    if len(token) < 20 or PLACEHOLDER.fullmatch(token) or looks_like_name(token):
         return False
     digits = sum(c.isdigit() for c in token)
     if _HEX.fullmatch(token):
