@@ -54,6 +54,7 @@ NOT_DETECTED: list[str] = [
     "passport and national id numbers without a cue word, other than US SSNs",
     "national phone numbers of regions outside the list, written as bare digits without a cue word",
     "passwords not introduced by a keyword",
+    "keys shaped like dashed names (words and version numbers: 'acme-prod-Key3-v2-build')",
     "free-text personal facts (health, religion, workplace, …) and pictures or audio",
     "PII inside base64, URL-encoded or otherwise encoded blobs",
 ]
