@@ -24,6 +24,25 @@ def test_low_volume_example_stops_with_prompting_and_no_training(tmp_path: Path,
     assert again["stages_run"] == [] and set(again["stages_skipped"]) == {"analyze", "report"}
 
 
+def test_report_file_created_during_the_run_is_not_replaced(tmp_path: Path, monkeypatch):
+    """--report is checked up front; a file that appears there while the run works is kept, not overwritten,
+    and the run directory's own report survives."""
+    from advisor.cli import pipeline
+
+    target, out = tmp_path / "report.html", tmp_path / "out"
+    real = pipeline._report
+
+    def someone_writes_first(*args, **kwargs):
+        target.write_text("written by someone else")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "_report", someone_writes_first)
+    code = main(["run", str(ROOT / "examples" / "lowvolume"), "-o", str(out), "--report", str(target)])
+    assert code == 1
+    assert target.read_text() == "written by someone else"
+    assert (out / "report.html").is_file() and (out / "analysis.json").is_file()
+
+
 def test_run_refuses_a_foreign_output_directory(tmp_path: Path):
     (tmp_path / "precious.txt").write_text("keep me")
     assert main(["run", str(ROOT / "examples" / "lowvolume"), "-o", str(tmp_path)]) == 1

@@ -37,6 +37,7 @@ class RunOptions:
     eval_examples: int = 40
     seed: int = 0
     report: Path | None = None
+    force: bool = False  # --force: the --report file may replace an existing one
     force_train: bool = False  # train even when fine-tuning does not win
     quiet: bool = False
     overrides: dict[str, Any] = field(default_factory=dict)
@@ -233,7 +234,7 @@ def _report(analysis: Analysis, ev: Any, out: Path, opts: RunOptions, state: Sta
         from advisor.cli.commands.report import REPORT_SUFFIXES
 
         fmt = REPORT_SUFFIXES.get(opts.report.suffix.lower(), "html")
-        written += write_report(ctx, opts.report, fmt)
+        written += write_report(ctx, opts.report, fmt, overwrite=opts.force)  # created meanwhile: refused
     state.done("report", h, [html, md])
     ran.append("report")
     return written

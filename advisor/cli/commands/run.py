@@ -70,7 +70,7 @@ def run(paths: tuple[Path, ...], out: Path, config: Path | None, prices: Path | 
     console = Console(stderr=True, quiet=as_json)
     opts = RunOptions(paths=list(paths), out=out, config=config, prices=prices, format=fmt, labels=labels, base=base,
                       budget_minutes=budget_minutes, max_train_examples=max_train_examples,
-                      eval_examples=eval_examples, seed=seed, report=report, force_train=force_train,
+                      eval_examples=eval_examples, seed=seed, report=report, force=force, force_train=force_train,
                       quiet=quiet or as_json, overrides=cli_overrides(**what_if))
     result = run_pipeline(opts, say=lambda s: console.print(f"[bold cyan]advise run:[/] {s}"))
     if as_json:
