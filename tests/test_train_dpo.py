@@ -118,3 +118,23 @@ def test_cli_train_method_dpo_end_to_end_on_embedded_model(tmp_path):
     rows = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert rows[-1]["step"] == 4 and rows[-1]["reward_margin"] > 0  # 0 at step 1: LoRA B starts at zero
     assert (tmp_path / "run" / "adapter" / "adapter_model.safetensors").is_file()
+
+
+def test_preference_pairs_never_hold_a_test_request(tmp_path):
+    """A labelled correction of a failed request that went to the test split is that example's reference:
+    DPO on it would grade the candidate on answers it was shown, so its pair is held back and counted."""
+    out = tmp_path / "data"
+    assert main(["dataset", "build", str(ROOT / "examples" / "support"), "-o", str(out), "--labels",
+                 str(ROOT / "examples" / "support" / "labels.jsonl.gz"), "--test", "0.3", "-q"]) == 0
+    test_prompts = set()
+    for line in (out / "test.jsonl").read_text().splitlines():
+        ex = json.loads(line)
+        test_prompts.add(json.dumps(ex["messages"][:-1], sort_keys=True))
+    pairs = [json.loads(x) for x in (out / "preferences.jsonl").read_text().splitlines()]
+    assert pairs and not [p for p in pairs if json.dumps(p["prompt"], sort_keys=True) in test_prompts]
+    manifest = json.loads((out / "dataset.json").read_text())
+    held = {f["name"]: f["removed"] for f in manifest["filters"]}.get("preference_in_test", 0)
+    failed_in_test = sum(1 for line in (out / "test.jsonl").read_text().splitlines()
+                         if not json.loads(line)["metadata"]["incumbent"]["ok"]
+                         and json.loads(line)["metadata"]["incumbent"]["reason"] == "label_not_ok")
+    assert held >= failed_in_test > 0

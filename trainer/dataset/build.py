@@ -55,7 +55,7 @@ from trainer.dataset.manifest import (
 )
 from trainer.dataset.prefix import FamilyPrefix, PrefixFinder, strip_example
 from trainer.dataset.scrub import Scrubber, ScrubReport
-from trainer.dataset.splits import EXCLUDED, SPLIT_NAMES, assign_splits
+from trainer.dataset.splits import EXCLUDED, SPLIT_NAMES, TEST, assign_splits
 
 OUTPUT_FILES = ("train.jsonl", "val.jsonl", "test.jsonl", "dataset.json")
 
@@ -242,6 +242,7 @@ def _build_into(out_dir: Path, records: Iterable[Record], options: DatasetOption
     removed: Counter[str] = Counter()
     finder = PrefixFinder(hints=hint_blocks)
     read = kept = 0
+    spooled = 0  # rows in the first spool; a preference pair remembers its row to learn its split later
 
     with tempfile.TemporaryDirectory(prefix=".advise-dataset-", dir=out_dir) as tmp:
         spool1 = Path(tmp) / "kept.jsonl"
@@ -262,8 +263,9 @@ def _build_into(out_dir: Path, records: Iterable[Record], options: DatasetOption
                     if verdict.reason == flt.LABEL_FAILED and correction is not None and correction.expected:
                         p_system, p_msgs, p_target, _ = _scrub_rows(scrubber, *record_to_chat(record))
                         chosen = scrubber.text(correction.expected) if scrubber else correction.expected
-                        pref.write(orjson.dumps({"family": "#".join(family_key(record)), "system": p_system,
-                                                 "messages": p_msgs, "chosen": chosen, "rejected": p_target}) + b"\n")
+                        pref.write(orjson.dumps({"row": spooled, "family": "#".join(family_key(record)),
+                                                 "system": p_system, "messages": p_msgs, "chosen": chosen,
+                                                 "rejected": p_target}) + b"\n")
                 else:
                     kept += 1
                 model, key = family_key(record)
@@ -284,10 +286,10 @@ def _build_into(out_dir: Path, records: Iterable[Record], options: DatasetOption
                     "incumbent": {"model": model, "ok": verdict.keep, "reason": verdict.reason,
                                   "finish_reason": str(record.finish_reason) if record.finish_reason else None,
                                   "reference": reference, "reference_source": ref_source}}) + b"\n")
+                spooled += 1
         if on_progress is not None:
             on_progress(read)
         prefixes = finder.finish(options.short_prompt)
-        n_pref = _write_preferences(spool_pref, out_dir / PREFERENCES, prefixes, options.short_prompt)
 
         # ---- pass 2: strip static text, dedupe, spool again
         dedupe = Deduplicator(tmp, threshold=options.near_dup_threshold, seed=options.seed + 1)
@@ -296,12 +298,14 @@ def _build_into(out_dir: Path, records: Iterable[Record], options: DatasetOption
         test_only = array("B")
         stripped_per_family: Counter[str] = Counter()
         spool2 = Path(tmp) / "examples.jsonl"
+        example_of_row = array("i")  # first-spool row → example index, -1 for an exact duplicate
         with open(spool1, "rb") as src, open(spool2, "wb") as dst:
             for line in src:
                 row = orjson.loads(line)
                 fp: FamilyPrefix | None = prefixes.get(row["family"])
                 short, stripped = strip_example(row["system"], row["messages"], fp, options.short_prompt)
                 idx = dedupe.add(_dedupe_text(short, fp.short_prompt if fp else options.short_prompt))
+                example_of_row.append(-1 if idx is None else idx)
                 if idx is None:
                     continue
                 stripped_per_family[row["family"]] += stripped
@@ -341,6 +345,16 @@ def _build_into(out_dir: Path, records: Iterable[Record], options: DatasetOption
                                         max_examples=options.max_examples, test_only=test_only)
         if options.max_examples is not None:
             removed["max_examples"] = excl
+
+        # ---- preference pairs, minus those whose input (or a near-duplicate of it) is a test example
+        def in_test(row: int) -> bool:
+            i = example_of_row[row]
+            return i < 0 or codes[i] == TEST or codes[groups[i]] == TEST  # exact duplicates: held back too
+
+        n_pref, pref_held_back = _write_preferences(spool_pref, out_dir / PREFERENCES, prefixes,
+                                                    options.short_prompt, in_test)
+        if pref_held_back:
+            removed["preference_in_test"] = pref_held_back
 
         # ---- pass 4: write the splits
         stratum_names = {v: k for k, v in strata_ids.items()}
@@ -449,24 +463,34 @@ PREFERENCES = "preferences.jsonl"
 
 
 def _write_preferences(spool: Path, target: Path, prefixes: dict[str, FamilyPrefix],
-                       short_prompt: str | None) -> int:
+                       short_prompt: str | None, in_test: Callable[[int], bool]) -> tuple[int, int]:
     """preferences.jsonl for DPO: {prompt, chosen, rejected} in TRL's conversational format.
 
     The prompt gets the same static-prefix stripping as the train split (the adapter is used with
     the short prompt); chosen is the reviewer's `expected` correction, rejected the failed output.
+    A pair whose request went to the test split is held back: its `chosen` is that example's reference,
+    so training on it would grade the candidate on answers it was shown. Returns (written, held back).
     """
-    n = 0
+    n = held = 0
+    rows = []
     if spool.stat().st_size:
-        with open(spool, "rb") as src, atomic_open(target, "wb", encoding=None) as dst:
+        with open(spool, "rb") as src:
             for line in src:
                 row = orjson.loads(line)
+                if in_test(row["row"]):
+                    held += 1
+                else:
+                    rows.append(row)
+    if rows:
+        with atomic_open(target, "wb", encoding=None) as dst:
+            for row in rows:
                 short, _ = strip_example(row["system"], row["messages"], prefixes.get(row["family"]), short_prompt)
                 dst.write(orjson.dumps({"prompt": short, "chosen": [{"role": "assistant", "content": row["chosen"]}],
                                         "rejected": [row["rejected"]]}) + b"\n")
                 n += 1
     elif target.exists():
         target.unlink()  # a stale file from an earlier build must not outlive it
-    return n
+    return n, held
 
 
 def _file_ref(path: Path | None) -> dict[str, str] | None:

@@ -26,6 +26,8 @@ FILTER_DESCRIPTIONS = {
     "exact_duplicate": "same normalised input as an earlier example",
     "near_duplicate": "--drop-near-duplicates: not the first of its near-duplicate group",
     "max_examples": "beyond --max-examples (whole groups kept or dropped)",
+    "preference_in_test": "preference pair (preferences.jsonl) held back: its request, or a near-duplicate of it, "
+                          "is a test example whose reference would be the pair's chosen answer",
 }
 
 
