@@ -317,26 +317,23 @@ def test_cli_rejects_bad_fractions(tmp_path, capsys):
     assert "nothing to train on" in capsys.readouterr().err
 
 
-def test_analysis_hints_are_read_defensively(tmp_path):
+def test_analysis_hints_are_read_through_the_typed_contract(tmp_path):
+    from advisor.analysis import analysis_json, build_analysis
+
     rng = random.Random(14)
     records = [rec(i, product(i, rng)) for i in range(20)]
-    from advisor.metrics.static_prompt import family_key
-
-    family = "#".join(family_key(records[0]))
+    a = build_analysis([], records=records, allow_unpriced=True)
+    a.prompt_families[0].static_prefix_tokens = 123  # a value only the file carries
     analysis = tmp_path / "analysis.json"
-    analysis.write_text(json.dumps({
-        "prompt_families": [{"family": family, "static_prefix_tokens": 123, "static_blocks": [{"excerpt": 5}]},
-                            "garbage"],
-        "failures": {"clusters": [{"name": "tone", "record_ids": [f"r{i}" for i in range(10)]}]},
-    }))
+    analysis.write_text(analysis_json(a))
     _, m = build(records, tmp_path, analysis=analysis, val=0, test=0.5)
     assert m["families"][0]["analysis_static_prefix_tokens"] == 123
-    assert {k.split("|")[1] for k in m["strata"]} == {"tone", "-"}
-    clusters = {r["metadata"]["cluster"] for r in rows(tmp_path / "out" / "test.jsonl")}
-    assert clusters == {"tone", None}  # stratified: both strata reach the test split
     (tmp_path / "bad.json").write_text("{nope")
-    with pytest.raises(Exception, match="not valid JSON"):
+    with pytest.raises(Exception, match="not a readable JSON file"):
         build(records, tmp_path, "o2", analysis=tmp_path / "bad.json")
+    (tmp_path / "other.json").write_text(json.dumps({"prompt_families": []}))  # not an analysis.json
+    with pytest.raises(Exception, match="no schema_version"):
+        build(records, tmp_path, "o3", analysis=tmp_path / "other.json")
 
 
 def test_test_split_samples_all_answered_requests_failed_ones_included(tmp_path):
