@@ -259,8 +259,9 @@ def test_round_trip_strict_validator_and_trainer_loader_with_tools(tmp_path):
     with_tools = [r for r in train if "tools" in r]
     assert with_tools and json.loads(with_tools[0]["messages"][-1]["tool_calls"][0]["function"]["arguments"])
     assert all(set(r) <= {"messages", "tools"} for r in train)
-    data = pytest.importorskip("trainer.training.batches")
-    loaded = data.load_chat_jsonl(out / "train.jsonl")
+    from trainer.training.batches import load_chat_jsonl
+
+    loaded = load_chat_jsonl(out / "train.jsonl")
     assert len(loaded) == len(train)
 
 

@@ -127,8 +127,6 @@ def test_load_test_examples_reads_the_incumbent_block(tmp_path):
 def test_run_evaluation_three_arms_on_a_tiny_model_reports_truncation(tmp_path):
     """End to end on a tiny local model: three arms, the incumbent scored from the log for free, a base model
     that rambles to the token limit counted as truncated (not as a check failure)."""
-    pytest.importorskip("torch")
-    pytest.importorskip("peft")
     from tests.test_train import small_config, tiny_loaded, toy_rows, write_jsonl
     from trainer.evaluation.run import run_evaluation
     from trainer.training.train import train
@@ -213,7 +211,6 @@ def test_measured_roi_labels_a_proxy_on_the_bundled_example(ecommerce_analysis):
 
 def test_an_open_weight_target_that_is_here_is_the_model_trained_and_measured(tmp_path, ecommerce_analysis):
     """`advise run` trains the recommended open-weight target when it is a local HF directory (or cached)."""
-    pytest.importorskip("torch")
     from advisor.cli.pipeline import RunOptions, _base_to_measure
     from tests.test_train import tiny_loaded
     from trainer.evaluation.measured import recommended_target, trainable_target

@@ -7,9 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-
-torch = pytest.importorskip("torch")
-pytest.importorskip("peft")
+import torch  # the train extra, which setup.sh installs: a hard dependency here, never skipped
 
 from advisor.cli import main  # noqa: E402
 from advisor.kernel.errors import AdviseError  # noqa: E402

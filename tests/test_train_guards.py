@@ -7,9 +7,7 @@ import json
 import types
 
 import pytest
-
-torch = pytest.importorskip("torch")
-pytest.importorskip("peft")
+import torch  # the train extra, which setup.sh installs: a hard dependency here, never skipped
 
 from advisor.kernel.errors import AdviseError  # noqa: E402
 from tests.test_train import (  # noqa: E402,F401
