@@ -536,8 +536,8 @@ class PriceBook:
 class Rates:
     """What one request is billed per 1M tokens of each kind, batch terms and fallbacks applied.
 
-    The one rate computation: `cost_breakdown`, `bill`, the static-prompt cost share and the decision's
-    cost of a request as logged all read their rates from :func:`rates` / :func:`cache_rates`."""
+    The one rate computation: `cost_breakdown` and `bill` read their rates from :func:`rates`, the decision's
+    cost of a request as logged from :func:`cache_rates`."""
 
     input: float
     cache_read: float
