@@ -488,6 +488,26 @@ class TrainWarning(UserWarning):
 
 
 @dataclass
+class _StepClock:
+    """Under a time limit the LR schedule follows the clock: the step the elapsed time corresponds to."""
+
+    step_by_time: float = 0.0
+
+
+def _micro_batches(train_ex, config: TrainConfig, batches_per_epoch: int, start_micro: int, pad_id: int,
+                   pad_multiple: int, pack_to: int | None) -> Iterator[dict[str, Any]]:
+    """An endless stream of micro-batches, epoch after epoch, starting at a global index (so a resume continues
+    with the batch the interrupted run would have seen next)."""
+    from trainer.training.batches import iterate_batches
+
+    epoch, offset = divmod(start_micro, batches_per_epoch)
+    while True:
+        yield from iterate_batches(train_ex, config.batch_size, config.seed, epoch, pad_id, config.batch_tokens,
+                                   start=offset, multiple=pad_multiple, pack_to=pack_to)
+        epoch, offset = epoch + 1, 0
+
+
+@dataclass
 class LoopState:
     """What the loop counts, saved in every checkpoint (trainer_state.json) and restored on resume."""
 
@@ -524,7 +544,6 @@ def _train(config: TrainConfig, data_path: Path, val_path: Path | None, *, base:
     from trainer.training.batches import (
         IGNORE_INDEX,
         data_stats,
-        iterate_batches,
         length_grouped_batches,
         load_chat_jsonl,
         tokenize_rows,
@@ -611,9 +630,9 @@ def _train(config: TrainConfig, data_path: Path, val_path: Path | None, *, base:
     micro_per_step = config.grad_accum * world
     total_steps = total_steps_for(config, max(1, batches_per_epoch // world))
     warmup = config.warmup_steps if config.warmup_steps is not None else int(config.warmup_ratio * total_steps)
-    clock = {"step_by_time": 0.0}
+    clock = _StepClock()
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: lr_factor(max(s, clock["step_by_time"]), total_steps, warmup, config.schedule,
+        optimizer, lambda s: lr_factor(max(s, clock.step_by_time), total_steps, warmup, config.schedule,
                                        config.min_lr_ratio))
     if accelerator is not None:
         loss_module, optimizer = accelerator.prepare(loss_module, optimizer)
@@ -650,14 +669,6 @@ def _train(config: TrainConfig, data_path: Path, val_path: Path | None, *, base:
 
     metrics = MetricsWriter(out / "metrics.jsonl", resume_step=resumed_from) if is_main else None
 
-    def micro_batches(start_micro: int):
-        """An endless stream of micro-batches, epoch after epoch, starting at a global index."""
-        epoch, offset = divmod(start_micro, batches_per_epoch)
-        while True:
-            yield from iterate_batches(train_ex, config.batch_size, config.seed, epoch, pad_id,
-                                       config.batch_tokens, start=offset, multiple=pad_multiple, pack_to=pack_to)
-            epoch, offset = epoch + 1, 0
-
     step_rng: dict[str, Any] | None = None  # RNG at the start of the step in progress
 
     def save(reason: str) -> None:
@@ -676,7 +687,7 @@ def _train(config: TrainConfig, data_path: Path, val_path: Path | None, *, base:
         return loss
 
     # ---- the loop: step, log, validate, stop
-    stream = micro_batches(state.micro)
+    stream = _micro_batches(train_ex, config, batches_per_epoch, state.micro, pad_id, pad_multiple, pack_to)
     status: Literal["finished", "early_stopped", "time_limit"] = "finished"
     if val_ex and state.initial_val is None:
         state.initial_val = state.last_val = run_eval()
@@ -719,7 +730,7 @@ def _train(config: TrainConfig, data_path: Path, val_path: Path | None, *, base:
                 optimizer.zero_grad(set_to_none=True)
                 lr = scheduler.get_last_lr()[0]
                 if config.time_limit_s:
-                    clock["step_by_time"] = total_steps * elapsed() / config.time_limit_s
+                    clock.step_by_time = total_steps * elapsed() / config.time_limit_s
                 scheduler.step()
 
                 # -- bookkeeping
