@@ -15,9 +15,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from advisor import __version__
+from advisor.decision.assumptions import AssumptionRow
+from advisor.decision.decide import RecommendationRecord, StrategyResult
+from advisor.failures.result import FailureAnalysis
 from advisor.ingest.duplicates import Duplicates
 from advisor.kernel.config import AdviseConfig, find_config, load_config
 from advisor.kernel.errors import AdviseError
@@ -109,8 +112,25 @@ class DataQuality(BaseModel):
                              description="what reading the input left out or assumed, one sentence each")
 
 
+class NoRecommendation(BaseModel):
+    """The recommendation slot when the strategies could not be costed (e.g. an unpriced model)."""
+
+    winner: None = None
+    headline: str
+
+
+class AssumptionTable(BaseModel):
+    """The `assumptions` section: one row per assumption the decision used."""
+
+    rows: list[AssumptionRow] = Field(default_factory=list)
+
+
 class Analysis(BaseModel):
-    """Everything `advise analyze` measured. Money is in `cost.currency`; scaled fields say so."""
+    """Everything `advise analyze` measured. Money is in `cost.currency`; scaled fields say so.
+
+    Every section is typed; a dict assigned to a section (tests, older callers) is validated into its model."""
+
+    model_config = ConfigDict(validate_assignment=True)
 
     schema_version: int = SCHEMA_VERSION
     advise_version: str = __version__
@@ -126,39 +146,11 @@ class Analysis(BaseModel):
     daily: list[DayAggregate]
     data_quality: DataQuality
     # Filled by later stages (the lead plugs them in through build_analysis' hooks):
-    failures: dict[str, Any] | None = Field(default=None, description="advisor.failures result")
-    strategies: list[dict[str, Any]] = Field(default_factory=list,
-                                             description="costed options (advisor.decision.decide.StrategyResult)")
-    recommendation: dict[str, Any] | None = Field(
-        default=None, description="the winning option and why (advisor.decision.decide.RecommendationRecord)")
-    assumptions: dict[str, Any] | None = Field(
-        default=None, description="every assumption used, with its source ({'rows': [AssumptionRow]})")
-
-    @field_validator("strategies")
-    @classmethod
-    def _typed_strategies(cls, v: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Held as dicts for the readers, validated against the decision's typed contract."""
-        from advisor.decision.decide import StrategyResult
-
-        return [StrategyResult.model_validate(s).model_dump(mode="json") for s in v]
-
-    @field_validator("recommendation")
-    @classmethod
-    def _typed_recommendation(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
-        from advisor.decision.decide import RecommendationRecord
-
-        if v is None or v.get("winner") is None:  # no recommendation (e.g. unpriced): only a headline
-            return v
-        return RecommendationRecord.model_validate(v).model_dump(mode="json")
-
-    @field_validator("assumptions")
-    @classmethod
-    def _typed_assumptions(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
-        from advisor.decision.assumptions import AssumptionRow
-
-        if v is None:
-            return v
-        return {**v, "rows": [AssumptionRow.model_validate(r).model_dump(mode="json") for r in v.get("rows", [])]}
+    failures: FailureAnalysis | None = Field(default=None, description="advisor.failures result")
+    strategies: list[StrategyResult] = Field(default_factory=list, description="costed options")
+    recommendation: RecommendationRecord | NoRecommendation | None = Field(
+        default=None, description="the winning option and why; only a headline when nothing could be costed")
+    assumptions: AssumptionTable | None = Field(default=None, description="every assumption used, with its source")
 
 
 class Collector(Protocol):
@@ -448,10 +440,9 @@ def _build_analysis(paths: Iterable[str | Path], *, format: str | None, prices: 
     # hook: results of extra collectors go into the slot of the same name (e.g. "failures")
     for name, c in extra.items():
         result = c.finish()
-        value = result.model_dump(mode="json") if isinstance(result, BaseModel) else result
         if name not in Analysis.model_fields:
             raise ValueError(f"no Analysis slot named {name!r} for a collector")
-        setattr(analysis, name, value)
+        setattr(analysis, name, result)
     # hook: the decision engine (strategies, recommendation, assumptions) runs on the finished analysis
     if post_process is not None:
         analysis = post_process(analysis)

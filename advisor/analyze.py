@@ -58,13 +58,14 @@ def analyze_logs(paths: Sequence[str | Path], *, format: str | None = None, pric
                            price_book=book)
 
     def hook(analysis: Analysis) -> Analysis:
+        from advisor.analysis import NoRecommendation
         from advisor.kernel.errors import UnpricedModelError
 
         try:
             return decide(analysis)
         except UnpricedModelError as exc:  # only reachable with --allow-unpriced: cost unknown → no ROI
-            analysis.recommendation = {"winner": None, "headline": f"No recommendation: {exc.message}. The "
-                                       "strategies cannot be costed without a price; add it with --prices."}
+            analysis.recommendation = NoRecommendation(headline=f"No recommendation: {exc.message}. The strategies "
+                                                       "cannot be costed without a price; add it with --prices.")
             return analysis
     return build_analysis(path_list, format=format, prices=book, since=since, until=until, strict=strict,
                           allow_unpriced=allow_unpriced, config=cfg, on_error=on_error, progress=progress,

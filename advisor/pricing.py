@@ -9,7 +9,8 @@ snapshot is read directly, so a lookup never touches the network.
 A model without a price is an error (:class:`UnpricedModelError`, with "did you mean"); it is
 never billed $0. Every output names the table's source and date (:meth:`PriceBook.describe`).
 
-Billing rules (:meth:`PriceBook.cost_breakdown`), on normalised :class:`~advisor.kernel.record.Usage`:
+Billing rules (:func:`rates`, shared by :meth:`PriceBook.cost_breakdown` and :meth:`PriceBook.bill`), on
+normalised :class:`~advisor.kernel.record.Usage`:
 
 * uncached input at ``input_mtok``; cache reads at ``cached_input_mtok`` (no cached price → input price);
 * cache writes at ``cache_write_mtok`` (none → input price: OpenAI bills cache writes as plain input);
@@ -470,51 +471,44 @@ class PriceBook:
     @staticmethod
     def cost_breakdown(usage: Usage, price: ModelPrice, batch: bool = False) -> dict[str, float]:
         """Money per part (input, cache_read, cache_write, cache_write_1h, output, total) in price.currency."""
-        factor = 1.0
-        if batch:
-            if price.batch_price is not None:
-                price = price.batch_price
-            elif price.batch_discount is not None:
-                factor = price.batch_discount
-        r = price.rates_for(usage.input_tokens)
-        cached, write, write_1h = _cache_rates(r)
-        if usage.output_tokens and r.output_mtok is None:
+        rt = rates(price, batch, usage.input_tokens)
+        if usage.output_tokens and rt.output is None:
             raise UnpricedModelError(f"no output price for model '{price.model}'", field="model",
                                      hint="add the model with an output price to a --prices file")
-        out_rate = r.output_mtok or 0.0
         parts = {
-            "input": usage.uncached_input_tokens * r.input_mtok / MTOK,
-            "cache_read": usage.cache_read_tokens * cached / MTOK,
-            "cache_write": (usage.cache_write_tokens - usage.cache_write_1h_tokens) * write / MTOK,
-            "cache_write_1h": usage.cache_write_1h_tokens * write_1h / MTOK,
-            "output": usage.output_tokens * out_rate / MTOK,
+            "input": usage.uncached_input_tokens * rt.input / MTOK,
+            "cache_read": usage.cache_read_tokens * rt.cache_read / MTOK,
+            "cache_write": (usage.cache_write_tokens - usage.cache_write_1h_tokens) * rt.cache_write / MTOK,
+            "cache_write_1h": usage.cache_write_1h_tokens * rt.cache_write_1h / MTOK,
+            "output": usage.output_tokens * (rt.output or 0.0) / MTOK,
         }
-        parts = {k: v * factor for k, v in parts.items()}
+        parts = {k: v * rt.factor for k, v in parts.items()}
         parts["total"] = sum(parts.values())
         return parts
 
     @staticmethod
     def bill(usage: Usage, price: ModelPrice, batch: bool = False) -> tuple[float, float]:
-        """(total, input part) of `cost_breakdown(usage, price, batch)` with the same float arithmetic, minus
-        the dict: `advise analyze` bills every record, so this is the per-record path at 1M records."""
-        rates = _BILL_RATES.get((id(price), batch))
-        if rates is None or rates[0] is not price:
-            rates = _bill_rates(price, batch)
-        _, flat, factor, rin, cached, write, write_1h, out_rate, has_out = rates
-        if not flat:  # long-context tiers: resolve per request, as cost_breakdown does
+        """(total, input part) of `cost_breakdown(usage, price, batch)` with the same rates and float arithmetic,
+        minus the dict: `advise analyze` bills every record, so this is the per-record path at 1M records."""
+        hit = _BILL_RATES.get((id(price), batch))
+        if hit is None or hit[0] is not price:
+            hit = _bill_rates(price, batch)
+        rt = hit[1]
+        if rt is None:  # long-context tiers: the rates depend on the request's input, as in cost_breakdown
             parts = PriceBook.cost_breakdown(usage, price, batch)
             return parts["total"], float(parts["input"] + parts["cache_read"] + parts["cache_write"]
                                          + parts["cache_write_1h"])
         out_tokens = usage.output_tokens
-        if out_tokens and not has_out:
+        if out_tokens and rt.output is None:
             raise UnpricedModelError(f"no output price for model '{price.model}'", field="model",
                                      hint="add the model with an output price to a --prices file")
+        factor = rt.factor
         read, writes, writes_1h = usage.cache_read_tokens, usage.cache_write_tokens, usage.cache_write_1h_tokens
-        a = (usage.input_tokens - read - writes) * rin / MTOK * factor
-        b = read * cached / MTOK * factor
-        c = (writes - writes_1h) * write / MTOK * factor
-        d = writes_1h * write_1h / MTOK * factor
-        e = out_tokens * out_rate / MTOK * factor
+        a = (usage.input_tokens - read - writes) * rt.input / MTOK * factor
+        b = read * rt.cache_read / MTOK * factor
+        c = (writes - writes_1h) * rt.cache_write / MTOK * factor
+        d = writes_1h * rt.cache_write_1h / MTOK * factor
+        e = out_tokens * (rt.output or 0.0) / MTOK * factor
         return a + b + c + d + e, float(a + b + c + d)
 
     def cost(self, record: Record) -> float:
@@ -538,13 +532,27 @@ class PriceBook:
         return text
 
 
-_BILL_RATES: dict[tuple[int, bool], tuple[Any, ...]] = {}
+@dataclass(frozen=True, slots=True)
+class Rates:
+    """What one request is billed per 1M tokens of each kind, batch terms and fallbacks applied.
+
+    The one rate computation: `cost_breakdown` and `bill` read their rates from :func:`rates`, the decision's
+    cost of a request as logged from :func:`cache_rates`."""
+
+    input: float
+    cache_read: float
+    cache_write: float
+    cache_write_1h: float
+    output: float | None  # None: the table lists no output price (billing output tokens is then an error)
+    factor: float = 1.0  # batch discount applied to every part (1.0 when the table has batch rates, or none)
 
 
-def _cache_rates(r: ModelPrice) -> tuple[float, float, float]:
-    """Cached-read, cache-write and 1-hour-write rates per 1M, falling back where a table has none.
+def cache_rates(r: ModelPrice) -> tuple[float, float, float]:
+    """Cache-read, cache-write and 1-hour-write rates per 1M: the one rule for prices a table does not list.
 
-    No cached price → the input price; no 1-hour price → Anthropic's documented 2× input, else the write price.
+    No cached price → the input price (never bill less than documented); no write price → the input price
+    (OpenAI bills cache writes as plain input); no 1-hour price → Anthropic's documented 2× input, else the
+    write price.
     """
     cached = r.cached_input_mtok if r.cached_input_mtok is not None else r.input_mtok
     write = r.cache_write_mtok if r.cache_write_mtok is not None else r.input_mtok
@@ -557,26 +565,36 @@ def _cache_rates(r: ModelPrice) -> tuple[float, float, float]:
     return cached, write, write_1h
 
 
-def _bill_rates(price: ModelPrice, batch: bool) -> tuple[Any, ...]:
-    """The flat rates `cost_breakdown` derives from a price (batch rates, fallbacks), computed once per price."""
-    factor = 1.0
+def _batch_terms(price: ModelPrice, batch: bool) -> tuple[ModelPrice, float]:
+    """(price to bill at, factor on every part): the table's batch rates, else its batch discount, else list."""
     if batch:
         if price.batch_price is not None:
-            price_used = price.batch_price
-        else:
-            price_used = price
-            if price.batch_discount is not None:
-                factor = price.batch_discount
-    else:
-        price_used = price
-    r = price_used
-    cached, write, write_1h = _cache_rates(r)
-    rates = (price, not r.tiers, factor, r.input_mtok, cached, write, write_1h, r.output_mtok or 0.0,
-             r.output_mtok is not None)
+            return price.batch_price, 1.0
+        if price.batch_discount is not None:
+            return price, price.batch_discount
+    return price, 1.0
+
+
+def rates(price: ModelPrice, batch: bool = False, input_tokens: int = 0) -> Rates:
+    """The rates a request with `input_tokens` of input is billed at (its long-context tier included)."""
+    used, factor = _batch_terms(price, batch)
+    r = used.rates_for(input_tokens)
+    cached, write, write_1h = cache_rates(r)
+    return Rates(input=r.input_mtok, cache_read=cached, cache_write=write, cache_write_1h=write_1h,
+                 output=r.output_mtok, factor=factor)
+
+
+_BILL_RATES: dict[tuple[int, bool], tuple[ModelPrice, Rates | None]] = {}
+
+
+def _bill_rates(price: ModelPrice, batch: bool) -> tuple[ModelPrice, Rates | None]:
+    """`rates(price, batch)` computed once per price for `bill`; None when tiers make them per request."""
+    used, _ = _batch_terms(price, batch)
+    hit = (price, None if used.tiers else rates(price, batch))
     if len(_BILL_RATES) > 4096:
         _BILL_RATES.clear()
-    _BILL_RATES[(id(price), batch)] = rates
-    return rates
+    _BILL_RATES[(id(price), batch)] = hit
+    return hit
 
 
 @functools.cache

@@ -231,14 +231,15 @@ def trial(arm: str, args: dict, train_path: str, eval_path: str) -> dict:
     model.config.use_cache = False
     with tempfile.TemporaryDirectory() as out:
         if arm == "c":
-            from trainer.training.train import train
+            from trainer.training.train import holding_base, train
 
             data = Path(out) / "train.jsonl"
             data.write_text("".join(json.dumps(r) + "\n" for r in rows))
             cfg = lora_config(args)
             cfg.num_threads = args["threads"]
             w0, c0 = time.perf_counter(), time.process_time()
-            s = train(cfg, data, None, out_dir=Path(out) / "run", progress=False, loaded=(model, tok, info))
+            with holding_base(model, tok, info):  # time training, not loading the base
+                s = train(cfg, data, None, out_dir=Path(out) / "run", progress=False)
             wall, cpu = time.perf_counter() - w0, time.process_time() - c0
             trained, tokens, targets, padded = model, s.tokens_seen, s.target_tokens_seen, s.padded_tokens_seen
             losses = [json.loads(x)["loss"] for x in (Path(out) / "run" / "metrics.jsonl").read_text().splitlines()]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from advisor.analysis import Analysis
+from advisor.analysis import Analysis, NoRecommendation
 from reports import charts
 
 
@@ -28,21 +28,23 @@ def pct(x: float | None, digits: int = 1) -> str:
     return "—" if x is None else f"{100 * x:.{digits}f}%"
 
 
-def days(r: dict[str, Any] | None) -> str:
-    if not r or r.get("value") is None:
+def days(r: Any) -> str:
+    """A payback Range (value, low, high in days; None = never)."""
+    if r is None or r.value is None:
         return "never"
-    lo, hi = r.get("low"), r.get("high")
+    lo, hi = r.low, r.high
     if lo is not None and hi is not None:
-        return f"{r['value']:,.0f} d ({lo:,.0f}–{hi:,.0f})"
+        return f"{r.value:,.0f} d ({lo:,.0f}–{hi:,.0f})"
     if lo is not None:
-        return f"{r['value']:,.0f} d ({lo:,.0f}–never)"
-    return f"{r['value']:,.0f} d"
+        return f"{r.value:,.0f} d ({lo:,.0f}–never)"
+    return f"{r.value:,.0f} d"
 
 
-def value_range(r: dict[str, Any], cur: str) -> str:
-    lo, hi = r.get("low"), r.get("high")
+def value_range(r: Any, cur: str) -> str:
+    """A money Range as 'central (low to high)'."""
+    lo, hi = r.low, r.high
     band = f" ({money(lo, cur)} to {money(hi, cur)})" if lo is not None and hi is not None else ""
-    return money(r.get("value"), cur) + band
+    return money(r.value, cur) + band
 
 
 def unpriced_note(a: Analysis) -> str | None:
@@ -85,27 +87,27 @@ def _current_state(a: Analysis, cur: str) -> list[dict[str, str]]:
                      "value": f"{f.static_prefix_tokens:,} tokens = {pct(f.static_share_of_input_tokens, 0)} of input",
                      "source": f"{pct(f.static_share_of_input_cost, 0)} of input cost; token-level common prefix of "
                                f"{f.requests:,} requests" + (" (estimated tokenizer)" if f.static_prefix_estimated else "")})
-    if a.failures:
+    if a.failures is not None:
         fa = a.failures
-        rows.append({"label": "failure rate", "value": pct(fa["failure_rate"]),
-                     "source": "decided by " + ", ".join(k for k, n in fa["sources"]["decided_by"].items() if n)})
-        con = fa["consistency"]
-        rows.append({"label": "failure consistency", "value": f"{con['consistency']:.2f} ({con['verdict']})",
+        rows.append({"label": "failure rate", "value": pct(fa.failure_rate),
+                     "source": "decided by " + ", ".join(k for k, n in fa.sources.decided_by.items() if n)})
+        con = fa.consistency
+        rows.append({"label": "failure consistency", "value": f"{con.consistency:.2f} ({con.verdict})",
                      "source": "share of failures in recurring structural signatures (0–1)"})
     return rows
 
 
 def _charts(a: Analysis, cur: str, winner: str | None) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    strat = sorted(a.strategies, key=lambda s: s["monthly_run_cost"])
+    strat = sorted(a.strategies, key=lambda s: s.monthly_run_cost)
 
     def add(cid: str, fig: Any, caption: str, alt: str) -> None:
         out.append({"id": cid, "png": charts.to_png(fig), "caption": caption, "alt": alt})
 
     if strat:
-        names = [s["name"] for s in strat]
-        win_name = next((s["name"] for s in strat if s["key"] == winner), None)
-        add("monthly-cost", charts.monthly_cost_by_strategy(names, [s["monthly_run_cost"] for s in strat], cur,
+        names = [s.name for s in strat]
+        win_name = next((s.name for s in strat if s.key == winner), None)
+        add("monthly-cost", charts.monthly_cost_by_strategy(names, [s.monthly_run_cost for s in strat], cur,
                                                             highlight=win_name),
             f"Run cost per month of each strategy at the measured volume ({cur}, list prices).",
             "Monthly cost by strategy")
@@ -118,9 +120,9 @@ def _charts(a: Analysis, cur: str, winner: str | None) -> list[dict[str, Any]]:
         for f in fams:
             m = a.models.get(f.model)
             outs.append((m.tokens.tokens["output"].mean or 0.0) if m and "output" in m.tokens.tokens else 0.0)
-        win = next((s for s in a.strategies if s["key"] == winner), None)
-        rows = {r["name"]: r["value"] for r in (a.assumptions or {}).get("rows", [])}
-        if win and win.get("fine_tune_kind") and "short_prompt_tokens" in rows:
+        win = next((s for s in a.strategies if s.key == winner), None)
+        rows = {r.name: r.value for r in (a.assumptions.rows if a.assumptions is not None else [])}
+        if win and win.fine_tune_kind and "short_prompt_tokens" in rows:
             labels.append("after fine-tuning (short prompt)")
             static.append(float(rows["short_prompt_tokens"]))
             variable.append(variable[0])
@@ -129,52 +131,52 @@ def _charts(a: Analysis, cur: str, winner: str | None) -> list[dict[str, Any]]:
             "Tokens per request by prompt family: the static part is what fine-tuning bakes in or caching discounts.",
             "Token composition per request")
     if strat:
-        base = next((s for s in a.strategies if s["key"] == "status-quo"), None)
+        base = next((s for s in a.strategies if s.key == "status-quo"), None)
         series: dict[str, tuple[float, float]] = {}
         paybacks: dict[str, float | None] = {}
         if base is not None:
-            series["today (keep as is)"] = (0.0, base["baseline_monthly_cost"])
-        shown = [s for s in a.strategies if s["eligible"] or s["key"] == winner]
-        for s in sorted(shown, key=lambda s: -(s["net_value_12m"]["value"] or 0))[:4]:
-            if s["key"] == "status-quo":
+            series["today (keep as is)"] = (0.0, base.baseline_monthly_cost)
+        shown = [s for s in a.strategies if s.eligible or s.key == winner]
+        for s in sorted(shown, key=lambda s: -(s.net_value_12m.value or 0))[:4]:
+            if s.key == "status-quo":
                 continue
-            series[s["name"]] = (s["one_time_cost"], s["monthly_run_cost"] - s["failure_value_monthly"]
-                                 + s["recurring_monthly"])
-            paybacks[s["name"]] = s["payback_days"]["value"]
+            series[s.name] = (s.one_time_cost, s.monthly_run_cost - s.failure_value_monthly + s.recurring_monthly)
+            paybacks[s.name] = s.payback_days.value
         add("cumulative-cost", charts.cumulative_cost(series, cur, baseline="today (keep as is)", payback_days=paybacks),
             "Cumulative cost over 12 months, failures priced at the failure cost; dots mark payback.",
             "Cumulative cost over 12 months")
-    rec = a.recommendation or {}
-    sens = rec.get("sensitivity") or []
-    rows = [(r["input"], r["payback_low"], r["payback_high"]) for r in sens
-            if r.get("payback_low") is not None and r.get("payback_high") is not None][:7]
-    winner_s = next((s for s in a.strategies if s["key"] == rec.get("sensitivity_strategy")), None)
-    if rows and winner_s and winner_s["payback_days"]["value"] is not None:
-        add("sensitivity", charts.sensitivity_tornado(rows, winner_s["payback_days"]["value"]),
-            f"Payback of {winner_s['name']} with each input at its low and high value (others fixed).",
+    rec = _decided(a)
+    sens = rec.sensitivity if rec is not None else []
+    rows = [(r.input, r.payback_low, r.payback_high) for r in sens
+            if r.payback_low is not None and r.payback_high is not None][:7]
+    sens_key = rec.sensitivity_strategy if rec is not None else None
+    winner_s = next((s for s in a.strategies if s.key == sens_key), None)
+    if rows and winner_s and winner_s.payback_days.value is not None:
+        add("sensitivity", charts.sensitivity_tornado(rows, winner_s.payback_days.value),
+            f"Payback of {winner_s.name} with each input at its low and high value (others fixed).",
             "Sensitivity of payback")
-    if a.failures and a.failures.get("signatures"):
-        sigs = a.failures["signatures"][:6]
-        all_days = sorted({d for s in sigs for d in s.get("per_day", {})} | set(a.volume.per_day))
+    if a.failures is not None and a.failures.signatures:
+        sigs = a.failures.signatures[:6]
+        all_days = sorted({d for s in sigs for d in s.per_day} | set(a.volume.per_day))
         if all_days:
-            by = {s["signature"]: [s.get("per_day", {}).get(d, 0) for d in all_days] for s in sigs}
+            by = {s.signature: [s.per_day.get(d, 0) for d in all_days] for s in sigs}
             add("failures-over-time", charts.failures_over_time(all_days, by, "failures per day (logged sample)"),
                 "Failures per day by signature, as logged (not scaled).", "Failures over time by signature")
     return out
 
 
 def _clusters(a: Analysis) -> list[dict[str, Any]]:
-    if not a.failures:
+    if a.failures is None:
         return []
     rows = []
-    for s in a.failures["signatures"][:10]:
-        rows.append({"label": s["signature"], "kind": f"{s['category']} ({s['bucket']})", "count": f"{s['primary']:,}",
-                     "share": pct(s["share_of_failures"]),
-                     "examples": [f"{e['id']}: {e['excerpt']}" for e in s["examples"][:2]]})
-    for c in a.failures["clustering"]["clusters"][:5]:
-        rows.append({"label": f"cluster {c['id']}: {c['label']}", "kind": "free-text cluster",
-                     "count": f"{c['size']:,}", "share": pct(c.get("share_of_failures", c.get("share"))),
-                     "examples": [f"{e['id']}: {e['excerpt']}" for e in c.get("examples", [])[:2]]})
+    for s in a.failures.signatures[:10]:
+        rows.append({"label": s.signature, "kind": f"{s.category} ({s.bucket})", "count": f"{s.primary:,}",
+                     "share": pct(s.share_of_failures),
+                     "examples": [f"{e.id}: {e.excerpt}" for e in s.examples[:2]]})
+    for c in a.failures.clustering.clusters[:5]:
+        rows.append({"label": f"cluster {c.id}: {c.label}", "kind": "free-text cluster",
+                     "count": f"{c.size:,}", "share": pct(c.share_of_failures),
+                     "examples": [f"{e.id}: {e.excerpt}" for e in c.examples[:2]]})
     return rows
 
 
@@ -219,37 +221,44 @@ def _measured(ev: Any, cur: str) -> dict[str, Any]:
             "model_measured": ev.model_measured}
 
 
-def _market_note(rec: dict[str, Any]) -> str:
+def _decided(a: Analysis) -> Any:
+    """The recommendation when the strategies were costed (a RecommendationRecord), else None."""
+    rec = a.recommendation
+    return None if rec is None or isinstance(rec, NoRecommendation) else rec
+
+
+def _market_note(rec: Any) -> str:
     """Offers rows and the exchange rate the decision used, once."""
-    m = rec.get("market") or {}
-    if not m:
+    m = rec.market if rec is not None else None
+    if m is None:
         return ""
-    rows = m.get("rows") or []
-    dates = sorted({str(r.get("as_of")) for r in rows if r.get("as_of")})
-    text = f"Offers: {len(rows)} rows of the offers table" + (f" (as of {dates[0]}–{dates[-1]})" if dates else "")
-    text += f", decided on {m.get('today')}; currency: {m.get('fx')}."
-    return text + "".join(f" Warning: {w}." for w in m.get("warnings") or [])
+    dates = sorted({str(r.get("as_of")) for r in m.rows if r.get("as_of")})
+    text = f"Offers: {len(m.rows)} rows of the offers table" + (f" (as of {dates[0]}–{dates[-1]})" if dates else "")
+    text += f", decided on {m.today}; currency: {m.fx}."
+    return text + "".join(f" Warning: {w}." for w in m.warnings)
 
 
 def build_context(a: Analysis, ev: Any | None = None, title: str | None = None) -> dict[str, Any]:
-    rec = a.recommendation or {}
-    cur = rec.get("currency") or a.cost.currency or "USD"
-    win = next((s for s in a.strategies if s["key"] == rec.get("winner")), None)
+    rec = _decided(a)
+    winner = rec.winner if rec is not None else None
+    cur = (rec.currency if rec is not None else None) or a.cost.currency or "USD"
+    win = next((s for s in a.strategies if s.key == winner), None)
     files = ", ".join(i.path for i in a.inputs[:3]) + (f" +{len(a.inputs) - 3} more" if len(a.inputs) > 3 else "")
     kpis = []
-    verdict = rec.get("headline", "No recommendation (no strategies were costed).")
-    if win:
-        verdict = " ".join(rec.get("explanation", [])[:2]) or verdict
+    verdict = (a.recommendation.headline if a.recommendation is not None
+               else "No recommendation (no strategies were costed).")
+    if win and rec is not None:
+        verdict = " ".join(rec.explanation[:2]) or verdict
         kpis = [
-            {"label": "recommended", "value": win["name"]},
-            {"label": "payback (80% interval)", "value": days(win["payback_days"])},
-            {"label": "target · served by", "value": f"{win.get('target', '')} · {win.get('served', '')}"},
-            {"label": f"{win.get('horizon_months', 12):.3g}-month net value ({cur}, 80% interval)",
-             "value": value_range(win["net_value_12m"], cur)},
+            {"label": "recommended", "value": win.name},
+            {"label": "payback (80% interval)", "value": days(win.payback_days)},
+            {"label": "target · served by", "value": f"{win.target} · {win.served}"},
+            {"label": f"{win.horizon_months:.3g}-month net value ({cur}, 80% interval)",
+             "value": value_range(win.net_value_12m, cur)},
             {"label": "P(net value > 0) · P(payback ≤ 30 d)",
-             "value": f"{pct(win.get('p_net_positive'), 0)} · {pct(win.get('p_payback_30d'), 0)}"},
-            {"label": "saving per request", "value": pct(win["per_request_saving_share"], 0)},
-            {"label": "requests per day", "value": f"{rec.get('volume_per_day', 0):,.0f}"},
+             "value": f"{pct(win.p_net_positive, 0)} · {pct(win.p_payback_30d, 0)}"},
+            {"label": "saving per request", "value": pct(win.per_request_saving_share, 0)},
+            {"label": "requests per day", "value": f"{rec.volume_per_day:,.0f}"},
             {"label": "cost per month today", "value": _incomplete(money(a.cost.per_month, cur), unpriced_note(a))},
         ]
     if ev is not None and ev.measured_roi:
@@ -261,35 +270,36 @@ def build_context(a: Analysis, ev: Any | None = None, title: str | None = None) 
             {"label": f"measured payback{tag}", "value": f"{me['payback_days']:,.0f} d" if me["payback_days"] is not None
              else "never"},
         ]
-    order = {k: i for i, k in enumerate(rec.get("ranking", []))}
+    order = {k: i for i, k in enumerate(rec.ranking if rec is not None else [])}
     strategies = [{
-        "rank": order.get(s["key"], len(order)) + 1, "name": s["name"] + ("" if s["eligible"] else " (ruled out)"),
-        "target": f"{s.get('target', '')} · {s.get('served', '')}",
-        "monthly": money(s["monthly_run_cost"], cur), "one_time": money(s["one_time_cost"], cur),
-        "net_monthly": money(s["monthly_net_value"]["value"], cur),
-        "payback": days(s["payback_days"]) if s["eligible"] else "—",
-        "value_12m": value_range(s["net_value_12m"], cur) if s["eligible"] else "—",
-        "horizon": f"{s.get('horizon_months', 12):.3g} mo",
-        "p_positive": pct(s.get("p_net_positive"), 0), "p_best": pct(s.get("p_best"), 0),
-        "failure_after": pct(s["failure_rate_after"]),
-        "why": (s.get("eligibility", "") if s["key"] == rec.get("winner") else s.get("lost_because") or ""),
-        "winner": s["key"] == rec.get("winner"),
-    } for s in sorted(a.strategies, key=lambda s: order.get(s["key"], 99))
-        if s["eligible"] or s.get("kind") != "portfolio"]
-    assumptions = [{"name": r["name"], "value": f"{r['display']} {r['unit']}".strip(), "source": r["source"],
-                    "note": r.get("basis") or r.get("description", "")} for r in (a.assumptions or {}).get("rows", [])]
+        "rank": order.get(s.key, len(order)) + 1, "name": s.name + ("" if s.eligible else " (ruled out)"),
+        "target": f"{s.target} · {s.served}",
+        "monthly": money(s.monthly_run_cost, cur), "one_time": money(s.one_time_cost, cur),
+        "net_monthly": money(s.monthly_net_value.value, cur),
+        "payback": days(s.payback_days) if s.eligible else "—",
+        "value_12m": value_range(s.net_value_12m, cur) if s.eligible else "—",
+        "horizon": f"{s.horizon_months:.3g} mo",
+        "p_positive": pct(s.p_net_positive, 0), "p_best": pct(s.p_best, 0),
+        "failure_after": pct(s.failure_rate_after),
+        "why": (s.eligibility if s.key == winner else s.lost_because or ""),
+        "winner": s.key == winner,
+    } for s in sorted(a.strategies, key=lambda s: order.get(s.key, 99))
+        if s.eligible or s.kind != "portfolio"]
+    assumptions = [{"name": r.name, "value": f"{r.display} {r.unit}".strip(), "source": r.source,
+                    "note": r.basis or r.description}
+                   for r in (a.assumptions.rows if a.assumptions is not None else [])]
     fa = a.failures
     failure_summary = "No failure analysis in this analysis.json."
-    if fa:
-        failure_summary = (f"{fa['failures']:,} of {fa['requests']:,} answers failed ({pct(fa['failure_rate'])}); "
-                           f"structural {pct(fa['shares']['structural'], 0)}, knowledge {pct(fa['shares']['knowledge'], 0)}, "
-                           f"other {pct(fa['shares']['other'], 0)}. Consistency {fa['consistency']['consistency']:.2f} "
-                           f"({fa['consistency']['verdict']}); daily failure rate {fa['trend']['verdict']}.")
+    if fa is not None:
+        failure_summary = (f"{fa.failures:,} of {fa.requests:,} answers failed ({pct(fa.failure_rate)}); "
+                           f"structural {pct(fa.shares.structural, 0)}, knowledge {pct(fa.shares.knowledge, 0)}, "
+                           f"other {pct(fa.shares.other, 0)}. Consistency {fa.consistency.consistency:.2f} "
+                           f"({fa.consistency.verdict}); daily failure rate {fa.trend.verdict}.")
     notes = [
         f"Prices: {a.prices.source}" + (f"; user price file {a.prices.user_file}" if a.prices.user_file else "") + ".",
         f"Tokens: {100 * (1 - a.data_quality.estimated_share):.0f}% of records had provider-reported usage; the rest "
         "were counted offline with tiktoken (estimated, ± the tokenizer's error).",
-        "Ranges: " + str((rec.get("monte_carlo") or {}).get("basis") or "central estimates only") + ".",
+        "Ranges: " + str((rec.monte_carlo if rec is not None else {}).get("basis") or "central estimates only") + ".",
         _market_note(rec),
         f"Window: {a.window.first:%Y-%m-%d} to {a.window.last:%Y-%m-%d} UTC ({a.window.days} days)." if a.window.first else "",
     ]
@@ -317,8 +327,8 @@ def build_context(a: Analysis, ev: Any | None = None, title: str | None = None) 
         "inputs_line": f"{a.volume.requests:,} logged calls from {files}",
         "verdict": verdict, "kpis": kpis, "cost_note": unpriced_note(a), "measured": _measured(ev, cur) if ev is not None else None,
         "current_state": _current_state(a, cur), "strategies": strategies,
-        "charts": _charts(a, cur, rec.get("winner")),
-        "flips": [f["text"] for f in rec.get("flip_conditions", [])], "assumptions": assumptions,
-        "routing": [f"{m} ← {', '.join(fams) or '—'}" for m, fams in (rec.get("routing") or {}).items()],
+        "charts": _charts(a, cur, winner),
+        "flips": [f.text for f in rec.flip_conditions] if rec is not None else [], "assumptions": assumptions,
+        "routing": [f"{m} ← {', '.join(fams) or '—'}" for m, fams in (rec.routing if rec is not None else {}).items()],
         "failure_summary": failure_summary, "clusters": _clusters(a), "notes": [n for n in notes if n],
     }

@@ -7,7 +7,7 @@ and the price table's source and date; scaled figures say they are scaled from a
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -167,94 +167,93 @@ def print_summary(a: Analysis, console: Console | None = None) -> None:
     console = console or Console()
     for item in summary_tables(a):
         console.print(item)
-    if a.failures:
-        from advisor.failures.result import FailureAnalysis
+    if a.failures is not None:
         from reports.terminal_failures import print_failures
 
-        print_failures(FailureAnalysis.model_validate(a.failures), console)
+        print_failures(a.failures, console)
     for item in decision_tables(a):
         console.print(item)
 
 
-def fmt_days(r: dict | None) -> str:
+def fmt_days(r: Any) -> str:
     """A payback Range as 'N d (lo–hi)'; 'never' when it does not pay back within reach."""
-    if not r or r.get("value") is None:
+    if r is None or r.value is None:
         return "never"
-    lo, hi = r.get("low"), r.get("high")
+    lo, hi = r.low, r.high
     band = f" ({lo:,.0f}–{hi:,.0f})" if lo is not None and hi is not None else (
         f" ({lo:,.0f}–never)" if lo is not None else "")
-    return f"{r['value']:,.0f} d{band}"
+    return f"{r.value:,.0f} d{band}"
 
 
-def _interval(r: dict | None, cur: str) -> str:
+def _interval(r: Any, cur: str) -> str:
     """'central (low to high)' for a money Range with its 80% interval."""
-    if not r or r.get("value") is None:
+    if r is None or r.value is None:
         return "—"
-    lo, hi = r.get("low"), r.get("high")
+    lo, hi = r.low, r.high
     band = f" ({fmt_money(lo, cur)} to {fmt_money(hi, cur)})" if lo is not None and hi is not None else ""
-    return fmt_money(r["value"], cur) + band
+    return fmt_money(r.value, cur) + band
 
 
 def decision_tables(a: Analysis) -> list:
     """The ranked options, the recommendation (target, where served, why the others lost) and its flips."""
+    from advisor.analysis import NoRecommendation
+
     out: list = []
-    if a.recommendation and not a.strategies:
-        out.append(f"[bold]Recommendation:[/] {escape(a.recommendation.get('headline', ''))}")
-    if not a.strategies or not a.recommendation:
-        return out
     rec = a.recommendation
-    cur = rec.get("currency", "USD")
-    order = {k: i for i, k in enumerate(rec.get("ranking", []))}
-    shown = [s for s in sorted(a.strategies, key=lambda s: order.get(s["key"], 99))
-             if s.get("eligible", True) or s.get("kind") != "portfolio"]
+    if rec is not None and not a.strategies:
+        out.append(f"[bold]Recommendation:[/] {escape(rec.headline)}")
+    if not a.strategies or rec is None or isinstance(rec, NoRecommendation):
+        return out
+    cur = rec.currency
+    order = {k: i for i, k in enumerate(rec.ranking)}
+    shown = [s for s in sorted(a.strategies, key=lambda s: order.get(s.key, 99))
+             if s.eligible or s.kind != "portfolio"]
     t = Table(title=f"Options, ranked (money in {cur}; net value over each option's horizon, 80% interval of the "
                     "Monte Carlo)")
     for col in ("#", "option", "target · served by", "one-time", "net value / month", "net value (80%)",
                 "P(net>0)", "P(best)", "payback"):
         t.add_column(col, justify="left" if col in ("option", "target · served by") else "right")
     for s in shown:
-        win = s["key"] == rec.get("winner")
-        ok = s.get("eligible", True)
-        name = s["name"] + ("" if ok else " (ruled out)")
-        t.add_row(str(order.get(s["key"], 0) + 1), f"[bold green]{name}[/]" if win else name,
-                  escape(f"{s.get('target', '')} · {s.get('served', '')}"),
-                  fmt_money(s["one_time_cost"], cur) if ok else "—",
-                  fmt_money(s["monthly_net_value"]["value"], cur) if ok else "—",
-                  (fmt_money(0, cur) if s["key"] == "status-quo" else _interval(s["net_value_12m"], cur)) if ok
+        win = s.key == rec.winner
+        ok = s.eligible
+        name = s.name + ("" if ok else " (ruled out)")
+        t.add_row(str(order.get(s.key, 0) + 1), f"[bold green]{name}[/]" if win else name,
+                  escape(f"{s.target} · {s.served}"),
+                  fmt_money(s.one_time_cost, cur) if ok else "—",
+                  fmt_money(s.monthly_net_value.value, cur) if ok else "—",
+                  (fmt_money(0, cur) if s.key == "status-quo" else _interval(s.net_value_12m, cur)) if ok
                   else "—",
-                  fmt_pct(s.get("p_net_positive"), 0) if s.get("p_net_positive") is not None else "—",
-                  fmt_pct(s.get("p_best"), 0) if s.get("p_best") is not None else "—",
-                  fmt_days(s["payback_days"]) if s.get("eligible", True) and s["key"] != "status-quo" else "—")
+                  fmt_pct(s.p_net_positive, 0) if s.p_net_positive is not None else "—",
+                  fmt_pct(s.p_best, 0) if s.p_best is not None else "—",
+                  fmt_days(s.payback_days) if ok and s.key != "status-quo" else "—")
     out.append(t)
-    out.append(f"[bold]Recommendation:[/] {escape(rec.get('headline', ''))}")
-    for line in rec.get("explanation", []):
+    out.append(f"[bold]Recommendation:[/] {escape(rec.headline)}")
+    for line in rec.explanation:
         out.append(f"  • {escape(line)}")
-    why_not = rec.get("why_not") or {}
-    if why_not:
+    if rec.why_not:
         out.append("[bold]Why not the others:[/]")
-        names = {s["key"]: s["name"] for s in a.strategies}
-        for key, why in why_not.items():
+        names = {s.key: s.name for s in a.strategies}
+        for key, why in rec.why_not.items():
             out.append(f"  • {escape(names.get(key, key))}: {escape(why)}")
-    flips = rec.get("flip_conditions") or []
-    if flips:
+    if rec.flip_conditions:
         out.append("[bold]The answer would change if:[/]")
-        for f in flips:
-            out.append(f"  • {escape(f['text'])}")
-    rows = (a.assumptions or {}).get("rows") or []
+        for f in rec.flip_conditions:
+            out.append(f"  • {escape(f.text)}")
+    rows = a.assumptions.rows if a.assumptions is not None else []
     if rows:
         at = Table(title="Assumptions (value · source)")
         for col in ("assumption", "value", "source"):
             at.add_column(col)
         for r in rows:
-            at.add_row(r["name"], f"{r['display']} {r['unit']}".strip(), r["source"])
+            at.add_row(r.name, f"{r.display} {r.unit}".strip(), r.source)
         out.append(at)
-    out.append(f"Prices: {rec.get('price_source', a.prices.source)}")
-    market = rec.get("market") or {}
-    if market:
-        rows_used = market.get("rows") or []
+    out.append(f"Prices: {rec.price_source}")
+    market = rec.market
+    if market is not None:
+        rows_used = market.rows
         dates = sorted({str(r.get("as_of")) for r in rows_used if r.get("as_of")})
         out.append(f"Offers: {len(rows_used)} rows" + (f" (as of {dates[0]}–{dates[-1]})" if dates else "")
-                   + f"; currency: {market.get('fx', cur)}")
-        for w in market.get("warnings") or []:
+                   + f"; currency: {market.fx}")
+        for w in market.warnings:
             out.append(f"[yellow]Warning:[/] {escape(w)}")
     return out

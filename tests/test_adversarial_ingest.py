@@ -380,20 +380,22 @@ def test_format_modules_import_only_common_helpers():
 
 def test_repeats_are_noted_when_a_collector_cannot_read_twice(tmp_path):
     from advisor.analysis import build_analysis
+    from advisor.failures import make_collector
+    from advisor.kernel.config import AdviseConfig
 
-    class OnePass:  # no spawn/merge: the analysis cannot start over
+    class OnePass:  # the failure collector without spawn/merge: the analysis cannot start over
         def __init__(self) -> None:
-            self.n = 0
+            self.inner = make_collector(AdviseConfig())
 
         def add(self, record) -> None:
-            self.n += 1
+            self.inner.add(record)
 
-        def finish(self) -> dict:
-            return {"seen": self.n}
+        def finish(self):
+            return self.inner.finish()
 
     from advisor.ingest import read_records
 
     path = write_jsonl(tmp_path / "calls.jsonl", bulk(10) + bulk(10)[:2])
     got = build_analysis([], records=read_records([path]), collectors={"failures": OnePass()})
-    assert got.failures == {"seen": 12} and got.data_quality.records == 12
+    assert got.failures.requests == 12 and got.data_quality.records == 12
     assert any("2 records repeat an earlier id" in n for n in got.data_quality.notes)

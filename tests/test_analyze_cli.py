@@ -52,7 +52,8 @@ def test_analyze_writes_valid_analysis_json(logs, capsys):
     assert "/month" in out and "USD" in out and "Prices:" in out
     assert f"{logs}:5:" in err and "skipped" in err
     # analysis.json validates against its own JSON schema
-    jsonschema = pytest.importorskip("jsonschema")
+    import jsonschema
+
     jsonschema.validate(json.loads(Path("analysis.json").read_text()), Analysis.model_json_schema())
 
 

@@ -259,8 +259,9 @@ def test_round_trip_strict_validator_and_trainer_loader_with_tools(tmp_path):
     with_tools = [r for r in train if "tools" in r]
     assert with_tools and json.loads(with_tools[0]["messages"][-1]["tool_calls"][0]["function"]["arguments"])
     assert all(set(r) <= {"messages", "tools"} for r in train)
-    data = pytest.importorskip("trainer.training.batches")
-    loaded = data.load_chat_jsonl(out / "train.jsonl")
+    from trainer.training.batches import load_chat_jsonl
+
+    loaded = load_chat_jsonl(out / "train.jsonl")
     assert len(loaded) == len(train)
 
 
@@ -317,26 +318,23 @@ def test_cli_rejects_bad_fractions(tmp_path, capsys):
     assert "nothing to train on" in capsys.readouterr().err
 
 
-def test_analysis_hints_are_read_defensively(tmp_path):
+def test_analysis_hints_are_read_through_the_typed_contract(tmp_path):
+    from advisor.analysis import analysis_json, build_analysis
+
     rng = random.Random(14)
     records = [rec(i, product(i, rng)) for i in range(20)]
-    from advisor.metrics.static_prompt import family_key
-
-    family = "#".join(family_key(records[0]))
+    a = build_analysis([], records=records, allow_unpriced=True)
+    a.prompt_families[0].static_prefix_tokens = 123  # a value only the file carries
     analysis = tmp_path / "analysis.json"
-    analysis.write_text(json.dumps({
-        "prompt_families": [{"family": family, "static_prefix_tokens": 123, "static_blocks": [{"excerpt": 5}]},
-                            "garbage"],
-        "failures": {"clusters": [{"name": "tone", "record_ids": [f"r{i}" for i in range(10)]}]},
-    }))
+    analysis.write_text(analysis_json(a))
     _, m = build(records, tmp_path, analysis=analysis, val=0, test=0.5)
     assert m["families"][0]["analysis_static_prefix_tokens"] == 123
-    assert {k.split("|")[1] for k in m["strata"]} == {"tone", "-"}
-    clusters = {r["metadata"]["cluster"] for r in rows(tmp_path / "out" / "test.jsonl")}
-    assert clusters == {"tone", None}  # stratified: both strata reach the test split
     (tmp_path / "bad.json").write_text("{nope")
-    with pytest.raises(Exception, match="not valid JSON"):
+    with pytest.raises(Exception, match="not a readable JSON file"):
         build(records, tmp_path, "o2", analysis=tmp_path / "bad.json")
+    (tmp_path / "other.json").write_text(json.dumps({"prompt_families": []}))  # not an analysis.json
+    with pytest.raises(Exception, match="no schema_version"):
+        build(records, tmp_path, "o3", analysis=tmp_path / "other.json")
 
 
 def test_test_split_samples_all_answered_requests_failed_ones_included(tmp_path):

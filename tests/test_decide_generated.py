@@ -35,8 +35,8 @@ def _analysis(dirs: list[Path], config: Path | None, labels: Path | None = None,
                           post_process=hook)
 
 
-def _by_key(analysis: Any) -> dict[str, dict[str, Any]]:
-    return {s["key"]: s for s in analysis.strategies}
+def _by_key(analysis: Any) -> dict[str, Any]:
+    return {s.key: s for s in analysis.strategies}
 
 
 def _write(monkeypatch: pytest.MonkeyPatch, base: str, out: Path, fmt: str, **changes: Any) -> None:
@@ -58,15 +58,15 @@ def test_claude_logs_with_structural_failures_never_get_a_hosted_claude_fine_tun
     s = _by_key(a)
     assert a.models and next(iter(a.models)).startswith("claude-sonnet-4-5")
     # the ecommerce scenario plants label-only factual errors too (~13% of failures): still mostly structural
-    assert a.failures["shares"]["structural"] > 0.8
+    assert a.failures.shares.structural > 0.8
     hosted = s["fine-tune-hosted"]
-    assert not hosted["eligible"] and "sells no fine-tuning" in hosted["eligibility"]
+    assert not hosted.eligible and "sells no fine-tuning" in hosted.eligibility
     rec = a.recommendation
-    assert "fine-tune-hosted" not in rec["winner"].split("+")
-    assert rec["why_not"]["fine-tune-hosted"].startswith("ruled out")
+    assert "fine-tune-hosted" not in rec.winner.split("+")
+    assert rec.why_not["fine-tune-hosted"].startswith("ruled out")
     # analysis.json records the offer rows the decision read, with their sources and dates
-    tables = {r["table"] for r in rec["market"]["rows"]}
-    assert {"model", "open_weight"} <= tables and all(r["source"].startswith("http") for r in rec["market"]["rows"])
+    tables = {r["table"] for r in rec.market.rows}
+    assert {"model", "open_weight"} <= tables and all(r["source"].startswith("http") for r in rec.market.rows)
 
 
 @pytest.fixture(scope="module")
@@ -76,8 +76,8 @@ def ecommerce() -> Any:
 
 def test_openai_logs_get_no_hosted_fine_tune_by_default(ecommerce) -> None:
     hosted = _by_key(ecommerce)["fine-tune-hosted"]
-    assert not hosted["eligible"] and "--has-openai-ft-access" in hosted["eligibility"]
-    assert ecommerce.recommendation["fine_tune_kind"] in ("serverless-lora", "dedicated-gpu", "hybrid")
+    assert not hosted.eligible and "--has-openai-ft-access" in hosted.eligibility
+    assert ecommerce.recommendation.fine_tune_kind in ("serverless-lora", "dedicated-gpu", "hybrid")
 
 
 def test_openai_fine_tune_with_access_ends_at_the_cut_off_or_retirement(ecommerce) -> None:
@@ -103,11 +103,11 @@ def test_json_mode_logs_with_schema_failures_get_strict_structured_outputs() -> 
     d = ROOT / "examples" / "plant-structural"
     a = _analysis([d], d / "advise.toml" if (d / "advise.toml").exists() else None)
     rec = a.recommendation
-    assert "structured-outputs" in rec["winner"].split("+"), rec["explanation"]
+    assert "structured-outputs" in rec.winner.split("+"), rec.explanation
     so = _by_key(a)["structured-outputs"]
-    assert so["eligible"] and "training" not in so["one_time_breakdown"]
-    assert so["failure_rate_after"] < so["failure_rate_before"]
-    assert rec["deciding_numbers"]["schema_share"] > 0.5
+    assert so.eligible and "training" not in so.one_time_breakdown
+    assert so.failure_rate_after < so.failure_rate_before
+    assert rec.deciding_numbers["schema_share"] > 0.5
 
 
 def test_a_prefix_below_the_cache_minimum_is_not_cacheable(tmp_path) -> None:
@@ -119,12 +119,12 @@ def test_a_prefix_below_the_cache_minimum_is_not_cacheable(tmp_path) -> None:
                       'write_multiplier_5m = 1.25\nttls_s = [300]\n', encoding="utf-8")
     d = ROOT / "examples" / "caching"
     normal = _analysis([d], d / "advise.toml" if (d / "advise.toml").exists() else None)
-    assert _by_key(normal)["caching"]["eligible"] and normal.recommendation["winner"].startswith("caching")
+    assert _by_key(normal)["caching"].eligible and normal.recommendation.winner.startswith("caching")
     raised = _analysis([d], d / "advise.toml" if (d / "advise.toml").exists() else None,
                        overrides={"offers_file": str(offers)})
     caching = _by_key(raised)["caching"]
-    assert not caching["eligible"] and "4,096-token cache minimum" in caching["eligibility"]
-    assert "caching" not in raised.recommendation["winner"].split("+")
+    assert not caching.eligible and "4,096-token cache minimum" in caching.eligibility
+    assert "caching" not in raised.recommendation.winner.split("+")
 
 
 def test_mixed_traffic_yields_a_hybrid_plan_naming_the_families(tmp_path, monkeypatch) -> None:
@@ -139,21 +139,21 @@ def test_mixed_traffic_yields_a_hybrid_plan_naming_the_families(tmp_path, monkey
     config = tmp_path / "advise.toml"
     config.write_text("[traffic]\nsample_rate = 0.01\n")
     a = _analysis([tmp_path / "json", tmp_path / "support"], config, labels=labels)
-    assert len(a.prompt_families) == 2 and len(a.failures["by_family"]) == 2
+    assert len(a.prompt_families) == 2 and len(a.failures.by_family) == 2
     hy = _by_key(a)["hybrid"]
-    assert hy["eligible"], hy["eligibility"]
+    assert hy.eligible, hy.eligibility
     json_family, support_family = (next(f.family for f in a.prompt_families if f.requests == n)
                                    for n in sorted((f.requests for f in a.prompt_families), reverse=True))
-    small = next(m for m in hy["routing"] if m != "gpt-4o-2024-08-06")
+    small = next(m for m in hy.routing if m != "gpt-4o-2024-08-06")
     assert "LoRA" in small
-    assert hy["routing"][small] == [json_family]
-    assert hy["routing"]["gpt-4o-2024-08-06"] == [support_family]
+    assert hy.routing[small] == [json_family]
+    assert hy.routing["gpt-4o-2024-08-06"] == [support_family]
     full = _by_key(a)["fine-tune-serverless"]
-    assert not full["eligible"] and support_family in full["eligibility"]
+    assert not full.eligible and support_family in full.eligibility
     rec = a.recommendation
-    assert "hybrid" in rec["winner"].split("+"), rec["explanation"]
-    assert rec["routing"] == hy["routing"]
-    assert any(json_family in line and support_family in line for line in rec["explanation"])
+    assert "hybrid" in rec.winner.split("+"), rec.explanation
+    assert rec.routing == hy.routing
+    assert any(json_family in line and support_family in line for line in rec.explanation)
 
 
 def _price_file(path: Path, currency: str, rate: float) -> Path:
@@ -184,12 +184,12 @@ def test_eur_and_jpy_price_files_give_the_usd_decision_converted(ecommerce, tmp_
 
 
 def test_the_offers_table_date_reaches_the_decision(ecommerce) -> None:
-    market = ecommerce.recommendation["market"]
-    assert date.fromisoformat(market["today"]) == ecommerce.generated_at.date()
-    assert all("as_of" in r for r in market["rows"])
-    assert market["offers_as_of"] and market["offers_files"][0].endswith("offers.toml")
+    market = ecommerce.recommendation.market
+    assert date.fromisoformat(market.today) == ecommerce.generated_at.date()
+    assert all("as_of" in r for r in market.rows)
+    assert market.offers_as_of and market.offers_files[0].endswith("offers.toml")
     # only the rows this decision read: the gpt-4o row, OpenAI's defaults, open-weight offers — no Claude rows
-    assert not any("claude" in str(r.get("model", "")) for r in market["rows"])
+    assert not any("claude" in str(r.get("model", "")) for r in market.rows)
 
 
 def test_analysis_json_holds_the_typed_decision_contract(ecommerce, tmp_path) -> None:
@@ -203,7 +203,7 @@ def test_analysis_json_holds_the_typed_decision_contract(ecommerce, tmp_path) ->
     path.write_text(analysis_json(ecommerce))
     back = load_analysis(path)
     assert back.strategies == ecommerce.strategies and back.recommendation == ecommerce.recommendation
-    assert back.recommendation["schema_version"] == 2 and back.recommendation["fine_tune_kind"]
+    assert back.recommendation.schema_version == 2 and back.recommendation.fine_tune_kind
     raw = json.loads(path.read_text())
     raw["strategies"][0]["p_best"] = "often"
     path.write_text(json.dumps(raw))

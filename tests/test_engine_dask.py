@@ -10,6 +10,7 @@ import gzip
 import shutil
 from pathlib import Path
 
+import distributed  # the cluster extra, which setup.sh installs
 import pytest
 from click.testing import CliRunner
 
@@ -19,8 +20,6 @@ from advisor.cli import cli
 from advisor.cluster import DaskEngine, measure_task, ship
 from advisor.ingest import Unit
 from advisor.kernel.errors import AdviseError
-
-distributed = pytest.importorskip("distributed")
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SMALL_CHUNK = 256 << 10
@@ -112,9 +111,9 @@ def test_the_shipped_pass_keeps_what_a_returned_piece_leaves_out() -> None:
 
 
 def test_engine_reads_parquet_like_the_local_run(cluster, tmp_path: Path) -> None:
-    pa = pytest.importorskip("pyarrow")
-    pq = pytest.importorskip("pyarrow.parquet")
     import orjson
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
     src = EXAMPLES / "ecommerce" / "openai_chat.jsonl.gz"
     rows = [orjson.loads(line) for line in gzip.open(src) if line.strip()]

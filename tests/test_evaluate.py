@@ -127,8 +127,6 @@ def test_load_test_examples_reads_the_incumbent_block(tmp_path):
 def test_run_evaluation_three_arms_on_a_tiny_model_reports_truncation(tmp_path):
     """End to end on a tiny local model: three arms, the incumbent scored from the log for free, a base model
     that rambles to the token limit counted as truncated (not as a check failure)."""
-    pytest.importorskip("torch")
-    pytest.importorskip("peft")
     from tests.test_train import small_config, tiny_loaded, toy_rows, write_jsonl
     from trainer.evaluation.run import run_evaluation
     from trainer.training.train import train
@@ -202,8 +200,8 @@ def test_measured_roi_labels_a_proxy_on_the_bundled_example(ecommerce_analysis):
     target, open_weight = recommended_target(analysis)
     # the decision names an open-weight base served per token (an adapter billed at the base model's price),
     # which is not on this machine: the embedded model is measured and labelled a proxy for it
-    winner = next(s for s in analysis.strategies if s["key"] == analysis.recommendation["winner"])
-    assert open_weight and winner["target"] == f"{target} + LoRA adapter"
+    winner = next(s for s in analysis.strategies if s.key == analysis.recommendation.winner)
+    assert open_weight and winner.target == f"{target} + LoRA adapter"
     assert trainable_target(analysis) is None
     roi = measured_roi(analysis, toy_evaluation())
     assert roi["proxy"] is True and roi["model_measured"] == "base" and roi["label"].startswith("proxy:")
@@ -213,7 +211,6 @@ def test_measured_roi_labels_a_proxy_on_the_bundled_example(ecommerce_analysis):
 
 def test_an_open_weight_target_that_is_here_is_the_model_trained_and_measured(tmp_path, ecommerce_analysis):
     """`advise run` trains the recommended open-weight target when it is a local HF directory (or cached)."""
-    pytest.importorskip("torch")
     from advisor.cli.pipeline import RunOptions, _base_to_measure
     from tests.test_train import tiny_loaded
     from trainer.evaluation.measured import recommended_target, trainable_target
@@ -222,17 +219,19 @@ def test_an_open_weight_target_that_is_here_is_the_model_trained_and_measured(tm
     model.save_pretrained(tmp_path / "tiny")
     tok.save_pretrained(tmp_path / "tiny")
     a = ecommerce_analysis
-    strategies = [dict(s, target_model=str(tmp_path / "tiny")) if s["key"] == "fine-tune-serverless" else s
-                  for s in a.strategies]
-    rec = dict(a.recommendation, winner="fine-tune-serverless")
+    def target(name: str) -> list:  # the decision names an open-weight target "<base> + LoRA adapter"
+        return [s.model_copy(update={"target": f"{name} + LoRA adapter"}) if s.key == "fine-tune-serverless" else s
+                for s in a.strategies]
+
+    strategies = target(str(tmp_path / "tiny"))
+    rec = a.recommendation.model_copy(update={"winner": "fine-tune-serverless"})
     open_a = a.model_copy(update={"strategies": strategies, "recommendation": rec})
     assert recommended_target(open_a) == (str(tmp_path / "tiny"), True)
     assert trainable_target(open_a) == str(tmp_path / "tiny")
     said: list[str] = []
     assert _base_to_measure(RunOptions(paths=[], out=tmp_path), open_a, said.append) == str(tmp_path / "tiny")
     # not here (an uncached hub id): the embedded model is measured, and the run says it is a proxy
-    gone = [dict(s, target_model="nobody/not-cached-7b") if s["key"] == "fine-tune-serverless" else s
-            for s in a.strategies]
+    gone = target("nobody/not-cached-7b")
     missing = a.model_copy(update={"strategies": gone, "recommendation": rec})
     assert trainable_target(missing) is None
     assert _base_to_measure(RunOptions(paths=[], out=tmp_path), missing, said.append) is None

@@ -14,6 +14,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import orjson
+import pyarrow as pa  # the parquet extra, which setup.sh installs
+import pyarrow.parquet as pq
 import pytest
 
 from advisor.analysis import analysis_json
@@ -21,9 +23,6 @@ from advisor.analyze import analyze_logs
 from advisor.ingest import IngestReport, plan_units, read_records
 from advisor.ingest.reader import iter_items
 from advisor.kernel.errors import AdviseError, ParseError
-
-pa = pytest.importorskip("pyarrow")
-pq = pytest.importorskip("pyarrow.parquet")
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

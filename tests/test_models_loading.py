@@ -11,7 +11,6 @@ from trainer.training.models import EMBEDDED_ID, FALLBACK_CHAT_TEMPLATE, ensure_
 
 
 def test_resolve_base_kinds(tmp_path):
-    pytest.importorskip("transformers")
     spec = resolve_base(None)
     assert spec.kind == "embedded" and spec.id == EMBEDDED_ID and spec.gguf_file.endswith(".gguf")
     assert resolve_base("default") == spec
@@ -25,7 +24,6 @@ def test_resolve_base_kinds(tmp_path):
 
 
 def test_uncached_hub_id_is_a_clear_offline_error(monkeypatch):
-    pytest.importorskip("transformers")
     from trainer.training.models import load_base
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
@@ -46,7 +44,6 @@ def test_fallback_chat_template_only_when_missing():
 
 @pytest.mark.slow
 def test_embedded_gguf_loads_offline_and_is_cached(tmp_path, monkeypatch):
-    pytest.importorskip("gguf")
     from trainer.training.models import load_base
 
     monkeypatch.setenv("ADVISE_CACHE_DIR", str(tmp_path))

@@ -6,6 +6,7 @@ Every expected figure below was computed by hand from the rates asserted in the 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 from datetime import UTC, datetime
@@ -263,3 +264,47 @@ def test_prices_command_unknown_model_exits_1(capsys: pytest.CaptureFixture[str]
     assert main(["prices", "gpt-4oo"]) == 1
     err = capsys.readouterr().err
     assert "no price for model 'gpt-4oo'" in err and "did you mean 'gpt-4o'" in err
+
+
+# --- one rate computation (billing, static-prompt share, decision) -------------------------------
+
+def test_one_rate_rule_for_a_cache_read_price_the_table_does_not_list() -> None:
+    """`bill` and `cost_breakdown` read one rate computation, and the static-prompt cost share and the decision's
+    cost of a request as logged bill an unlisted cache-read price as billing does: at the input price."""
+    from advisor.decision.strategies.base import baseline_cost_per_request
+    from advisor.metrics.static_prompt import _Family, static_cost_share
+    from advisor.pricing import ModelPrice, TierRate
+    from tests.test_decide_profiles import anthropic_market, profile
+
+    p = ModelPrice(model="m", provider="anthropic", input_mtok=3.0, output_mtok=15.0, cache_write_mtok=3.75,
+                   batch_discount=0.5)  # no cached_input_mtok, no 1-hour write price
+    u = Usage(input_tokens=10_000, cache_read_tokens=4_000, cache_write_tokens=2_000, cache_write_1h_tokens=500,
+              output_tokens=1_000)
+    # µ$: 4,000 uncached × 3 = 12,000; 4,000 reads × 3 (unlisted → input) = 12,000; 1,500 5-min writes × 3.75 = 5,625;
+    # 500 1-hour writes × 6 (Anthropic: 2 × input) = 3,000; 1,000 output × 15 = 15,000 → 47,625; input part 32,625
+    assert PriceBook.cost_breakdown(u, p) == pytest.approx(
+        {"input": 0.012, "cache_read": 0.012, "cache_write": 0.005625, "cache_write_1h": 0.003, "output": 0.015,
+         "total": 0.047625})
+    assert PriceBook.bill(u, p) == pytest.approx((0.047625, 0.032625))
+    # batch: the documented discount (0.5) on every part
+    assert PriceBook.bill(u, p, batch=True) == pytest.approx((0.0238125, 0.0163125))
+    assert PriceBook.cost_breakdown(u, p, batch=True)["total"] == pytest.approx(0.0238125)
+    # a long-context tier (input 6 above 5,000 input tokens) applies to the whole request, cache fallbacks included:
+    # 4,000 × 6 + 4,000 × 6 + 1,500 × 3.75 + 500 × 12 + 1,000 × 15 = 74,625 µ$; input part 59,625
+    tiered = dataclasses.replace(p, tiers=(TierRate(rate_field="input_mtok", above_input_tokens=5_000, mtok=6.0),))
+    assert PriceBook.bill(u, tiered) == pytest.approx((0.074625, 0.059625))
+    assert PriceBook.cost_breakdown(u, tiered)["total"] == pytest.approx(0.074625)
+
+    # static-prompt share: one request of 10,000 input tokens, 4,000 read from cache, a 5,000-token static prefix:
+    # prefix = 4,000 read × 3 + 1,000 × 3 = 15,000; input = 6,000 × 3 + 4,000 × 3 = 30,000 → 0.5
+    fam = _Family("m", "k")
+    fam.requests, fam.input_tokens = 1, 10_000
+    fam.cache_read.add(4_000)
+    assert static_cost_share(fam, 5_000, p) == pytest.approx(0.5, rel=0.02)
+
+    # decision, a logged request of 10,000 input tokens (4,000 of them cache reads) and 1,000 output tokens:
+    # 6,000 × 3 + 4,000 × 3 + 1,000 × 15 = 45,000 µ$ (the offers' 0.1× read multiplier would make it 34,200)
+    prof = profile(100, 2_000, 8_000, 1_000, prices=p, provider="anthropic", model="m",
+                   market=anthropic_market("m")).model_copy(update={"cache_read_tokens": 4_000.0})
+    assert prof.market is not None and prof.market.cache is not None and prof.market.cache.read_multiplier == 0.1
+    assert baseline_cost_per_request(prof) == pytest.approx(0.045)

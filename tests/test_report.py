@@ -50,10 +50,10 @@ def test_report_figures_equal_the_json(analysis):
     ev = toy_evaluation()
     ctx = build_context(analysis, ev)
     rec = analysis.recommendation
-    win = next(s for s in analysis.strategies if s["key"] == rec["winner"])
-    assert ctx["kpis"][0]["value"] == win["name"]
-    assert f"{win['payback_days']['value']:,.0f} d" in ctx["kpis"][1]["value"]
-    assert ctx["kpis"][2]["value"] == f"{win['target']} · {win['served']}"  # which model, served where
+    win = next(s for s in analysis.strategies if s.key == rec.winner)
+    assert ctx["kpis"][0]["value"] == win.name
+    assert f"{win.payback_days.value:,.0f} d" in ctx["kpis"][1]["value"]
+    assert ctx["kpis"][2]["value"] == f"{win.target} · {win.served}"  # which model, served where
     rows = {r["metric"]: r for r in ctx["measured"]["rows"]}
     assert rows["pass rate (checks)"]["candidate"] == pct(ev.finetuned.pass_rate) == "90.0%"
     assert rows["pass rate (checks)"]["base"] == pct(ev.baseline.pass_rate) == "25.0%"
@@ -64,7 +64,7 @@ def test_report_figures_equal_the_json(analysis):
     assert f"{ev.significance.p_value:.3g}" in ctx["measured"]["summary"]
     assert "30.0% (6/20" in ctx["measured"]["incumbent"] and "60/200" in ctx["measured"]["incumbent"]
     html = render_html(ctx)
-    assert "90.0%" in html and win["name"] in html and "incumbent: gpt-4o (logged)" in html
+    assert "90.0%" in html and win.name in html and "incumbent: gpt-4o (logged)" in html
     assert len(ctx["charts"]) == 5 and {c["id"] for c in ctx["charts"]} == {
         "monthly-cost", "token-composition", "cumulative-cost", "sensitivity", "failures-over-time"}
 
@@ -77,7 +77,7 @@ def test_script_in_logs_renders_as_text(tmp_path):
     logs = tmp_path / "logs.jsonl"
     logs.write_text(json.dumps(line) + "\n")
     a = analyze_logs([logs])
-    assert "<script>" in json.dumps(a.failures)  # the raw text is in the analysis …
+    assert "<script>" in a.failures.model_dump_json()  # the raw text is in the analysis …
     ctx = build_context(a)
     html = render_html(ctx)
     assert "<script>" not in html and "onerror=alert" not in html.replace("&lt;img src=x onerror=alert", "")

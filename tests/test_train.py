@@ -8,9 +8,7 @@ import random
 from pathlib import Path
 
 import pytest
-
-torch = pytest.importorskip("torch")
-pytest.importorskip("peft")
+import torch  # the train extra, which setup.sh installs: a hard dependency here, never skipped
 
 from advisor.cli import main  # noqa: E402
 from advisor.kernel.errors import AdviseError, OutputExistsError  # noqa: E402
@@ -26,6 +24,7 @@ from trainer.training.models import BaseModelInfo, ensure_chat_template  # noqa:
 from trainer.training.train import (  # noqa: E402
     CHECKPOINT_FILES,
     TrainInterrupted,
+    holding_base,
     list_checkpoints,
     lr_factor,
     plan_steps,
@@ -71,6 +70,12 @@ def tiny_loaded(seed: int = 0):
                          model_type="llama", n_params=sum(p.numel() for p in model.parameters()),
                          dtype="float32", device="cpu", chat_template="fallback")
     return model, tok, info
+
+
+def train_held(loaded, *args, **kwargs):
+    """`train` on a base the test already holds (`loaded` = model, tokenizer, info), through `holding_base`."""
+    with holding_base(*loaded):
+        return train(*args, **kwargs)
 
 
 def toy_rows(n: int, seed: int = 0) -> list[dict]:
@@ -233,8 +238,8 @@ def test_schedule_and_step_planning():
 def test_only_lora_weights_change(tmp_path, toy_data):
     model, tok, info = tiny_loaded()
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
-    train(small_config(max_steps=4), toy_data[0], None, out_dir=tmp_path / "run", progress=False,
-          loaded=(model, tok, info))
+    train_held((model, tok, info), small_config(max_steps=4), toy_data[0], None, out_dir=tmp_path / "run",
+               progress=False)
     lora_names = []
     for name, p in model.named_parameters():
         if "lora_" in name:
@@ -250,8 +255,8 @@ def test_only_lora_weights_change(tmp_path, toy_data):
 
 
 def test_loss_falls_on_learnable_task(tmp_path, toy_data):
-    summary = train(small_config(max_steps=40, lr=1e-2, eval_every=20, save_every=100, lora_r=8),
-                    toy_data[0], toy_data[1], out_dir=tmp_path / "run", progress=False, loaded=tiny_loaded())
+    summary = train_held(tiny_loaded(), small_config(max_steps=40, lr=1e-2, eval_every=20, save_every=100, lora_r=8),
+                         toy_data[0], toy_data[1], out_dir=tmp_path / "run", progress=False)
     rows = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     losses = [r["loss"] for r in rows if "loss" in r]
     assert {"step", "loss", "lr", "grad_norm", "tokens_per_s", "elapsed_s"} <= set(rows[1])
@@ -295,16 +300,16 @@ def fail_at_step(loaded, steps_done: int, exc: BaseException | None = None, micr
 
 def test_resume_after_kill_matches_uninterrupted_run(tmp_path, toy_data):
     cfg = small_config(max_steps=8, save_every=3, lora_dropout=0.1, grad_accum=2, batch_size=4, packing=False)
-    train(cfg, toy_data[0], toy_data[1], out_dir=tmp_path / "a", progress=False, loaded=tiny_loaded())
+    train_held(tiny_loaded(), cfg, toy_data[0], toy_data[1], out_dir=tmp_path / "a", progress=False)
 
     with pytest.raises(RuntimeError):  # "kill" at step 5: the last checkpoint is step 3
-        train(cfg, toy_data[0], toy_data[1], out_dir=tmp_path / "b", progress=False,
-              loaded=fail_at_step(tiny_loaded(), 5, RuntimeError("killed"), micro_per_step=2))
+        train_held(fail_at_step(tiny_loaded(), 5, RuntimeError("killed"), micro_per_step=2), cfg, toy_data[0],
+                   toy_data[1], out_dir=tmp_path / "b", progress=False)
     assert [p.name for p in list_checkpoints(tmp_path / "b")] == ["step-000003"]
     with pytest.raises(OutputExistsError):  # an unfinished run is not silently restarted
-        train(cfg, toy_data[0], toy_data[1], out_dir=tmp_path / "b", progress=False, loaded=tiny_loaded())
-    summary = train(cfg, toy_data[0], toy_data[1], out_dir=tmp_path / "b", resume=True, progress=False,
-                    loaded=tiny_loaded())
+        train_held(tiny_loaded(), cfg, toy_data[0], toy_data[1], out_dir=tmp_path / "b", progress=False)
+    summary = train_held(tiny_loaded(), cfg, toy_data[0], toy_data[1], out_dir=tmp_path / "b", resume=True,
+                         progress=False)
     assert summary.resumed_from_step == 3 and summary.steps == 8
     a, b = _adapter(tmp_path / "a"), _adapter(tmp_path / "b")
     assert a.keys() == b.keys()
@@ -317,10 +322,10 @@ def test_resume_after_kill_matches_uninterrupted_run(tmp_path, toy_data):
 
 def test_ctrl_c_saves_complete_checkpoint_and_resume_matches(tmp_path, toy_data):
     cfg = small_config(max_steps=6, save_every=100, lora_dropout=0.1)
-    train(cfg, toy_data[0], None, out_dir=tmp_path / "a", progress=False, loaded=tiny_loaded())
+    train_held(tiny_loaded(), cfg, toy_data[0], None, out_dir=tmp_path / "a", progress=False)
     with pytest.raises(TrainInterrupted) as e:
-        train(cfg, toy_data[0], None, out_dir=tmp_path / "b", progress=False,
-              loaded=fail_at_step(tiny_loaded(), 4, KeyboardInterrupt(), sleep_s=0.2))
+        train_held(fail_at_step(tiny_loaded(), 4, KeyboardInterrupt(), sleep_s=0.2), cfg, toy_data[0], None,
+                   out_dir=tmp_path / "b", progress=False)
     assert e.value.exit_code == 130
     ck = list_checkpoints(tmp_path / "b")
     assert [p.name for p in ck] == ["step-000004"]
@@ -328,7 +333,7 @@ def test_ctrl_c_saves_complete_checkpoint_and_resume_matches(tmp_path, toy_data)
     state = json.loads((ck[0] / "trainer_state.json").read_text())
     assert state["step"] == 4 and state["micro"] == 4 and state["reason"] == "interrupted"
     assert not (tmp_path / "b" / "run.json").exists()
-    train(cfg, toy_data[0], None, out_dir=tmp_path / "b", resume=True, progress=False, loaded=tiny_loaded())
+    train_held(tiny_loaded(), cfg, toy_data[0], None, out_dir=tmp_path / "b", resume=True, progress=False)
     a, b = _adapter(tmp_path / "a"), _adapter(tmp_path / "b")
     assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
     lines = [json.loads(x) for x in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
@@ -345,16 +350,16 @@ def test_sigterm_finishes_the_step_saves_and_resume_matches(tmp_path, toy_data):
     from trainer.training.train import TrainTerminated
 
     cfg = small_config(max_steps=6, save_every=100, lora_dropout=0.1)
-    train(cfg, toy_data[0], None, out_dir=tmp_path / "a", progress=False, loaded=tiny_loaded())
+    train_held(tiny_loaded(), cfg, toy_data[0], None, out_dir=tmp_path / "a", progress=False)
     with pytest.raises(TrainTerminated) as e:  # SIGTERM arrives during the forward of step 3
-        train(cfg, toy_data[0], None, out_dir=tmp_path / "b", progress=False,
-              loaded=fail_at_step(tiny_loaded(), 2, action=lambda: os.kill(os.getpid(), signal.SIGTERM)))
+        train_held(fail_at_step(tiny_loaded(), 2, action=lambda: os.kill(os.getpid(), signal.SIGTERM)), cfg,
+                   toy_data[0], None, out_dir=tmp_path / "b", progress=False)
     assert e.value.exit_code == 143 and "--resume" in e.value.hint
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handler restored
     ck = list_checkpoints(tmp_path / "b")
     state = json.loads((ck[-1] / "trainer_state.json").read_text())
     assert state["step"] == 3 and state["reason"] == "terminated"
-    train(cfg, toy_data[0], None, out_dir=tmp_path / "b", resume=True, progress=False, loaded=tiny_loaded())
+    train_held(tiny_loaded(), cfg, toy_data[0], None, out_dir=tmp_path / "b", resume=True, progress=False)
     a, b = _adapter(tmp_path / "a"), _adapter(tmp_path / "b")
     assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
 
@@ -364,16 +369,16 @@ def test_resume_without_a_checkpoint_is_an_error(tmp_path, toy_data):
         if out.name == "empty":
             (out / "checkpoints").mkdir(parents=True)
         with pytest.raises(AdviseError, match="nothing to resume") as e:
-            train(small_config(), toy_data[0], None, out_dir=out, resume=True, progress=False,
-                  loaded=tiny_loaded())
+            train_held(tiny_loaded(), small_config(), toy_data[0], None, out_dir=out, resume=True,
+                       progress=False)
         assert "drop --resume" in e.value.hint
 
 
 def test_time_limit_stops_with_checkpoint_and_adapter(tmp_path, toy_data):
     limit, slow = 2.5, 0.3
     cfg = small_config(max_steps=1000, save_every=1000, time_limit_s=limit)
-    s = train(cfg, toy_data[0], toy_data[1], out_dir=tmp_path / "r", progress=False,
-              loaded=fail_at_step(tiny_loaded(), 10**6, sleep_s=slow))
+    s = train_held(fail_at_step(tiny_loaded(), 10**6, sleep_s=slow), cfg, toy_data[0], toy_data[1],
+                   out_dir=tmp_path / "r", progress=False)
     assert s.status == "time_limit" and 2 <= s.steps < 1000
     step_s = s.train_seconds / s.steps
     assert s.wall_seconds <= limit + step_s + 0.05, (s.wall_seconds, step_s)
@@ -390,30 +395,30 @@ def test_time_limit_stops_with_checkpoint_and_adapter(tmp_path, toy_data):
 
 def test_finished_run_is_not_overwritten_without_force(tmp_path, toy_data):
     cfg = small_config(max_steps=2)
-    train(cfg, toy_data[0], None, out_dir=tmp_path / "r", progress=False, loaded=tiny_loaded())
+    train_held(tiny_loaded(), cfg, toy_data[0], None, out_dir=tmp_path / "r", progress=False)
     first = (tmp_path / "r" / "run.json").read_text()
     with pytest.raises(OutputExistsError):
-        train(cfg, toy_data[0], None, out_dir=tmp_path / "r", progress=False, loaded=tiny_loaded())
+        train_held(tiny_loaded(), cfg, toy_data[0], None, out_dir=tmp_path / "r", progress=False)
     assert (tmp_path / "r" / "run.json").read_text() == first
-    train(cfg, toy_data[0], None, out_dir=tmp_path / "r", force=True, progress=False, loaded=tiny_loaded())
+    train_held(tiny_loaded(), cfg, toy_data[0], None, out_dir=tmp_path / "r", force=True, progress=False)
     assert (tmp_path / "r" / "run.json").read_text() != first
 
 
 def test_resume_refuses_changed_data(tmp_path, toy_data):
     cfg = small_config(max_steps=6, save_every=2)
     with pytest.raises(RuntimeError):
-        train(cfg, toy_data[0], None, out_dir=tmp_path / "r", progress=False,
-              loaded=fail_at_step(tiny_loaded(), 3, RuntimeError("killed")))
+        train_held(fail_at_step(tiny_loaded(), 3, RuntimeError("killed")), cfg, toy_data[0], None,
+                   out_dir=tmp_path / "r", progress=False)
     write_jsonl(toy_data[0], toy_rows(48, 99))
     with pytest.raises(AdviseError) as e:
-        train(cfg, toy_data[0], None, out_dir=tmp_path / "r", resume=True, progress=False, loaded=tiny_loaded())
+        train_held(tiny_loaded(), cfg, toy_data[0], None, out_dir=tmp_path / "r", resume=True, progress=False)
     assert e.value.field == "train_sha256"
 
 
 def test_early_stopping_stops_and_keeps_best(tmp_path, toy_data):
     cfg = small_config(max_steps=60, lr=0.3, eval_every=1, early_stopping_patience=2, save_every=1000,
                        warmup_steps=0, schedule="constant")
-    s = train(cfg, toy_data[0], toy_data[1], out_dir=tmp_path / "r", progress=False, loaded=tiny_loaded())
+    s = train_held(tiny_loaded(), cfg, toy_data[0], toy_data[1], out_dir=tmp_path / "r", progress=False)
     assert s.status == "early_stopped" and s.steps < 60
     assert s.adapter_from_step == s.best_step
 

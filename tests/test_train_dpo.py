@@ -7,16 +7,13 @@ import json
 from pathlib import Path
 
 import pytest
-
-torch = pytest.importorskip("torch")
-pytest.importorskip("peft")
+import torch  # the train extra, which setup.sh installs: a hard dependency here, never skipped
 
 from advisor.cli import main  # noqa: E402
 from advisor.kernel.errors import AdviseError  # noqa: E402
-from tests.test_train import COLOURS, NUMBERS, one_thread, small_config, tiny_loaded  # noqa: E402,F401
+from tests.test_train import COLOURS, NUMBERS, one_thread, small_config, tiny_loaded, train_held  # noqa: E402,F401
 from trainer.training.batches import collate  # noqa: E402
 from trainer.training.dpo import load_preferences, sequence_logps, tokenize_pairs  # noqa: E402
-from trainer.training.train import train  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,8 +43,8 @@ def test_dpo_raises_the_chosen_vs_rejected_margin(tmp_path):
     data.write_text("".join(json.dumps(r) + "\n" for r in pref_rows(16)))
     model, tok, info = tiny_loaded()
     before = _margins(model, tok, data)
-    s = train(small_config(method="dpo", max_steps=15, lr=2e-2, batch_size=8, dpo_beta=0.5), data, None,
-              out_dir=tmp_path / "run", progress=False, loaded=(model, tok, info))
+    s = train_held((model, tok, info), small_config(method="dpo", max_steps=15, lr=2e-2, batch_size=8, dpo_beta=0.5),
+                   data, None, out_dir=tmp_path / "run", progress=False)
     model.eval()
     after = _margins(model, tok, data)
     assert s.method == "dpo" and s.steps == 15

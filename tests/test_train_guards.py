@@ -7,12 +7,18 @@ import json
 import types
 
 import pytest
-
-torch = pytest.importorskip("torch")
-pytest.importorskip("peft")
+import torch  # the train extra, which setup.sh installs: a hard dependency here, never skipped
 
 from advisor.kernel.errors import AdviseError  # noqa: E402
-from tests.test_train import one_thread, small_config, tiny_loaded, tiny_tokenizer, toy_rows, write_jsonl  # noqa: E402,F401
+from tests.test_train import (  # noqa: E402,F401
+    one_thread,
+    small_config,
+    tiny_loaded,
+    tiny_tokenizer,
+    toy_rows,
+    train_held,
+    write_jsonl,
+)
 from trainer.training.batches import (  # noqa: E402
     IGNORE_INDEX,
     collate,
@@ -21,7 +27,7 @@ from trainer.training.batches import (  # noqa: E402
     tokenize_row,
     tokenize_rows,
 )
-from trainer.training.train import TrainWarning, check_packing, quantize_warning, train  # noqa: E402
+from trainer.training.train import TrainWarning, check_packing, quantize_warning  # noqa: E402
 
 
 def _varied_examples(tok, n=6):
@@ -90,8 +96,8 @@ def test_masked_loss_module_on_packed_batch_equals_unpacked_sum():
 
 def test_packing_trains_and_is_refused_without_per_example_attention(tmp_path):
     data = write_jsonl(tmp_path / "t.jsonl", toy_rows(32, 1))
-    s = train(small_config(packing=True, max_steps=20, lr=1e-2, eval_every=100, save_every=100), data, None,
-              out_dir=tmp_path / "r", progress=False, loaded=tiny_loaded())
+    s = train_held(tiny_loaded(), small_config(packing=True, max_steps=20, lr=1e-2, eval_every=100, save_every=100),
+                   data, None, out_dir=tmp_path / "r", progress=False)
     losses = [json.loads(x)["loss"] for x in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
     assert s.padded_tokens_seen < 1.2 * s.tokens_seen and losses[-1] < 0.7 * losses[0]
     fake = types.SimpleNamespace(config=types.SimpleNamespace(_attn_implementation="my_fused_kernel"))
@@ -131,8 +137,8 @@ def test_truncation_warns_with_share_and_lost_answer_tokens(tmp_path):
         r["messages"][2]["content"] = " ".join(["one"] * 30)  # answers longer than max_seq_len
     data = write_jsonl(tmp_path / "t.jsonl", rows)
     with pytest.warns(TrainWarning, match=r"3 of 8 examples \(38%\).*answer tokens"):
-        s = train(small_config(max_seq_len=24, max_steps=1), data, None, out_dir=tmp_path / "r", progress=False,
-                  loaded=tiny_loaded())
+        s = train_held(tiny_loaded(), small_config(max_seq_len=24, max_steps=1), data, None,
+                       out_dir=tmp_path / "r", progress=False)
     assert s.train_data.n_truncated == 3 and s.train_data.n_target_tokens_truncated > 0
     assert any("max_seq_len=24" in w for w in s.warnings)
 
@@ -150,8 +156,8 @@ def test_full_finetuning_changes_base_weights_lora_does_not(tmp_path):
     data = write_jsonl(tmp_path / "t.jsonl", toy_rows(16, 1))
     model, tok, info = tiny_loaded()
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
-    s = train(small_config(method="full", max_steps=3, lr=1e-3), data, None, out_dir=tmp_path / "full",
-              progress=False, loaded=(model, tok, info))
+    s = train_held((model, tok, info), small_config(method="full", max_steps=3, lr=1e-3), data, None,
+                   out_dir=tmp_path / "full", progress=False)
     changed = [n for n, p in model.named_parameters() if not torch.equal(p.detach(), before[n])]
     assert "model.layers.0.self_attn.q_proj.weight" in changed and "model.layers.1.mlp.down_proj.weight" in changed
     assert s.method == "full" and s.trainable_params == s.total_params and s.adapter_dir == "model"
@@ -159,8 +165,8 @@ def test_full_finetuning_changes_base_weights_lora_does_not(tmp_path):
     # LoRA on a fresh copy: no base weight moves (the adapter does)
     model, tok, info = tiny_loaded()
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
-    train(small_config(max_steps=3, lr=1e-3), data, None, out_dir=tmp_path / "lora", progress=False,
-          loaded=(model, tok, info))
+    train_held((model, tok, info), small_config(max_steps=3, lr=1e-3), data, None, out_dir=tmp_path / "lora",
+               progress=False)
     base = {n.replace("base_model.model.", "").replace(".base_layer", ""): p for n, p in model.named_parameters()
             if "lora_" not in n}
     assert all(torch.equal(base[n].detach(), before[n]) for n in before)

@@ -25,7 +25,6 @@ def _rows(n: int, seed: int) -> list[dict]:
 
 
 def test_smollm2_short_run_lowers_val_loss_and_adapter_reloads(tmp_path):
-    pytest.importorskip("peft")
     from peft import PeftModel
 
     from trainer.evaluation.generate import generate_batch, load_adapter

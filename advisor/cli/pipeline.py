@@ -15,11 +15,8 @@ from typing import Any
 
 from advisor.analysis import Analysis, analysis_json, load_analysis
 from advisor.cli.stages import StageState, hash_inputs
-from advisor.decision.strategies.base import FineTuneKind
+from advisor.decision.decide import RecommendationRecord, StrategyResult
 from advisor.kernel.io import atomic_write_text
-
-# every recommendation with a fine-tune in it (hosted, serverless LoRA, dedicated GPUs, hybrid) trains an adapter
-FINE_TUNE_KINDS = frozenset(FineTuneKind)
 
 
 @dataclass
@@ -57,9 +54,9 @@ class RunResult:
 Say = Callable[[str], None]
 
 
-def _winner(a: Analysis) -> dict[str, Any] | None:
-    rec = a.recommendation or {}
-    return next((s for s in a.strategies if s["key"] == rec.get("winner")), None)
+def _winner(a: Analysis) -> StrategyResult | None:
+    winner = a.recommendation.winner if a.recommendation is not None else None
+    return next((s for s in a.strategies if s.key == winner), None)
 
 
 def run_pipeline(opts: RunOptions, say: Say = lambda s: None) -> RunResult:
@@ -92,11 +89,14 @@ def run_pipeline(opts: RunOptions, say: Say = lambda s: None) -> RunResult:
         ran.append("analyze")
 
     win = _winner(analysis)
-    rec = analysis.recommendation or {}
-    fine_tune_wins = win is not None and win.get("fine_tune_kind") in FINE_TUNE_KINDS
+    rec = analysis.recommendation
+    # every recommendation with a fine-tune in it (hosted, serverless LoRA, dedicated GPUs, hybrid) trains an adapter
+    fine_tune_wins = win is not None and win.fine_tune_kind is not None
     if not fine_tune_wins and not opts.force_train:
-        reason = (f"{rec.get('winner_name', 'no strategy')} wins, not fine-tuning: "
-                  + (rec.get("explanation") or [rec.get("headline", "")])[0])
+        if isinstance(rec, RecommendationRecord):
+            reason = f"{rec.winner_name} wins, not fine-tuning: " + (rec.explanation or [rec.headline])[0]
+        else:
+            reason = "no strategy wins, not fine-tuning: " + (rec.headline if rec is not None else "")
         say(f"no training: {reason}")
         paths = _report(analysis, None, out, opts, state, h, ran, skipped)
         return RunResult(analysis, False, reason, ran, skipped, None, paths)
@@ -147,9 +147,10 @@ def run_pipeline(opts: RunOptions, say: Say = lambda s: None) -> RunResult:
         skipped.append("evaluate")
     else:
         say(f"evaluating incumbent, base model and candidate on {opts.eval_examples} held-out inputs …")
-        fa = analysis.failures or {}
+        fa = analysis.failures
         ev = run_evaluation(run_dir, data_dir / "test.jsonl", checks=cfg_path, limit=opts.eval_examples,
-                            quiet=opts.quiet, logs_failures=fa.get("failures"), logs_requests=fa.get("requests"))
+                            quiet=opts.quiet, logs_failures=fa.failures if fa else None,
+                            logs_requests=fa.requests if fa else None)
         from trainer.evaluation.measured import measured_roi
 
         ev.measured_roi = measured_roi(analysis, ev)
@@ -158,7 +159,7 @@ def run_pipeline(opts: RunOptions, say: Say = lambda s: None) -> RunResult:
         ran.append("evaluate")
 
     paths = _report(analysis, ev, out, opts, state, hash_inputs(h, state.outputs_hash("evaluate")), ran, skipped)
-    reason = f"{win['name'] if win else 'fine-tuning'} recommended" + ("" if fine_tune_wins else " (--train forced)")
+    reason = f"{win.name if win else 'fine-tuning'} recommended" + ("" if fine_tune_wins else " (--train forced)")
     return RunResult(analysis, True, reason, ran, skipped, ev, paths)
 
 

@@ -138,44 +138,22 @@ def record_to_chat(record: Record) -> tuple[str | None, list[dict[str, Any]], di
     return system, msgs, target, tools
 
 
-# ---------------------------------------------------------------- analysis hints (optional, defensive)
+# ---------------------------------------------------------------- analysis hints (optional)
 
-def read_analysis_hints(path: Path | None) -> tuple[dict[str, list[str]], dict[str, int], dict[str, str]]:
-    """(family → static block excerpts, family → static_prefix_tokens, record id → failure cluster).
+def read_analysis_hints(path: Path | None) -> tuple[dict[str, list[str]], dict[str, int]]:
+    """(family → static block excerpts, family → static_prefix_tokens) from analysis.json's prompt families.
 
-    analysis.json is another command's contract that may evolve: unknown shapes are ignored.
+    Read through the typed contract (`advisor.analysis.load_analysis`), so a file of another schema version
+    or shape is refused with the loader's error instead of being half-read.
     """
-    blocks: dict[str, list[str]] = {}
-    prefix_tokens: dict[str, int] = {}
-    clusters: dict[str, str] = {}
     if path is None:
-        return blocks, prefix_tokens, clusters
-    try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise AdviseError(f"analysis file not found: {path}", hint="run `advise analyze` first or drop --analysis") from exc
-    except ValueError as exc:
-        raise AdviseError(f"analysis file is not valid JSON: {exc}", file=str(path),
-                          hint="pass the analysis.json written by `advise analyze`") from exc
-    for fam in doc.get("prompt_families") or []:
-        if not isinstance(fam, dict) or not isinstance(fam.get("family"), str):
-            continue
-        name = fam["family"]
-        if isinstance(fam.get("static_prefix_tokens"), int):
-            prefix_tokens[name] = fam["static_prefix_tokens"]
-        ex = [b.get("excerpt") for b in fam.get("static_blocks") or [] if isinstance(b, dict)]
-        blocks[name] = [e for e in ex if isinstance(e, str) and e]
-    failures = doc.get("failures") if isinstance(doc.get("failures"), dict) else {}
-    for i, cl in enumerate(failures.get("clusters") or []):
-        if not isinstance(cl, dict):
-            continue
-        label = str(cl.get("name") or cl.get("signature") or cl.get("label") or cl.get("id") or f"cluster-{i}")
-        ids = list(cl.get("record_ids") or cl.get("ids") or [])
-        ids += [e.get("id") for e in cl.get("examples") or [] if isinstance(e, dict)]
-        for rid in ids:
-            if rid is not None:
-                clusters[str(rid)] = label
-    return blocks, prefix_tokens, clusters
+        return {}, {}
+    from advisor.analysis import load_analysis
+
+    analysis = load_analysis(path)
+    blocks = {f.family: [b.excerpt for b in f.static_blocks if b.excerpt] for f in analysis.prompt_families}
+    prefix_tokens = {f.family: f.static_prefix_tokens for f in analysis.prompt_families}
+    return blocks, prefix_tokens
 
 
 # ---------------------------------------------------------------- the pipeline
@@ -236,7 +214,7 @@ def _build_into(out_dir: Path, records: Iterable[Record], options: DatasetOption
     from trainer.dataset.tokens import count_messages, count_tokens, counter_name
 
     labels = flt.load_labels(options.labels) if options.labels else None
-    hint_blocks, hint_tokens, hint_clusters = read_analysis_hints(options.analysis)
+    hint_blocks, hint_tokens = read_analysis_hints(options.analysis)
     checker = flt.make_checker(options.failures_config)
     scrubber = Scrubber() if options.scrub else None
     removed: Counter[str] = Counter()
@@ -271,7 +249,7 @@ def _build_into(out_dir: Path, records: Iterable[Record], options: DatasetOption
                 model, key = family_key(record)
                 family = f"{model}#{key}"
                 system, msgs, target, tools = _scrub_rows(scrubber, *record_to_chat(record))
-                cluster = hint_clusters.get(record.id) or verdict.category
+                cluster = verdict.category
                 rid = record.id
                 if scrubber is not None:  # ids, model names and cluster labels reach test.jsonl's metadata
                     rid, model, family, cluster = (scrubber.identifier(v) if isinstance(v, str) else v

@@ -21,9 +21,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from advisor.analysis import Analysis
+from advisor.decision.strategies.base import FineTuneKind
 
 # fine-tune kinds whose adapter sits on an open-weight base, i.e. one advise can train and measure here
-OPEN_WEIGHT_KINDS = ("serverless-lora", "dedicated-gpu", "hybrid")
+OPEN_WEIGHT_KINDS = frozenset({FineTuneKind.SERVERLESS_LORA, FineTuneKind.DEDICATED_GPU, FineTuneKind.HYBRID})
 LORA_SUFFIX = " + LoRA adapter"  # how the decision names an adapter's target ("<base> + LoRA adapter")
 
 
@@ -52,10 +53,11 @@ def _strategy(decision: Any, key: str) -> Any:
 
 def pick_finetune_key(analysis: Analysis) -> str:
     """The fine-tune the advisor recommended (or ranked best; its fine-tune member for a portfolio)."""
-    from advisor.decision.decide import FINE_TUNES
+    from advisor.decision.decide import FINE_TUNES, RecommendationRecord
 
-    rec = analysis.recommendation or {}
-    for key in [rec.get("winner"), *rec.get("ranking", [])]:
+    rec = analysis.recommendation
+    ranking = rec.ranking if isinstance(rec, RecommendationRecord) else []  # nothing costed: nothing ranked
+    for key in [rec.winner if rec is not None else None, *ranking]:
         for member in (key or "").split("+"):
             if member in FINE_TUNES:
                 return member
@@ -65,20 +67,20 @@ def pick_finetune_key(analysis: Analysis) -> str:
 def recommended_target(analysis: Analysis) -> tuple[str, bool]:
     """(model the recommended fine-tune runs on, whether it is an open-weight model we could train here).
 
-    An explicit ``target_model`` on the strategy wins; else the strategy's ``target`` (an open-weight base named
+    The strategy's ``target`` (an open-weight base named
     "<base> + LoRA adapter" by the decision); else the ``target_model`` assumption; else the production model for a
     hosted fine-tune and "a small open-weight model" when the open-weight base is not named.
     """
     key = pick_finetune_key(analysis)
-    strat = next((s for s in analysis.strategies if s["key"] == key), {})
-    open_weight = strat.get("fine_tune_kind") in OPEN_WEIGHT_KINDS or bool(strat.get("target_model"))
-    rows = (analysis.assumptions or {}).get("rows") or []
-    assumed = next((r.get("value") for r in rows if r.get("name") == "target_model" and r.get("value")), None)
-    target = str(strat.get("target") or "")
+    strat = next((s for s in analysis.strategies if s.key == key), None)
+    open_weight = strat is not None and strat.fine_tune_kind in OPEN_WEIGHT_KINDS
+    rows = analysis.assumptions.rows if analysis.assumptions is not None else []
+    assumed = next((r.value for r in rows if r.name == "target_model" and r.value), None)
+    target = strat.target if strat is not None else ""
     named_base = target[: -len(LORA_SUFFIX)] if open_weight and target.endswith(LORA_SUFFIX) else None
     if named_base and " " in named_base:  # a description ("an 8B open-weight model"), not a model id
         named_base = None
-    named = strat.get("target_model") or named_base or (assumed if open_weight else None)
+    named = named_base or (assumed if open_weight else None)
     if named:
         return str(named), open_weight
     if open_weight:
@@ -138,8 +140,8 @@ def measured_roi(analysis: Analysis, evaluation: Any) -> dict[str, Any]:
     from advisor.pricing import PriceBook
 
     book = PriceBook(analysis.prices.user_file)
-    rows = (analysis.assumptions or {}).get("rows") or []
-    given = {r["name"]: r["value"] for r in rows if r.get("source") == "user"}
+    rows = analysis.assumptions.rows if analysis.assumptions is not None else []
+    given = {r.name: r.value for r in rows if r.source == "user"}
     base = load_assumptions({**price_file_assumptions(analysis, book), **given})
     profile = profile_from_analysis(analysis, price_book=book, target_model=base.target_model)
     key = pick_finetune_key(analysis)

@@ -122,7 +122,7 @@ def train_dpo(config: TrainConfig, data_path, val_path, base, out_dir, resume, f
 
     import torch
 
-    from trainer.training.batches import collate, data_stats
+    from trainer.training.batches import IGNORE_INDEX, collate, data_stats
     from trainer.training.callbacks import MetricsWriter, TrainProgress
     from trainer.training.lora import add_lora, count_parameters, trainable_parameters
     from trainer.training.models import load_base
@@ -203,7 +203,7 @@ def train_dpo(config: TrainConfig, data_path, val_path, base, out_dir, resume, f
                 optimizer.zero_grad(set_to_none=True)
                 state["step"] += 1
                 state["tokens"] += int(batch["attention_mask"].sum())
-                state["targets"] += int((batch["labels"] != -100).sum())
+                state["targets"] += int((batch["labels"] != IGNORE_INDEX).sum())
                 state["padded"] += batch["input_ids"].numel()
                 state["train_seconds"] += time.perf_counter() - t0
                 margin = margin.detach()

@@ -21,7 +21,10 @@ import signal
 import tempfile
 import time
 import warnings
-from contextlib import ExitStack, nullcontext
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, nullcontext
+from contextvars import ContextVar
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -342,7 +345,7 @@ def evaluate_loss(loss_module, examples, config: TrainConfig, pad_id: int, devic
     """Mean token loss over all assistant tokens of `examples` (eval mode, no grad)."""
     import torch
 
-    from trainer.training.batches import iterate_batches
+    from trainer.training.batches import IGNORE_INDEX, iterate_batches
 
     was_training = loss_module.training
     loss_module.eval()
@@ -352,26 +355,38 @@ def evaluate_loss(loss_module, examples, config: TrainConfig, pad_id: int, devic
             batch = {k: v.to(device) for k, v in batch.items()}
             with autocast():
                 total += float(loss_module(**batch))
-            count += int((batch["labels"][:, 1:] != -100).sum())
+            count += int((batch["labels"][:, 1:] != IGNORE_INDEX).sum())
     loss_module.train(was_training)
     return total / max(1, count)
 
 
-def _data_info(path: Path, digest: str, stats) -> DataInfo:
+def _data_info(path: Path, digest: str | None, stats) -> DataInfo:
     return DataInfo(path=str(path), sha256=digest, **stats.as_dict())
 
 
 # ---------------------------------------------------------------- the loop
 
+_HELD_BASE: ContextVar[tuple[Any, Any, Any] | None] = ContextVar("held_base", default=None)
+
+
+@contextmanager
+def holding_base(model, tokenizer, info) -> Iterator[None]:
+    """`train` inside this block uses a base model the caller already holds instead of loading `base`.
+
+    For the tests and the training benchmark (which time training, not loading); not part of `train`'s API."""
+    token = _HELD_BASE.set((model, tokenizer, info))
+    try:
+        yield
+    finally:
+        _HELD_BASE.reset(token)
+
+
 def train(config: TrainConfig, data_path: str | Path, val_path: str | Path | None = None,
           base: str | None = None, out_dir: str | Path = "runs/run", resume: bool = False,
-          force: bool = False, progress: bool = True, merge: bool = False, allow_download: bool = False,
-          loaded=None) -> RunSummary:
+          force: bool = False, progress: bool = True, merge: bool = False, allow_download: bool = False) -> RunSummary:
     """Train on chat JSONL (or preference pairs for `method="dpo"`) and write the run directory.
 
-    Returns run.json's content. `loaded=(model, tokenizer, info)` skips loading a base (tests and
-    the benchmark pass a model they already hold). SIGTERM stops after the step in progress with a
-    checkpoint, like Ctrl-C.
+    Returns run.json's content. SIGTERM stops after the step in progress with a checkpoint, like Ctrl-C.
     """
     import torch
 
@@ -383,14 +398,16 @@ def train(config: TrainConfig, data_path: str | Path, val_path: str | Path | Non
     torch.backends.cuda.enable_cudnn_sdp(False)
     stop = _StopFlag()
     previous = stop.install()
+    loaded = _HELD_BASE.get()
     try:
         if config.method == "dpo":
             from trainer.training.dpo import train_dpo
 
             return train_dpo(config, data_path, val_path, base, out_dir, resume, force, progress, merge,
                              allow_download, loaded, stop)
-        return _train(config, data_path, val_path, base, out_dir, resume, force, progress, merge,
-                      allow_download, loaded, stop)
+        return _train(config, Path(data_path), Path(val_path) if val_path else None, base=base, out_dir=Path(out_dir),
+                      resume=resume, force=force, progress=progress, merge=merge, allow_download=allow_download,
+                      loaded=loaded, stop=stop)
     finally:
         stop.uninstall(previous)
         torch.set_num_threads(threads)
@@ -470,14 +487,63 @@ class TrainWarning(UserWarning):
     """A data or settings problem that does not stop training but changes what it learns."""
 
 
-def _train(config: TrainConfig, data_path, val_path, base, out_dir, resume, force, progress, merge,
-           allow_download, loaded, stop: _StopFlag) -> RunSummary:
+@dataclass
+class _StepClock:
+    """Under a time limit the LR schedule follows the clock: the step the elapsed time corresponds to."""
+
+    step_by_time: float = 0.0
+
+
+def _micro_batches(train_ex, config: TrainConfig, batches_per_epoch: int, start_micro: int, pad_id: int,
+                   pad_multiple: int, pack_to: int | None) -> Iterator[dict[str, Any]]:
+    """An endless stream of micro-batches, epoch after epoch, starting at a global index (so a resume continues
+    with the batch the interrupted run would have seen next)."""
+    from trainer.training.batches import iterate_batches
+
+    epoch, offset = divmod(start_micro, batches_per_epoch)
+    while True:
+        yield from iterate_batches(train_ex, config.batch_size, config.seed, epoch, pad_id, config.batch_tokens,
+                                   start=offset, multiple=pad_multiple, pack_to=pack_to)
+        epoch, offset = epoch + 1, 0
+
+
+@dataclass
+class LoopState:
+    """What the loop counts, saved in every checkpoint (trainer_state.json) and restored on resume."""
+
+    fingerprint: str  # the settings that must not change across a resume
+    train_sha256: str
+    val_sha256: str | None
+    step: int = 0  # optimizer steps done
+    micro: int = 0  # micro-batches consumed (over all processes): where the data stream resumes
+    tokens: int = 0  # non-padding tokens seen
+    targets: int = 0  # tokens that carried a label
+    padded: int = 0  # tokens including padding
+    train_seconds: float = 0.0  # time inside optimizer steps
+    elapsed_s: float = 0.0  # wall time of this run, earlier sessions included
+    best_val: float | None = None
+    best_step: int | None = None
+    bad_evals: int = 0  # validations in a row without improvement (early stopping)
+    initial_val: float | None = None
+    last_val: float | None = None
+    last_loss: float | None = None
+
+    @classmethod
+    def restore(cls, saved: dict[str, Any]) -> LoopState:
+        """From a checkpoint's trainer_state.json (its `reason` and unknown keys left out)."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in saved.items() if k in known})
+
+
+def _train(config: TrainConfig, data_path: Path, val_path: Path | None, *, base: str | None, out_dir: Path,
+           resume: bool, force: bool, progress: bool, merge: bool, allow_download: bool, loaded,
+           stop: _StopFlag) -> RunSummary:
     import torch
 
     from trainer.training.attention import segment_attention
     from trainer.training.batches import (
+        IGNORE_INDEX,
         data_stats,
-        iterate_batches,
         length_grouped_batches,
         load_chat_jsonl,
         tokenize_rows,
@@ -490,9 +556,7 @@ def _train(config: TrainConfig, data_path, val_path, base, out_dir, resume, forc
     # ---- inputs: validate data before touching the output, then load the base
     started_at = datetime.now(UTC)
     t_wall = time.perf_counter()
-    out = Path(out_dir)
-    data_path = Path(data_path)
-    val_path = Path(val_path) if val_path else None
+    out = out_dir
     rows = load_chat_jsonl(data_path)
     val_rows = load_chat_jsonl(val_path) if val_path else None
     _prepare_run_dir(out, resume, force)
@@ -566,9 +630,9 @@ def _train(config: TrainConfig, data_path, val_path, base, out_dir, resume, forc
     micro_per_step = config.grad_accum * world
     total_steps = total_steps_for(config, max(1, batches_per_epoch // world))
     warmup = config.warmup_steps if config.warmup_steps is not None else int(config.warmup_ratio * total_steps)
-    clock = {"step_by_time": 0.0}
+    clock = _StepClock()
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: lr_factor(max(s, clock["step_by_time"]), total_steps, warmup, config.schedule,
+        optimizer, lambda s: lr_factor(max(s, clock.step_by_time), total_steps, warmup, config.schedule,
                                        config.min_lr_ratio))
     if accelerator is not None:
         loss_module, optimizer = accelerator.prepare(loss_module, optimizer)
@@ -583,45 +647,34 @@ def _train(config: TrainConfig, data_path, val_path, base, out_dir, resume, forc
         return torch.autocast("cpu", dtype=torch.bfloat16) if cpu_bf16 else nullcontext()
     scaler = torch.amp.GradScaler("cuda") if use_amp and torch_dtype == torch.float16 else None
 
-    # ---- state (restored on resume)
-    state: dict[str, Any] = {"step": 0, "micro": 0, "tokens": 0, "targets": 0, "padded": 0, "train_seconds": 0.0,
-                             "elapsed_s": 0.0, "best_val": None, "best_step": None, "bad_evals": 0,
-                             "initial_val": None, "last_val": None, "last_loss": None,
-                             "fingerprint": config.fingerprint(), "train_sha256": sha256_file(data_path),
-                             "val_sha256": sha256_file(val_path) if val_path else None}
+    # ---- state: counters and best weights, restored from the last checkpoint on resume
+    state = LoopState(fingerprint=config.fingerprint(), train_sha256=sha256_file(data_path),
+                      val_sha256=sha256_file(val_path) if val_path else None)
     best: dict[str, Any] | None = None
     resumed_from = None
     if resume:
         last = list_checkpoints(out)[-1]
-        loaded_state, best = _load_checkpoint(last, model, optimizer, scheduler)
+        saved, best = _load_checkpoint(last, model, optimizer, scheduler)
         for key in ("fingerprint", "train_sha256", "val_sha256"):
-            if loaded_state.get(key) != state[key]:
+            if saved.get(key) != getattr(state, key):
                 raise AdviseError(f"cannot resume: {key.replace('_', ' ')} differs from the checkpoint",
                                   file=str(last / "trainer_state.json"), field=key,
                                   hint="resume with the same data and settings, or --force to start over")
-        state = {"elapsed_s": 0.0, **loaded_state}
-        resumed_from = state["step"]
-    elapsed_before = state["elapsed_s"]  # wall time of earlier sessions of this run
+        state = LoopState.restore(saved)
+        resumed_from = state.step
+    elapsed_before = state.elapsed_s  # wall time of earlier sessions of this run
 
     def elapsed() -> float:
         return elapsed_before + time.perf_counter() - t_wall
 
     metrics = MetricsWriter(out / "metrics.jsonl", resume_step=resumed_from) if is_main else None
 
-    def micro_batches(start_micro: int):
-        """An endless stream of micro-batches, epoch after epoch, starting at a global index."""
-        epoch, offset = divmod(start_micro, batches_per_epoch)
-        while True:
-            yield from iterate_batches(train_ex, config.batch_size, config.seed, epoch, pad_id,
-                                       config.batch_tokens, start=offset, multiple=pad_multiple, pack_to=pack_to)
-            epoch, offset = epoch + 1, 0
-
     step_rng: dict[str, Any] | None = None  # RNG at the start of the step in progress
 
     def save(reason: str) -> None:
-        state["elapsed_s"] = elapsed()
+        state.elapsed_s = elapsed()
         if is_main:
-            save_checkpoint(out, model, optimizer, scheduler, {**state, "reason": reason}, best,
+            save_checkpoint(out, model, optimizer, scheduler, {**asdict(state), "reason": reason}, best,
                             config.keep_checkpoints, rng=step_rng)
 
     eval_seconds = 0.0  # how long one validation takes: the time limit keeps room for a last one
@@ -633,26 +686,27 @@ def _train(config: TrainConfig, data_path, val_path, base, out_dir, resume, forc
         eval_seconds = time.perf_counter() - t
         return loss
 
-    stream = micro_batches(state["micro"])
+    # ---- the loop: step, log, validate, stop
+    stream = _micro_batches(train_ex, config, batches_per_epoch, state.micro, pad_id, pad_multiple, pack_to)
     status: Literal["finished", "early_stopped", "time_limit"] = "finished"
-    if val_ex and state["initial_val"] is None:
-        state["initial_val"] = state["last_val"] = run_eval()
+    if val_ex and state.initial_val is None:
+        state.initial_val = state.last_val = run_eval()
         if metrics:
-            metrics.write({"step": 0, "val_loss": state["initial_val"]})
+            metrics.write({"step": 0, "val_loss": state.initial_val})
     loss_module.train()
     window_tokens, window_t = 0, time.perf_counter()
     scope = ExitStack()
     try:
         if dev_type == "cpu":  # each example's own causal sdpa instead of a dense block-diagonal mask
             scope.enter_context(segment_attention(model))
-        with TrainProgress(total_steps, state["step"], quiet=not (progress and is_main)) as bar:
-            while state["step"] < total_steps:
+        with TrainProgress(total_steps, state.step, quiet=not (progress and is_main)) as bar:
+            while state.step < total_steps:
                 # -- one optimizer step: forward/backward over the accumulation group, clip, update
                 t0 = time.perf_counter()
                 step_rng = _rng_state()
                 group = [next(stream) for _ in range(micro_per_step)]
                 mine = group[rank::world]
-                denom = sum(int((b["labels"][:, 1:] != -100).sum()) for b in mine)
+                denom = sum(int((b["labels"][:, 1:] != IGNORE_INDEX).sum()) for b in mine)
                 step_loss = 0.0
                 for b in mine:
                     b = {k: v.to(device) for k, v in b.items()}
@@ -676,29 +730,29 @@ def _train(config: TrainConfig, data_path, val_path, base, out_dir, resume, forc
                 optimizer.zero_grad(set_to_none=True)
                 lr = scheduler.get_last_lr()[0]
                 if config.time_limit_s:
-                    clock["step_by_time"] = total_steps * elapsed() / config.time_limit_s
+                    clock.step_by_time = total_steps * elapsed() / config.time_limit_s
                 scheduler.step()
 
                 # -- bookkeeping
                 n_tok = sum(int(b["attention_mask"].sum()) for b in group)
                 step_seconds = time.perf_counter() - t0
-                state["step"] += 1
-                state["micro"] += micro_per_step
-                state["tokens"] += n_tok
-                state["targets"] += sum(int((b["labels"] != -100).sum()) for b in group)
-                state["padded"] += sum(b["input_ids"].numel() for b in group)
-                state["train_seconds"] += step_seconds
-                state["last_loss"] = step_loss
+                state.step += 1
+                state.micro += micro_per_step
+                state.tokens += n_tok
+                state.targets += sum(int((b["labels"] != IGNORE_INDEX).sum()) for b in group)
+                state.padded += sum(b["input_ids"].numel() for b in group)
+                state.train_seconds += step_seconds
+                state.last_loss = step_loss
                 step_rng = None  # step complete: an interrupt from here on saves the current RNG
                 window_tokens += n_tok
-                step = state["step"]
-                tps = state["tokens"] / max(1e-9, state["train_seconds"])
+                step = state.step
+                tps = state.tokens / max(1e-9, state.train_seconds)
                 if metrics and (step % config.log_every == 0 or step == total_steps):
                     now = time.perf_counter()
                     metrics.write({"step": step, "loss": round(step_loss, 6), "lr": lr,
                                    "grad_norm": round(grad_norm, 6),
                                    "tokens_per_s": round(window_tokens / max(1e-9, now - window_t), 2),
-                                   "tokens": state["tokens"], "epoch": round(state["micro"] / batches_per_epoch, 4),
+                                   "tokens": state.tokens, "epoch": round(state.micro / batches_per_epoch, 4),
                                    "elapsed_s": round(elapsed(), 2)})
                     window_tokens, window_t = 0, now
 
@@ -710,19 +764,19 @@ def _train(config: TrainConfig, data_path, val_path, base, out_dir, resume, forc
                 #    before a time-limit stop are validated too, so the kept adapter is the best one seen)
                 if val_ex and (step % config.eval_every == 0 or step == total_steps or out_of_time):
                     val = run_eval()
-                    state["last_val"] = val
+                    state.last_val = val
                     if metrics:
                         metrics.write({"step": step, "val_loss": round(val, 6)})
-                    if state["best_val"] is None or val < state["best_val"] - 1e-6:
-                        state.update(best_val=val, best_step=step, bad_evals=0)
+                    if state.best_val is None or val < state.best_val - 1e-6:
+                        state.best_val, state.best_step, state.bad_evals = val, step, 0
                         best = lora_state(model)
                     else:
-                        state["bad_evals"] += 1
-                bar.update(step, step_loss, tps, state["last_val"])
+                        state.bad_evals += 1
+                bar.update(step, step_loss, tps, state.last_val)
 
                 # -- stopping: early stopping, the time limit (decided above), SIGTERM
                 stop_early = (config.early_stopping_patience is not None
-                              and state["bad_evals"] >= config.early_stopping_patience)
+                              and state.bad_evals >= config.early_stopping_patience)
                 if stop.requested:
                     save("terminated")
                     raise TrainTerminated(f"training stopped by SIGTERM at step {step}; checkpoint saved",
@@ -740,7 +794,7 @@ def _train(config: TrainConfig, data_path, val_path, base, out_dir, resume, forc
         save("interrupted")
         if metrics:
             metrics.close()
-        raise TrainInterrupted(f"training interrupted at step {state['step']}; checkpoint saved",
+        raise TrainInterrupted(f"training interrupted at step {state.step}; checkpoint saved",
                                file=str(out), hint=f"continue with: advise train ... -o {out} --resume") from None
     finally:
         scope.close()
@@ -750,13 +804,13 @@ def _train(config: TrainConfig, data_path, val_path, base, out_dir, resume, forc
     # ---- outputs: best (or last) weights → adapter/ (model/ for full), run.json
     if accelerator is not None:
         accelerator.wait_for_everyone()
-    adapter_step = state["step"]
-    if best is not None and state["best_step"] != state["step"]:
+    adapter_step = state.step
+    if best is not None and state.best_step != state.step:
         named = dict(trainable_parameters(model))
         with torch.no_grad():
             for name, value in best.items():
                 named[name].copy_(value.to(named[name].device))
-        adapter_step = state["best_step"]
+        adapter_step = state.best_step
 
     summary = None
     if is_main:
@@ -773,18 +827,18 @@ def _train(config: TrainConfig, data_path, val_path, base, out_dir, resume, forc
         summary = RunSummary(
             status=status, method=config.method, packed=packing,
             base={k: v for k, v in info.__dict__.items() if k != "extra"},
-            train_data=_data_info(data_path, state["train_sha256"], data_stats(train_ex)),
-            val_data=_data_info(val_path, state["val_sha256"], data_stats(val_ex)) if val_ex and val_path else None,
+            train_data=_data_info(data_path, state.train_sha256, data_stats(train_ex)),
+            val_data=_data_info(val_path, state.val_sha256, data_stats(val_ex)) if val_ex and val_path else None,
             config=config.model_dump(),
             lora_targets=config.resolved_targets(info.model_type) if config.method != "full" else "none (full)",
             trainable_params=counts["trainable"], total_params=counts["total"],
-            steps=state["step"], epochs_completed=round(state["micro"] / batches_per_epoch, 4),
-            final_train_loss=state["last_loss"], initial_val_loss=state["initial_val"],
-            final_val_loss=state["last_val"], best_val_loss=state["best_val"], best_step=state["best_step"],
+            steps=state.step, epochs_completed=round(state.micro / batches_per_epoch, 4),
+            final_train_loss=state.last_loss, initial_val_loss=state.initial_val,
+            final_val_loss=state.last_val, best_val_loss=state.best_val, best_step=state.best_step,
             adapter_from_step=adapter_step,
-            tokens_seen=state["tokens"], target_tokens_seen=state["targets"], padded_tokens_seen=state["padded"],
-            tokens_per_second=round(state["tokens"] / max(1e-9, state["train_seconds"]), 2),
-            train_seconds=round(state["train_seconds"], 3), wall_seconds=round(wall, 3),
+            tokens_seen=state.tokens, target_tokens_seen=state.targets, padded_tokens_seen=state.padded,
+            tokens_per_second=round(state.tokens / max(1e-9, state.train_seconds), 2),
+            train_seconds=round(state.train_seconds, 3), wall_seconds=round(wall, 3),
             device=device, device_name=_device_name(dev_type), dtype=info.dtype, world_size=world,
             cost=CostEstimate(usd=round(hours * rate, 6), usd_per_hour=rate, hours=round(hours, 6),
                               basis=f"estimated: wall time × {'gpu' if dev_type == 'cuda' else 'cpu'}_usd_per_hour "

@@ -80,7 +80,7 @@ def _dataset_section(cfg: Any) -> dict[str, Any]:
 @click.option("-o", "--output", "output", required=True, type=click.Path(path_type=Path, file_okay=False),
               help="Output directory for train/val/test.jsonl and dataset.json.")
 @click.option("--analysis", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="analysis.json from `advise analyze` (hints: static blocks, failure clusters).")
+              help="analysis.json from `advise analyze` (hints: static blocks, static prefix tokens).")
 @click.option("--labels", type=click.Path(path_type=Path, dir_okay=False), default=None,
               help='Labels JSONL {"id","ok","category",…}; labels beat checks and heuristics.')
 @click.option("--short-prompt", metavar="TEXT|FILE", default=None,

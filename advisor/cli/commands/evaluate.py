@@ -61,8 +61,9 @@ def evaluate(run_dir: Path, test_path: Path, baseline: str, checks: Path | None,
         from trainer.evaluation.run import incumbent_record, load_test_examples
 
         an = load_analysis(analysis)
-        fa = an.failures or {}
-        ev.incumbent_logged = incumbent_record(load_test_examples(test_path), fa.get("failures"), fa.get("requests"))
+        fa = an.failures
+        ev.incumbent_logged = incumbent_record(load_test_examples(test_path), fa.failures if fa else None,
+                                               fa.requests if fa else None)
         ev.measured_roi = measured_roi(an, ev)
     text = ev.model_dump_json(indent=2)
     if output is not None:

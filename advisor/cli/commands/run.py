@@ -76,8 +76,9 @@ def run(paths: tuple[Path, ...], out: Path, config: Path | None, prices: Path | 
     if as_json:
         import json
 
+        rec = result.analysis.recommendation
         summary = {"trained": result.trained, "reason": result.reason, "stages_run": result.stages_run,
-                   "stages_skipped": result.stages_skipped, "winner": (result.analysis.recommendation or {}).get("winner"),
+                   "stages_skipped": result.stages_skipped, "winner": rec.winner if rec is not None else None,
                    "report": [str(p) for p in result.report_paths]}
         if result.evaluation is not None:
             ev = result.evaluation

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from advisor.decision import roi
 from advisor.decision.assumptions import Assumptions
 from advisor.decision.strategies.market import Market
-from advisor.pricing import ModelPrice
+from advisor.pricing import ModelPrice, cache_rates
 
 StrategyKind = Literal["status-quo", "prompting", "structured-outputs", "caching", "rag", "fine-tune", "hybrid",
                        "portfolio"]
@@ -188,12 +188,11 @@ def cache_terms(p: TrafficProfile) -> object | None:
 
 
 def baseline_cost_per_request(p: TrafficProfile) -> float:
-    """Mean cost of a request as logged: uncached input, cache reads/writes, output."""
+    """Mean cost of a request as logged: uncached input, cache reads/writes, output — at the rates billing uses
+    (`advisor.pricing.cache_rates`: a cache price the table does not list bills at the input price)."""
     pr = p.prices
-    rule = p.market.cache if p.market is not None else None
     inp = pr.input_mtok
-    cached = pr.cached_input_mtok if pr.cached_input_mtok is not None else inp * (rule.read_multiplier if rule else 1.0)
-    write = pr.cache_write_mtok if pr.cache_write_mtok is not None else inp * (rule.write_multiplier_5m if rule else 1.0)
+    cached, write, _ = cache_rates(pr)
     uncached = max(0.0, p.input_tokens - p.cache_read_tokens - p.cache_write_tokens)
     return roi.request_cost(uncached, p.output_tokens, inp, pr.output_mtok or 0.0,
                             p.cache_read_tokens, cached, p.cache_write_tokens, write)

@@ -20,6 +20,7 @@ from advisor.decision.decide import (
     TrafficProfile,
     decide,
 )
+from advisor.failures.result import FailureAnalysis
 from advisor.kernel.errors import AdviseError
 
 # failure signatures a provider-enforced JSON schema removes (the JSON-mode checks' format problems + schema checks)
@@ -45,29 +46,26 @@ def _mean(mix: Any, kind: str) -> float:
     return float(s.mean) if s is not None and s.mean is not None else 0.0
 
 
-def _failures(failures: dict[str, Any] | None) -> dict[str, Any]:
-    """The failure fields the profile needs, from the FailureAnalysis dump (absent → no failures known)."""
-    if not failures:
+def _failures(failures: FailureAnalysis | None) -> dict[str, Any]:
+    """The failure fields the profile needs, from the failures section (absent → no failures known)."""
+    if failures is None:
         return {"failure_source": "none"}
-    shares = failures.get("shares") or {}
-    consistency = failures.get("consistency") or {}
-    volatility = failures.get("volatility") or {}
-    decided = (failures.get("sources") or {}).get("decided_by") or {}
-    n_fail = failures.get("failures") or 0
-    schema = sum(r.get("primary", 0) for r in failures.get("signatures") or []
-                 if r.get("category") == "schema" or str(r.get("signature", "")).startswith(SCHEMA_SIGNATURES))
+    consistency = failures.consistency
+    n_fail = failures.failures
+    schema = sum(r.primary for r in failures.signatures
+                 if r.category == "schema" or r.signature.startswith(SCHEMA_SIGNATURES))
     return {
         "schema_share": min(1.0, schema / n_fail) if n_fail else 0.0,
-        "logged_requests": failures.get("requests"),
-        "recurrence": consistency.get("recurrence"),
-        "failure_rate": float(failures.get("failure_rate") or 0.0),
-        "structural_share": float(shares.get("structural") or 0.0),
-        "knowledge_share": float(shares.get("knowledge") or 0.0),
-        "other_share": float(shares.get("other") or 0.0),
-        "consistency": consistency.get("consistency"),
-        "consistency_verdict": consistency.get("verdict"),
-        "knowledge_volatility_share": volatility.get("volatile_request_share"),
-        "failure_source": ", ".join(sorted(k for k, n in decided.items() if n)) or "checks",
+        "logged_requests": failures.requests,
+        "recurrence": consistency.recurrence,
+        "failure_rate": float(failures.failure_rate),
+        "structural_share": float(failures.shares.structural),
+        "knowledge_share": float(failures.shares.knowledge),
+        "other_share": float(failures.shares.other),
+        "consistency": consistency.consistency,
+        "consistency_verdict": consistency.verdict,
+        "knowledge_volatility_share": failures.volatility.volatile_request_share,
+        "failure_source": ", ".join(sorted(k for k, n in failures.sources.decided_by.items() if n)) or "checks",
     }
 
 
@@ -96,22 +94,21 @@ def profile_from_analysis(analysis: Any, *, price_book: Any = None, target_model
               if n_fam else 0.0)
     mean_in = _mean(mix, "input")
     static = min(static, mean_in)
-    by_family = (analysis.failures or {}).get("by_family") or {}
+    by_family = analysis.failures.by_family if analysis.failures is not None else {}
 
     def fam_failures(name: str) -> dict[str, float]:
         row = by_family.get(name)
-        if not row or not row.get("requests"):
+        if row is None or not row.requests:
             return {}
-        n_f = row.get("failures") or 0
-        return {"failure_rate": n_f / row["requests"],
-                "structural_share": (row.get("structural") or 0) / n_f if n_f else 0.0}
+        n_f = row.failures
+        return {"failure_rate": n_f / row.requests, "structural_share": row.structural / n_f if n_f else 0.0}
 
-    first = min((r.get("first_day") for r in by_family.values() if r.get("first_day")), default=None)
+    first = min((r.first_day for r in by_family.values() if r.first_day), default=None)
     # a prompt family of this model that first appears after the window's first day: its prompt was changed or
     # added mid-window — an adapter with that prompt baked in would have needed retraining then
     prompt_changes = sum(1 for name, r in by_family.items()
-                         if name.startswith(f"{model}#") and first is not None and r.get("first_day")
-                         and r["first_day"] > first and r.get("requests", 0) >= PROMPT_CHANGE_MIN_SHARE * n_fam) \
+                         if name.startswith(f"{model}#") and first is not None and r.first_day
+                         and r.first_day > first and r.requests >= PROMPT_CHANGE_MIN_SHARE * n_fam) \
         if by_family else None
     fams = [FamilyProfile(name=f.family, share_of_requests=f.requests / n_fam,
                           static_prefix_tokens=f.static_prefix_tokens, variable_input_tokens=f.mean_variable_tokens,
@@ -188,11 +185,12 @@ def decision_hook(config_section: dict[str, Any] | None = None, overrides: dict[
 
 def fill_analysis(analysis: Any, decision: Decision) -> Any:
     """Put a Decision into the analysis' `strategies`, `recommendation` and `assumptions` slots."""
-    data = decision.model_dump(mode="json")
-    analysis.strategies = data["strategies"]
-    analysis.recommendation = {**data["recommendation"], "currency": data["currency"],
-                               "price_source": data["price_source"], "volume_per_day": data["volume_per_day"],
-                               "schema_version": data["schema_version"], "market": data["market"]}
-    analysis.assumptions = {"rows": data["assumptions"]}
-    return analysis
+    from advisor.analysis import AssumptionTable
+    from advisor.decision.decide import RecommendationRecord
 
+    analysis.strategies = decision.strategies
+    analysis.recommendation = RecommendationRecord(
+        **dict(decision.recommendation), currency=decision.currency, price_source=decision.price_source,
+        volume_per_day=decision.volume_per_day, schema_version=decision.schema_version, market=decision.market)
+    analysis.assumptions = AssumptionTable(rows=decision.assumptions)
+    return analysis
