@@ -67,8 +67,11 @@ def ship(proto: Any) -> bytes:
 _PROTOS: dict[str, Any] = {}  # per worker process: the shipped pass, unpickled once, by its digest
 
 
-def measure_task(digest: str, shipped: bytes, unit: Any, strict: bool) -> bytes:
-    """Runs on a worker: one unit measured by a fresh piece of the shipped pass, sent back pickled."""
+def measure_task(digest: str, shipped: bytes, unit: Any, strict: bool, assumed: Any = None) -> bytes:
+    """Runs on a worker: one unit measured by a fresh piece of the shipped pass, sent back pickled.
+
+    `assumed` is the client's --assume-time: a worker is not forked from the client, so it travels here."""
+    from advisor.ingest.common import ASSUMED
     from advisor.scan import _measure
 
     for f in unit.files:
@@ -82,7 +85,11 @@ def measure_task(digest: str, shipped: bytes, unit: Any, strict: bool) -> bytes:
     if proto is None:
         _PROTOS.clear()  # one analysis at a time per worker: drop an earlier one's pass
         proto = _PROTOS[digest] = pickle.loads(shipped)
-    return pickle.dumps(_measure(unit, proto, strict), protocol=pickle.HIGHEST_PROTOCOL)
+    previous, ASSUMED.value = ASSUMED.value, assumed
+    try:
+        return pickle.dumps(_measure(unit, proto, strict), protocol=pickle.HIGHEST_PROTOCOL)
+    finally:
+        ASSUMED.value = previous
 
 
 class DaskEngine:
@@ -119,6 +126,9 @@ class DaskEngine:
         warm = getattr(proto.settings.book, "warm", None)
         if warm is not None:
             warm()  # the price data travels loaded, instead of each worker loading it
+        from advisor.ingest.common import ASSUMED
+
+        assumed = ASSUMED.value  # --assume-time of this analysis
         with self._client() as client:
             shipped = ship(proto)
             digest = hashlib.sha256(shipped).hexdigest()
@@ -129,14 +139,14 @@ class DaskEngine:
             def pieces() -> Iterator[tuple[Any, Any]]:
                 todo = iter(units)
                 for unit in todo:
-                    futures.append(client.submit(measure_task, digest, shipped_f, unit, strict, pure=False))
+                    futures.append(client.submit(measure_task, digest, shipped_f, unit, strict, assumed, pure=False))
                     if len(futures) >= ahead:
                         break
                 while futures:
                     got = futures.pop(0).result()
                     nxt = next(todo, None)
                     if nxt is not None:
-                        futures.append(client.submit(measure_task, digest, shipped_f, nxt, strict, pure=False))
+                        futures.append(client.submit(measure_task, digest, shipped_f, nxt, strict, assumed, pure=False))
                     yield pickle.loads(got)
 
             try:

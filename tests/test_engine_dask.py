@@ -124,3 +124,17 @@ def test_engine_reads_parquet_like_the_local_run(cluster, tmp_path: Path) -> Non
         pq.write_table(pa.Table.from_batches([pa.RecordBatch.from_struct_array(pa.array(chunk))]),
                        logs / f"part-{part}.parquet")
     assert _text(logs, engine="dask", address=cluster.scheduler_address) == _text(logs, jobs=1)
+
+
+def test_assume_time_reaches_the_workers(cluster, tmp_path: Path) -> None:
+    """--assume-time is set in the client process; Dask workers are other processes (not forked from it),
+    so the time travels with each task: records without a time are dated the same as in the local run."""
+    import json
+
+    src = _plain_copy("formats/canonical", tmp_path / "logs")
+    for f in src.glob("*.jsonl"):
+        rows = [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
+        f.write_text("".join(json.dumps({k: v for k, v in r.items() if k != "timestamp"}) + "\n" for r in rows))
+    local = _text(src, jobs=1, assume_time="2025-05-01")
+    assert '"source": "--assume-time 2025-05-01T00:00:00+00:00"' in local
+    assert _text(src, engine="dask", address=cluster.scheduler_address, assume_time="2025-05-01") == local
