@@ -51,7 +51,7 @@ OPENAI_MIN_CACHEABLE = 1024  # OpenAI caches prompts automatically from 1024 tok
 TTL_5M = 300
 TTL_1H = 3600
 GAP_QUANTILES = 101  # quantiles of inter-arrival gaps kept per family for re-simulating cache hits
-RECENT_KEYS = 16  # system prompts remembered by `_key` (interleaved prompt families)
+KNOWN_KEYS = 4096  # (model, system prompt) → family key pairs remembered by `_key` (bounded memory)
 
 
 def tool_texts(tools: list[dict[str, Any]] | None) -> list[str]:
@@ -342,23 +342,23 @@ class StaticPromptAccumulator:
         self._error_of = error_of or _relative_error
         self._families: dict[tuple[str, str], _Family] = {}
         self.overflow = 0
-        self._recent_keys: list[tuple[str, str, tuple[str, str]]] = []  # (model, system, family key), newest first
+        self._known_keys: dict[tuple[str, str], tuple[str, str]] = {}  # (model, system) → family key
 
     def _key(self, record: Record) -> tuple[str, str]:
-        """family_key(record), remembering recent system prompts: comparing a long prompt with a remembered one
-        is one memcmp, hashing it again is a full SHA-1 per request."""
+        """family_key(record), remembered per (model, system prompt): a dict lookup hashes the prompt string once
+        (Python caches a string's hash), where family_key is a full SHA-1 per request. Logs interleave many
+        prompt families (150 in the benchmark), so a short list of recent prompts missed most of the time.
+        The memory is bounded: past KNOWN_KEYS distinct prompts the table starts over."""
         system = record.system
         if not system:
             return family_key(record)
-        recent = self._recent_keys
-        for i, (model, text, key) in enumerate(recent):
-            if model == record.model and text == system:
-                if i:
-                    recent.insert(0, recent.pop(i))
-                return key
-        key = family_key(record)
-        recent.insert(0, (record.model, system, key))
-        del recent[RECENT_KEYS:]
+        known = self._known_keys
+        pair = (record.model, system)
+        key = known.get(pair)
+        if key is None:
+            if len(known) >= KNOWN_KEYS:
+                known.clear()
+            key = known[pair] = family_key(record)
         return key
 
     def add(self, record: Record) -> None:
@@ -398,10 +398,10 @@ class StaticPromptAccumulator:
             else:
                 self._families[key] = fam
         self.overflow += later.overflow
-        self._recent_keys.clear()
+        self._known_keys.clear()
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_recent_keys": []}
+        return {**self.__dict__, "_known_keys": {}}
 
     # ---- end of stream -------------------------------------------------------------------------
     def _static_tokens(self, fam: _Family) -> tuple[int, str, list[str], dict[str, int]]:
