@@ -301,6 +301,13 @@ def gap_quantiles(gaps: list[float], k: int = GAP_QUANTILES) -> list[float]:
     return [round(xs[min(len(xs) - 1, round(i * (len(xs) - 1) / (k - 1)))], 3) for i in range(k)]
 
 
+def sorted_quantiles(xs: Any, k: int = GAP_QUANTILES) -> list[float]:
+    """gap_quantiles of gaps already sorted in a numpy array (the same ranks, as Python floats)."""
+    if not len(xs):
+        return []
+    return [round(float(xs[min(len(xs) - 1, round(i * (len(xs) - 1) / (k - 1)))]), 3) for i in range(k)]
+
+
 def resimulate_hit_rate(gap_quantiles_s: list[float], ttl_s: float, volume_factor: float,
                         requests: int | None = None) -> float | None:
     """Cache hit rate at `volume_factor` × the logged traffic: every gap shrinks by that factor.
@@ -455,15 +462,18 @@ class StaticPromptAccumulator:
         return sorted(out, key=lambda b: -b.tokens * b.share_of_requests)
 
     def _cache(self, fam: _Family, static_tokens: int) -> CacheSimulation:
-        times = sorted(fam.times)
-        hits_5m = hits_1h = 0
-        gaps = []
-        for prev, cur in zip(times, times[1:], strict=False):
-            gap = (cur - prev) * self.sample_rate
-            hits_5m += gap <= TTL_5M
-            hits_1h += gap <= TTL_1H
-            gaps.append(gap)
+        import numpy as np
+
+        # As arrays (8 bytes a request, a few at a time), not lists of Python numbers (~70 bytes): a family
+        # with half a million requests made the end of a 1M-record analysis peak 33 MB higher. The same
+        # arithmetic: int gaps times the sample rate in float64, and the same nearest-rank quantiles.
+        times = np.sort(np.frombuffer(fam.times, dtype=f"u{fam.times.itemsize}").astype(np.int64))
         n = len(times)
+        gaps = np.diff(times) * float(self.sample_rate)
+        del times
+        hits_5m = int(np.count_nonzero(gaps <= TTL_5M))
+        hits_1h = int(np.count_nonzero(gaps <= TTL_1H))
+        gaps.sort()
         minimum = cache_minimum(fam.model)
         return CacheSimulation(
             hit_rate_5m=hits_5m / n if n else None,
@@ -471,7 +481,7 @@ class StaticPromptAccumulator:
             openai_cacheable=static_tokens >= OPENAI_MIN_CACHEABLE,
             cache_min_tokens=minimum, cacheable=static_tokens >= minimum if minimum is not None else None,
             observed_cache_read_share=fam.cache_read.total / fam.input_tokens if fam.input_tokens else 0.0,
-            gap_quantiles_s=gap_quantiles(gaps),
+            gap_quantiles_s=sorted_quantiles(gaps),
         )
 
     def result(self, price_of: Callable[[str], Any] | None = None) -> StaticPromptResult:
