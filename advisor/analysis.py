@@ -362,6 +362,7 @@ def _build_analysis(paths: Iterable[str | Path], *, format: str | None, prices: 
     measured, report = measure(settings, extra)
     narrowed = _isolated_window(measured, settings)
     repeats, n_repeats = measured.ids.repeated()
+    measured.ids.clear()  # 8 bytes per record, not needed past this point
     kept_all = ""
     if (narrowed is not None or repeats) and not Pass.can_spawn(extra):  # a collector that cannot start over
         kept_all = (f"{n_repeats:,} records repeat an earlier id and " if repeats else "") + \
@@ -373,6 +374,7 @@ def _build_analysis(paths: Iterable[str | Path], *, format: str | None, prices: 
         lo, hi = narrowed or (settings.lo, settings.hi)
         extra = {name: c.restart() if hasattr(c, "restart") else c.spawn() for name, c in extra.items()}
         measured, report = measure(replace(settings, lo=lo, hi=hi, repeats=repeats or None), extra, quiet=True)
+        measured.ids.clear()
     out_of_window = measured.window.result((measured.settings.lo, measured.settings.hi))
     dropped = measured.repeats
     duplicates = Duplicates(identical_files=list(getattr(report, "duplicate_files", [])),

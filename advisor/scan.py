@@ -261,7 +261,32 @@ def _measure(unit: Any, proto: Pass, strict: bool) -> tuple[Pass, Any]:
     piece = proto.spawn()
     piece.start_unit(unit.index)
     piece.consume(read_unit(unit, part, strict=strict))
+    trim_heap()
     return piece, part
+
+
+_MALLOC_TRIM: list[Any] = []  # glibc's malloc_trim, looked up once; empty list: not looked up yet
+
+
+def trim_heap() -> None:
+    """Give the heap pages freed by a unit back to the OS. Each record allocates its text as C heap blocks
+    (strings over 512 bytes bypass Python's small-object allocator); glibc keeps freed blocks for reuse, and the
+    few that stay alive between them pin whole pages, so a process's RSS crept up by ~40 MB over a 100k-record
+    run without holding more data. malloc_trim(0) returns those pages (a few ms per 32 MiB unit). A no-op where
+    the C library has no malloc_trim (macOS, musl)."""
+    if not _MALLOC_TRIM:
+        trim = None
+        if sys.platform.startswith("linux"):
+            try:
+                import ctypes
+
+                trim = ctypes.CDLL(None).malloc_trim
+                trim.argtypes, trim.restype = [ctypes.c_size_t], ctypes.c_int
+            except (OSError, AttributeError):
+                trim = None
+        _MALLOC_TRIM.append(trim)
+    if _MALLOC_TRIM[0] is not None:
+        _MALLOC_TRIM[0](0)
 
 
 @contextmanager

@@ -264,3 +264,106 @@ def test_epoch_int_fast_path_equals_the_general_rule(value: int) -> None:
     seconds = value / 1e3 if value > 1e11 else value  # the documented rule: above 1e11 it is milliseconds
     assert timestamp(value) == datetime.fromtimestamp(seconds, tz=UTC)
     assert timestamp(value) == timestamp(str(value))  # numeric text takes the general path
+
+
+# --- issue 20: memory-bounded and faster paths give the same numbers as the plain code ---------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 7), st.lists(st.integers(-6, 6).map(lambda v: v * 10**17 + 3), max_size=25)),
+                max_size=6, unique_by=lambda u: u[0]))
+def test_repeated_ids_equal_a_plain_count(units: list[tuple[int, list[int]]]) -> None:
+    from advisor.ingest.duplicates import IdLedger
+
+    ledger = IdLedger()
+    for index, hashes in units:  # units reach the ledger in any order (workers): the lowest index is first
+        ledger.start(index).extend(hashes)
+    first: dict[int, int] = {}
+    seen: dict[int, int] = {}
+    for index, hashes in units:
+        for h in hashes:
+            seen[h] = seen.get(h, 0) + 1
+            first[h] = min(first.get(h, index), index)
+    expected = {h: first[h] for h in sorted(seen) if seen[h] > 1}
+    got, n_repeats = ledger.repeated()
+    assert got == expected and list(got) == list(expected)
+    assert n_repeats == sum(n - 1 for n in seen.values())
+    ledger.clear()
+    assert ledger.repeated() == ({}, 0)
+
+
+@pytest.mark.parametrize("text", ["2025-03-01T12:00:00Z", "2025-03-01T12:00:00.123456+02:00", "2025-03-01",
+                                  " 2025-03-01 12:00:00 UTC ", "2025-03-01T12:00:00", "2025-13-01T00:00:00Z",
+                                  "2025-02-30", "2025-03-01Tnoon"])
+def test_iso_fast_path_equals_the_general_rule(text: str) -> None:
+    from advisor.ingest.common import first_time
+    from advisor.kernel.errors import ParseError
+
+    def general(value: str) -> datetime:
+        parsed = datetime.fromisoformat(value.strip().replace(" UTC", "+00:00"))
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+    try:
+        expected: object = general(text)
+    except ValueError as exc:
+        expected = str(exc)
+    try:
+        got: object = first_time("f.jsonl", 3, ("timestamp", text))
+    except ParseError as exc:  # the same message, naming file, line and field
+        assert (exc.file, exc.line, exc.field) == ("f.jsonl", 3, "timestamp")
+        got = expected if str(expected) in str(exc) else str(exc)
+    assert got == expected
+
+
+def test_cache_simulation_on_arrays_equals_the_list_arithmetic() -> None:
+    import random
+
+    from advisor.metrics.static_prompt import TTL_1H, TTL_5M, gap_quantiles
+
+    rnd = random.Random(5)
+    for sample_rate in (1.0, 0.05):
+        acc = StaticPromptAccumulator(tokenize=lambda text, model: list(text.encode()), sample_rate=sample_rate)
+        start = datetime(2025, 3, 1, tzinfo=UTC)
+        for i in range(3000):
+            when = start + timedelta(seconds=rnd.choice([0, 1, 30, 299, 300, 301, 3600, 3601, 86_400]) * i % 900_000)
+            acc.add(_record(i, when, model="a", system="static " * 40))
+        fam = next(iter(acc._families.values()))
+        times = sorted(fam.times)
+        gaps = [(b - a) * sample_rate for a, b in zip(times, times[1:], strict=False)]
+        sim = acc._cache(fam, 2000)
+        assert sim.hit_rate_5m == sum(g <= TTL_5M for g in gaps) / len(times)
+        assert sim.hit_rate_1h == sum(g <= TTL_1H for g in gaps) / len(times)
+        assert sim.gap_quantiles_s == gap_quantiles(gaps)
+
+
+def test_tool_json_memo_equals_tool_texts() -> None:
+    from advisor.metrics.static_prompt import tool_texts
+
+    acc = StaticPromptAccumulator()
+    a = [{"type": "function", "function": {"name": "f", "parameters": {"x": 1, "y": [1.0, True, None]}}}]
+    b = [{"function": {"parameters": {"y": [1.0, True, None], "x": 1}, "name": "f"}, "type": "function"}]  # == a
+    c = [{"type": "function", "function": {"name": "f", "parameters": {"x": 1.0, "y": [1, 1, None]}}}]  # == a too
+    for tools in (a, b, c, a):
+        assert acc._tool_texts(tools) == tool_texts(tools)
+
+
+def test_nearest_cluster_in_blocks_equals_one_product(monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+    from scipy import sparse
+    from sklearn.preprocessing import normalize
+
+    import advisor.failures.cluster as cluster
+
+    matrix = normalize(sparse.random(900, 300, density=0.03, random_state=3, format="csr"))
+    labels = [int(x) for x in np.random.default_rng(3).integers(0, 30, 200)]
+    whole = cluster._assign_nearest(matrix, labels, 200, 0.7)
+    monkeypatch.setattr(cluster, "ASSIGN_BLOCK", 7)
+    assert cluster._assign_nearest(matrix, labels, 200, 0.7) == whole
+    assert len(whole) == 700
+
+
+def test_trim_heap_is_harmless() -> None:
+    from advisor.scan import trim_heap
+
+    trim_heap()
+    trim_heap()

@@ -231,6 +231,9 @@ def timestamp(value: Any) -> datetime | None:
         raise ValueError(f"not a timestamp: {value!r}")
     if isinstance(value, str):
         text = value.strip()
+        if len(text) >= 10 and text[4] == "-" and text[:4].isdigit():  # ISO 8601 (never a number): skip the
+            parsed = datetime.fromisoformat(text.replace(" UTC", "+00:00"))  # failed float() below, ~1.5 µs
+            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
         try:
             value = float(text)
         except ValueError:

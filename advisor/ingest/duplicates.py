@@ -117,25 +117,40 @@ class IdLedger:
     def merge(self, later: IdLedger) -> None:
         self.units.extend(later.units)
 
+    def clear(self) -> None:
+        """Forget the hashes (once :meth:`repeated` has been asked): the memory goes back before the results."""
+        self.units, self.current = [], None
+
     def repeated(self) -> tuple[dict[int, int], int]:
-        """Hashes occurring more than once → the unit of their first occurrence, and the repeats' count."""
+        """Hashes occurring more than once → the unit of their first occurrence, and the repeats' count.
+
+        Memory: one sorted copy of the hashes (8 bytes per record) and a 1-byte mask, freed before the repeated
+        hashes are located unit by unit; a sort keyed on (hash, unit) would hold five such arrays at once.
+        """
         import numpy as np
 
         if not self.units:
             return {}, 0
         hashes = np.concatenate([np.frombuffer(a, dtype=np.int64) if len(a) else np.empty(0, np.int64)
                                  for _, a in self.units])
-        units = np.concatenate([np.full(len(a), u, dtype=np.int64) for u, a in self.units])
-        order = np.lexsort((units, hashes))  # by hash, then by unit: the first of a run is the first occurrence
-        h = hashes[order]
-        if len(h) < 2:
+        if len(hashes) < 2:
             return {}, 0
-        starts = np.ones(len(h), dtype=bool)
-        starts[1:] = h[1:] != h[:-1]
-        counts = np.diff(np.append(np.flatnonzero(starts), len(h)))
-        firsts = np.flatnonzero(starts)[counts > 1]
-        first_unit = units[order][firsts]
-        return dict(zip(h[firsts].tolist(), first_unit.tolist(), strict=True)), int((counts - 1).sum())
+        hashes.sort()  # in place: the concatenation is already a copy
+        same = hashes[1:] == hashes[:-1]
+        n_repeats = int(same.sum())
+        if not n_repeats:
+            return {}, 0
+        dups = np.unique(hashes[1:][same])
+        del hashes, same
+        first: dict[int, int] = {}
+        for unit, a in self.units:  # the first occurrence is in the lowest unit index holding the hash
+            if not len(a):
+                continue
+            found = np.frombuffer(a, dtype=np.int64)
+            for h in np.unique(found[np.isin(found, dups)]).tolist():
+                if h not in first or unit < first[h]:
+                    first[h] = unit
+        return {h: first[h] for h in dups.tolist()}, n_repeats
 
 
 class RepeatFilter:
