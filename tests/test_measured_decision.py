@@ -68,6 +68,13 @@ def test_a_measured_cluster_replaces_the_prior_fix_share_and_moves_the_savings(s
     o = rows["ft_fix_share_other"]  # not measured: the prior stays and the row says so
     assert o.source == "default" and o.value is None and o.basis.startswith("prior")
     assert rows["small_model_regression"].source == "default"
+    # the tornado moves the measured share across its interval, not the accuracy-gain prior it replaced
+    rec = meas_d.recommendation
+    assert KEY in rec.sensitivity_strategy.split("+")  # the winner (a portfolio with the fine-tune in it)
+    sens = {r.input: r for r in rec.sensitivity}
+    assert (sens["ft_fix_share_structural"].low_input, sens["ft_fix_share_structural"].high_input) == \
+        pytest.approx((0.3475, 0.9333), abs=1e-4)
+    assert "accuracy_gain" not in sens
 
 
 def test_an_unmeasured_kind_keeps_its_prior_and_a_measured_one_counts_only_its_failures(setup):

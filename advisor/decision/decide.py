@@ -662,7 +662,8 @@ def _sensitivity(profile: TrafficProfile, a: Assumptions, key: str) -> list[roi.
     n = float(a.examples_needed or 1)
     span_map["examples_needed"] = sp.get("examples_needed", (n / 2, n * 2))
     for name in ("accuracy_gain", "cost_per_example", "small_model_regression", "migration_cost", "eval_cost",
-                 "structured_fix_share", "rag_fix_share", "prompt_fix_share"):
+                 "structured_fix_share", "rag_fix_share", "prompt_fix_share",
+                 "ft_fix_share_structural", "ft_fix_share_knowledge", "ft_fix_share_other"):  # measured: their CIs
         if name in sp:
             span_map[name] = sp[name]
     s = profile.static_prefix_tokens
