@@ -202,7 +202,7 @@ def _measured(ev: Any, cur: str) -> dict[str, Any]:
                  if me.net_value_12m_low is not None and me.net_value_12m_high is not None else "")},
         ]
         # which decision inputs the measurement replaced, kind by kind, and which stayed priors
-        measured_rows = [{"name": r.name, "value": f"{r.display} {r.unit}".strip(),
+        measured_rows = [{"name": r.name, "value": r.display if r.display == "prior" else f"{r.display} {r.unit}".strip(),
                           "source": "measured" if r.source == "measured" else "prior", "note": r.basis}
                          for r in roi.assumptions]
     f, i, b = ev.finetuned, ev.incumbent, ev.baseline

@@ -168,7 +168,7 @@ def test_run_evaluation_three_arms_on_a_tiny_model_reports_truncation(tmp_path):
     assert ev.baseline.truncated >= 1
     assert ev.significance.against == "incumbent" and ev.vs_base.against == "base"
     assert ev.finetuned.n_reference == 6 and ev.finetuned.chrf is not None
-    assert json.loads(ev.model_dump_json())["schema_version"] == 2
+    assert json.loads(ev.model_dump_json())["schema_version"] == 3
 
 
 def test_measured_overrides_from_an_evaluation_name_the_model_and_flag_a_proxy():

@@ -41,7 +41,7 @@ def test_ecommerce_three_arms_measured_and_reported(tmp_path: Path, capsys):
     summary = json.loads(capsys.readouterr().out)
     assert summary["trained"] is True and summary["winner"].startswith("fine-tune")
     ev = json.loads((out / "eval.json").read_text())
-    assert ev["schema_version"] == 2 and ev["significance"]["against"] == "incumbent"
+    assert ev["schema_version"] == 3 and ev["significance"]["against"] == "incumbent"
     for arm in ("incumbent", "baseline", "finetuned"):
         lo, hi = ev[arm]["pass_rate_ci"]
         assert lo <= ev[arm]["pass_rate"] <= hi and ev[arm]["n"] == 24

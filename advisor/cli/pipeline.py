@@ -139,12 +139,17 @@ def run_pipeline(opts: RunOptions, say: Say = lambda s: None) -> RunResult:
     ev_path = out / "eval.json"
     h_eval = hash_inputs("evaluate", state.outputs_hash("train"), state.outputs_hash("dataset"), cfg_path or "",
                          opts.eval_examples)
+    from advisor.kernel.errors import AdviseError
     from trainer.evaluation.run import load_evaluation, run_evaluation
 
+    ev = None
     if state.fresh("evaluate", h_eval):
-        ev = load_evaluation(ev_path)
-        skipped.append("evaluate")
-    else:
+        try:
+            ev = load_evaluation(ev_path)
+            skipped.append("evaluate")
+        except AdviseError:  # written by an older version (another eval.json schema): evaluate again
+            ev = None
+    if ev is None:
         say(f"evaluating incumbent, base model and candidate on {opts.eval_examples} held-out inputs …")
         fa = analysis.failures or {}
         ev = run_evaluation(run_dir, data_dir / "test.jsonl", checks=cfg_path, limit=opts.eval_examples,

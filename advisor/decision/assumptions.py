@@ -335,8 +335,9 @@ def assumption_table(assumptions: Assumptions, currency: str = "USD") -> list[As
         span = assumptions.span(name)
         source = assumptions.source(name)
         basis = assumptions.notes.get(name, spec.basis) if source != "user" else "set by you"
+        display = "prior" if value is None and name.startswith("ft_fix_share_") else _fmt(value)
         rows.append(AssumptionRow(
-            name=name, value=value, display=_fmt(value), unit=spec.unit.format(cur=currency), source=source,
+            name=name, value=value, display=display, unit=spec.unit.format(cur=currency), source=source,
             low=span[0] if span else None, high=span[1] if span else None,
             description=spec.description.format(cur=currency), basis=basis.format(cur=currency)))
     return rows

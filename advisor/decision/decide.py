@@ -248,7 +248,7 @@ class MeasuredOverrides(BaseModel):
             m = self.fix_shares.get(kind)  # type: ignore[call-overload]
             if m is None:
                 if self.fix_shares:
-                    notes[name] = (f"prior ({on}, none of them a {kind} failure of the incumbent): "
+                    notes[name] = (f"prior ({on}; the incumbent had no {kind} failure among them): "
                                    + SPECS[name].basis.removeprefix("prior: "))
                 continue
             values[name] = m.rate
@@ -257,6 +257,9 @@ class MeasuredOverrides(BaseModel):
             notes[name] = (f"{on} ({self._who()}): fixed {m.k} of the incumbent's {m.n} {kind} failures"
                            + (f" (clusters: {per})" if per else "")
                            + f", 95% CI {m.ci[0]:.0%}–{m.ci[1]:.0%} (Clopper–Pearson)")
+        if self.short_prompt_tokens is not None:
+            notes["short_prompt_tokens"] = (f"{on} ({self._who()}): production's prompt shortened by the candidate's "
+                                            "measured prompt-token reduction, less the variable input")
         if self.regression is not None:
             share = self.pass_share if self.pass_share is not None else 1.0
             r = self.regression

@@ -32,7 +32,7 @@ from advisor.kernel.errors import AdviseError
 from trainer.evaluation import metrics as em
 from trainer.evaluation.measured import MeasuredROI
 
-EVAL_SCHEMA_VERSION = 2
+EVAL_SCHEMA_VERSION = 3  # 3: measured_roi typed (MeasuredROI), fix shares per failure kind
 FORGETTING_WARN_PCT = 10.0  # documented: general-text loss up >10% vs base → warn about forgetting
 CI_METHOD = "Clopper–Pearson exact 95%"
 TRUNCATED = "truncated:max_new_tokens"
