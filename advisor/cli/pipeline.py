@@ -213,9 +213,11 @@ def _train(opts: RunOptions, cfg: Any, train_file: Path, val_file: Path, run_dir
     from trainer.training.config import make_config
     from trainer.training.train import train
 
-    # the budget is a wall-clock limit: training stops at it with a checkpoint and its adapter
-    settings = {"eval_every": 25, "save_every": 25, "log_every": 5, "max_seq_len": 384, "lr": 3e-4,
-                "batch_size": 8, **(cfg.train or {})}
+    # the budget is a wall-clock limit: training stops at it with a checkpoint and its adapter.
+    # lr 2.5e-4 with LoRA dropout 0.05: on the bundled example (55 steps, the count an idle 2-core machine reaches in
+    # 5 minutes) the forgetting probe rose +4.1% (3e-4 without dropout: +9.8% and +11.9%, at the 10% warning)
+    settings = {"eval_every": 25, "save_every": 25, "log_every": 5, "max_seq_len": 384, "lr": 2.5e-4,
+                "lora_dropout": 0.05, "batch_size": 8, **(cfg.train or {})}
     settings.update(epochs=settings.get("epochs") or 3.0, max_steps=None, time_limit_s=opts.budget_minutes * 60)
     config = make_config(settings)
     has_val = val_file.is_file() and val_file.stat().st_size > 0
