@@ -187,19 +187,26 @@ def _measured(ev: Any, cur: str) -> dict[str, Any]:
     rows = [{"metric": m, "incumbent": i, "base": b, "candidate": c, "note": n} for m, i, b, c, n in eval_rows(ev)]
     pvm = []
     roi = ev.measured_roi
+    measured_rows = []
     if roi:
-        pr, me = roi["prior"], roi["measured"]
+        pr, me, rc = roi.prior, roi.measured, roi.currency
         pvm = [
-            {"name": "failure rate after", "prior": pct(pr["failure_rate_after"]), "measured": pct(me["failure_rate_after"])},
-            {"name": "saving per request", "prior": pct(pr["per_request_saving_share"], 0),
-             "measured": pct(me["per_request_saving_share"], 0)},
-            {"name": "run cost per month", "prior": money(pr["monthly_run_cost"], roi["currency"]),
-             "measured": money(me["monthly_run_cost"], roi["currency"])},
-            {"name": "payback", "prior": f"{pr['payback_days']:,.0f} days" if pr["payback_days"] is not None else "never",
-             "measured": f"{me['payback_days']:,.0f} days" if me["payback_days"] is not None else "never"},
-            {"name": "12-month net value", "prior": money(pr["net_value_12m"], roi["currency"]),
-             "measured": money(me["net_value_12m"], roi["currency"])},
+            {"name": "failure rate after", "prior": pct(pr.failure_rate_after), "measured": pct(me.failure_rate_after)},
+            {"name": "saving per request", "prior": pct(pr.per_request_saving_share, 0),
+             "measured": pct(me.per_request_saving_share, 0)},
+            {"name": "run cost per month", "prior": money(pr.monthly_run_cost, rc),
+             "measured": money(me.monthly_run_cost, rc)},
+            {"name": "payback", "prior": f"{pr.payback_days:,.0f} days" if pr.payback_days is not None else "never",
+             "measured": f"{me.payback_days:,.0f} days" if me.payback_days is not None else "never"},
+            {"name": "12-month net value", "prior": money(pr.net_value_12m, rc),
+             "measured": money(me.net_value_12m, rc) + (
+                 f" (80% interval {money(me.net_value_12m_low, rc)} to {money(me.net_value_12m_high, rc)})"
+                 if me.net_value_12m_low is not None and me.net_value_12m_high is not None else "")},
         ]
+        # which decision inputs the measurement replaced, kind by kind, and which stayed priors
+        measured_rows = [{"name": r.name, "value": r.display if r.display == "prior" else f"{r.display} {r.unit}".strip(),
+                          "source": "measured" if r.source == "measured" else "prior", "note": r.basis}
+                         for r in roi.assumptions]
     f, i, b = ev.finetuned, ev.incumbent, ev.baseline
     summary = (f"Measured on {ev.n_examples} held-out inputs drawn from all requests (failed ones included), model "
                f"measured: {ev.model_measured}. The candidate (adapter, short prompt) passes {pct(f.pass_rate)} of the "
@@ -209,13 +216,14 @@ def _measured(ev: Any, cur: str) -> dict[str, Any]:
                f"{pct(b.pass_rate_ci[1], 0)}); against the incumbent: {s.wins} wins, {s.losses} losses, McNemar "
                f"p = {s.p_value:.3g} ({'significant' if s.significant_at_0_05 else 'not significant'} at 0.05).")
     if roi:
-        summary += " " + roi["summary"]
+        summary += " " + roi.summary
     proxy = None
-    if roi and roi.get("proxy"):
-        proxy = (f"Proxy figures: the model measured is {roi['model_measured']} fine-tuned on this machine, not the "
-                 f"recommended target ({roi['target']}); they show what this task's data does to a small model, "
+    if roi and roi.proxy:
+        proxy = (f"Proxy figures: the model measured is {roi.model_measured} fine-tuned on this machine, not the "
+                 f"recommended target ({roi.target}); they show what this task's data does to a small model, "
                  "not what the target will score.")
     return {"summary": summary, "columns": arm_names(ev), "rows": rows, "prior_vs_measured": pvm,
+            "measured_assumptions": measured_rows,
             "comparisons": [comparison_line(ev.significance), comparison_line(ev.vs_base)],
             "incumbent": incumbent_line(ev), "fixes": fix_lines(ev), "proxy": proxy,
             "model_measured": ev.model_measured}
@@ -262,12 +270,12 @@ def build_context(a: Analysis, ev: Any | None = None, title: str | None = None) 
             {"label": "cost per month today", "value": _incomplete(money(a.cost.per_month, cur), unpriced_note(a))},
         ]
     if ev is not None and ev.measured_roi:
-        me = ev.measured_roi["measured"]
-        tag = " (proxy)" if ev.measured_roi.get("proxy") else ""
+        me = ev.measured_roi.measured
+        tag = " (proxy)" if ev.measured_roi.proxy else ""
         kpis += [
             {"label": f"measured pass rate: candidate vs incumbent{tag}",
              "value": f"{pct(ev.finetuned.pass_rate, 0)} vs {pct(ev.incumbent.pass_rate, 0)}"},
-            {"label": f"measured payback{tag}", "value": f"{me['payback_days']:,.0f} d" if me["payback_days"] is not None
+            {"label": f"measured payback{tag}", "value": f"{me.payback_days:,.0f} d" if me.payback_days is not None
              else "never"},
         ]
     order = {k: i for i, k in enumerate(rec.ranking if rec is not None else [])}
@@ -305,9 +313,9 @@ def build_context(a: Analysis, ev: Any | None = None, title: str | None = None) 
     ]
     if a.sampling.label:
         notes.append(f"Volumes and money are {a.sampling.label}.")
-    if ev is not None and ev.measured_roi and ev.measured_roi.get("proxy"):
+    if ev is not None and ev.measured_roi and ev.measured_roi.proxy:
         notes.append(f"The measured figures come from {ev.model_measured} fine-tuned on this machine; they are a proxy "
-                     f"for the recommended target ({ev.measured_roi.get('target')}) until the adapter is trained there.")
+                     f"for the recommended target ({ev.measured_roi.target}) until the adapter is trained there.")
     if ev is not None:
         notes.append(f"Evaluation: {ev.n_examples} held-out inputs sampled from all requests (failed ones included); "
                      f"base and candidate decode greedily on {ev.device} with at most "

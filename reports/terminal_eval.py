@@ -96,8 +96,9 @@ def incumbent_line(ev: Evaluation) -> str:
 
 
 def fix_lines(ev: Evaluation) -> list[str]:
-    out = [f"fixes {f.fixed}/{f.incumbent_failed} of the incumbent's '{k}' failures ({pct(f.rate)}, 95% CI "
-           f"{ci(f.ci)}; judged by {f.judged_by})" for k, f in ev.fix_rates.items()]
+    out = [f"fixes {f.fixed}/{f.incumbent_failed} of the incumbent's '{k}' failures"
+           + (f" ({f.kind})" if f.kind else "") + f" ({pct(f.rate)}, 95% CI {ci(f.ci)}; judged by {f.judged_by})"
+           for k, f in ev.fix_rates.items()]
     if ev.broken is not None:
         out.append(f"fails {ev.broken.k}/{ev.broken.n} answers the incumbent got right ({pct(ev.broken.rate)}, "
                    f"95% CI {ci(ev.broken.ci)})")
@@ -127,5 +128,10 @@ def print_evaluation(ev: Evaluation, console: Console | None = None) -> None:
                       f"(worst {fg.worst_increase_pct:+.1f}%, warn above {fg.threshold_pct:.0f}%).")
         if fg.warning:
             console.print(f"[bold yellow]warning:[/] {fg.warning}")
-    if ev.measured_roi:
-        console.print(f"Measured ROI: {ev.measured_roi.get('summary', '')}")
+    roi = ev.measured_roi
+    if roi:
+        console.print(f"Measured ROI: {roi.summary}")
+        console.print("Decision inputs (" + ("proxy: " if roi.proxy else "") + f"model measured {roi.model_measured}"
+                      + (f", recommended target {roi.target}" if roi.proxy else "") + "): "
+                      + "; ".join(f"{r.name} = {r.display} ({'measured' if r.source == 'measured' else 'prior'})"
+                                  for r in roi.assumptions) + ".")

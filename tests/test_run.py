@@ -60,7 +60,7 @@ def test_ecommerce_three_arms_measured_and_reported(tmp_path: Path, capsys):
     summary = json.loads(capsys.readouterr().out)
     assert summary["trained"] is True and summary["winner"].startswith("fine-tune")
     ev = json.loads((out / "eval.json").read_text())
-    assert ev["schema_version"] == 2 and ev["significance"]["against"] == "incumbent"
+    assert ev["schema_version"] == 3 and ev["significance"]["against"] == "incumbent"
     for arm in ("incumbent", "baseline", "finetuned"):
         lo, hi = ev[arm]["pass_rate_ci"]
         assert lo <= ev[arm]["pass_rate"] <= hi and ev[arm]["n"] == 24
@@ -78,6 +78,16 @@ def test_ecommerce_three_arms_measured_and_reported(tmp_path: Path, capsys):
     for arm in ("incumbent", "baseline", "finetuned"):
         assert f"{100 * ev[arm]['pass_rate']:.1f}%" in html
     assert f"{ev['significance']['p_value']:.3g}" in html and "Proxy figures" in html
+    # the decision inputs the measurement replaced: a failure kind measured on the test split is "measured", with
+    # its test requests named, in eval.json and the report
+    rows = {r["name"]: r for r in ev["measured_roi"]["assumptions"]}
+    kinds = {f["kind"] for f in ev["fix_rates"].values() if f["kind"]}
+    for kind in ("structural", "knowledge", "other"):
+        row = rows[f"ft_fix_share_{kind}"]
+        assert row["source"] == ("measured" if kind in kinds else "default")
+        if kind in kinds:
+            assert "measured on 24 test requests" in row["basis"] and row["basis"] in html.replace("&#39;", "'")
+    assert 'id="measured-assumptions"' in html
     # rerun: every stage is reused
     assert main(args + ["--force"]) == 0
     again = json.loads(capsys.readouterr().out)

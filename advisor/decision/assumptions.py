@@ -74,6 +74,17 @@ SPECS: dict[str, Spec] = {
                           basis="background prior: 10–30% for specialised tasks, until measured by `advise evaluate`"),
     "ft_max_fix_share": Spec(unit="share", description="at most this share of structural failures goes away",
                              basis="reference case: 70%→94% fixed 80% of them"),
+    "ft_fix_share_structural": Spec(unit="share of structural failures",
+                                    description="structural (format/schema/style) failures the fine-tune fixes",
+                                    basis="prior: min(accuracy_gain, ft_max_fix_share × structural rate) until "
+                                          "`advise evaluate` measures it"),
+    "ft_fix_share_knowledge": Spec(unit="share of knowledge failures",
+                                   description="knowledge (factual/outdated) failures the fine-tune fixes",
+                                   basis="prior: 0 (training bakes today's facts in; RAG is costed for these) until "
+                                         "`advise evaluate` measures it"),
+    "ft_fix_share_other": Spec(unit="share of scattered failures",
+                               description="scattered (other) failures the fine-tune fixes",
+                               basis="prior: 0 (nothing recurring to learn) until `advise evaluate` measures it"),
     "prompt_fix_share": Spec(unit="share of scattered failures", low=0.30, high=0.50,
                              description="scattered failures a better prompt (rules, few-shot) fixes"),
     "prompt_extra_tokens": Spec(unit="tokens/request", low=0.0, high=300.0,
@@ -169,6 +180,10 @@ class Assumptions(BaseModel):
     eval_cost: float = Field(default=100.0, ge=0)
     accuracy_gain: float = Field(default=0.20, ge=0, le=1)
     ft_max_fix_share: float = Field(default=0.8, ge=0, le=1)
+    # measured by `advise evaluate` per failure kind (None: the prior above applies)
+    ft_fix_share_structural: float | None = Field(default=None, ge=0, le=1)
+    ft_fix_share_knowledge: float | None = Field(default=None, ge=0, le=1)
+    ft_fix_share_other: float | None = Field(default=None, ge=0, le=1)
     prompt_fix_share: float = Field(default=0.40, ge=0, le=1)
     prompt_extra_tokens: float = Field(default=100.0, ge=0)
     rag_k: int = Field(default=4, ge=1)
@@ -207,15 +222,21 @@ class Assumptions(BaseModel):
     misroute_rate: float = Field(default=0.02, ge=0, le=1)
     sources: dict[str, Source] = Field(default_factory=dict)
     notes: dict[str, str] = Field(default_factory=dict, description="why a measured/default value is what it is")
+    measured_spans: dict[str, tuple[float, float]] = Field(
+        default_factory=dict, description="95% interval of a measured value (drawn by the Monte Carlo in place of a "
+                                          "prior's span)")
 
     def source(self, name: str) -> Source:
         return self.sources.get(name, "default")
 
     def span(self, name: str) -> tuple[float, float] | None:
-        """Prior (low, high) of a default; None for user-set or measured values (their range comes elsewhere).
+        """Prior (low, high) of a default; a measured value's own interval (`measured_spans`); None for user-set
+        values and measured ones without an interval.
 
         Money spans are USD in SPECS and come back converted at `usd_rate` (price currency per USD).
         """
+        if self.source(name) == "measured" and name in self.measured_spans:
+            return self.measured_spans[name]
         spec = SPECS.get(name)
         if spec is None or self.source(name) != "default" or spec.low is None or spec.high is None:
             return None
@@ -314,8 +335,9 @@ def assumption_table(assumptions: Assumptions, currency: str = "USD") -> list[As
         span = assumptions.span(name)
         source = assumptions.source(name)
         basis = assumptions.notes.get(name, spec.basis) if source != "user" else "set by you"
+        display = "prior" if value is None and name.startswith("ft_fix_share_") else _fmt(value)
         rows.append(AssumptionRow(
-            name=name, value=value, display=_fmt(value), unit=spec.unit.format(cur=currency), source=source,
+            name=name, value=value, display=display, unit=spec.unit.format(cur=currency), source=source,
             low=span[0] if span else None, high=span[1] if span else None,
             description=spec.description.format(cur=currency), basis=basis.format(cur=currency)))
     return rows

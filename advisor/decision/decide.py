@@ -52,7 +52,8 @@ from advisor.decision.strategies.fx import fx_rate
 from advisor.pricing import ModelPrice
 
 __all__ = ["DaySample", "FamilyProfile", "FineTuneKind", "ModelPrice", "price", "TrafficProfile", "Decision", "decide",
-           "evaluate_strategies", "resolve", "winner_of", "baseline_cost_per_request", "MeasuredOverrides"]
+           "evaluate_strategies", "resolve", "winner_of", "baseline_cost_per_request", "MeasuredOverrides",
+           "MeasuredShare"]
 
 DECISION_SCHEMA_VERSION = 2
 
@@ -196,18 +197,81 @@ class Decision(BaseModel):
     assumptions: list[AssumptionRow]
 
 
+class MeasuredShare(BaseModel):
+    """k of n measured on held-out requests, with its exact 95% interval (the Monte Carlo draws inside it)."""
+
+    k: int = Field(ge=0)
+    n: int = Field(ge=1)
+    rate: float = Field(ge=0, le=1)
+    ci: tuple[float, float]
+    clusters: dict[str, tuple[int, int]] = Field(default_factory=dict,
+                                                 description="failure cluster → (fixed, incumbent failures)")
+
+
+FailureKind = Literal["structural", "knowledge", "other"]
+
+
 class MeasuredOverrides(BaseModel):
-    """What `advise evaluate` measured, replacing priors (the eval helper feeds these)."""
+    """What `advise evaluate` measured, replacing priors (the eval helper feeds these).
+
+    `fix_shares`: per failure kind, the share of the incumbent's logged failures the candidate fixed on the test
+    split (pooled over the failure clusters of that kind; the split is stratified by cluster, so pooling weighs
+    clusters as the logs do). A kind that was not measured keeps its prior. `regression`: of the incumbent's passes,
+    the share the candidate broke, as new failures per request.
+    """
 
     accuracy_gain: float | None = Field(default=None, ge=0, le=1)
     short_prompt_tokens: float | None = Field(default=None, ge=0)
     small_model_regression: float | None = Field(default=None, ge=0, le=1)
+    fix_shares: dict[FailureKind, MeasuredShare] = Field(default_factory=dict)
+    regression: MeasuredShare | None = Field(default=None, description="incumbent passes the candidate broke")
+    pass_share: float | None = Field(default=None, ge=0, le=1,
+                                     description="share of requests the incumbent passes (scales `regression`)")
+    model_measured: str | None = None
+    proxy_for: str | None = Field(default=None, description="the recommended target, when it is not the model measured")
+    n_examples: int | None = None
+
+    def _who(self) -> str:
+        who = self.model_measured or "the candidate"
+        return who + (f", a proxy for {self.proxy_for}" if self.proxy_for else "")
 
     def apply(self, a: Assumptions) -> Assumptions:
-        values = {k: v for k, v in self.model_dump().items() if v is not None}
+        values = {k: v for k, v in self.model_dump(include={"accuracy_gain", "short_prompt_tokens",
+                                                            "small_model_regression"}).items() if v is not None}
         if "accuracy_gain" in values:
             values["ft_max_fix_share"] = 1.0
-        return a.with_values(source="measured", **values) if values else a
+        notes = dict(a.notes)
+        spans = dict(a.measured_spans)
+        on = f"measured on {self.n_examples} test requests" if self.n_examples else "measured"
+        for kind in ("structural", "knowledge", "other"):
+            name = f"ft_fix_share_{kind}"
+            m = self.fix_shares.get(kind)  # type: ignore[call-overload]
+            if m is None:
+                if self.fix_shares:
+                    notes[name] = (f"prior ({on}; the incumbent had no {kind} failure among them): "
+                                   + SPECS[name].basis.removeprefix("prior: "))
+                continue
+            values[name] = m.rate
+            spans[name] = m.ci
+            per = "; ".join(f"{c} {f}/{n}" for c, (f, n) in m.clusters.items())
+            notes[name] = (f"{on} ({self._who()}): fixed {m.k} of the incumbent's {m.n} {kind} failures"
+                           + (f" (clusters: {per})" if per else "")
+                           + f", 95% CI {m.ci[0]:.0%}–{m.ci[1]:.0%} (Clopper–Pearson)")
+        if self.short_prompt_tokens is not None:
+            notes["short_prompt_tokens"] = (f"{on} ({self._who()}): production's prompt shortened by the candidate's "
+                                            "measured prompt-token reduction, less the variable input")
+        if self.regression is not None:
+            share = self.pass_share if self.pass_share is not None else 1.0
+            r = self.regression
+            values["small_model_regression"] = min(1.0, share * r.rate)
+            spans["small_model_regression"] = (share * r.ci[0], share * r.ci[1])
+            notes["small_model_regression"] = (f"{on} ({self._who()}): broke {r.k} of the incumbent's {r.n} passes "
+                                               f"({r.rate:.0%}, 95% CI {r.ci[0]:.0%}–{r.ci[1]:.0%}) × {share:.0%} "
+                                               "of requests it passes")
+        if not values:
+            return a
+        out = a.with_values(source="measured", **values)
+        return out.model_copy(update={"notes": notes, "measured_spans": spans})
 
 
 # ---------------------------------------------------------------- resolving assumptions against the profile
@@ -601,7 +665,8 @@ def _sensitivity(profile: TrafficProfile, a: Assumptions, key: str) -> list[roi.
     n = float(a.examples_needed or 1)
     span_map["examples_needed"] = sp.get("examples_needed", (n / 2, n * 2))
     for name in ("accuracy_gain", "cost_per_example", "small_model_regression", "migration_cost", "eval_cost",
-                 "structured_fix_share", "rag_fix_share", "prompt_fix_share"):
+                 "structured_fix_share", "rag_fix_share", "prompt_fix_share",
+                 "ft_fix_share_structural", "ft_fix_share_knowledge", "ft_fix_share_other"):  # measured: their CIs
         if name in sp:
             span_map[name] = sp[name]
     s = profile.static_prefix_tokens

@@ -7,7 +7,11 @@ The coupling to the decision engine is one function, :func:`overrides_from_evalu
   through the candidate's measured behaviour against the incumbent on the same test inputs:
   ``rate × (1 − fixed share of the incumbent's failures) + (1 − rate) × broken share of its passes``;
 * **fix rates per cluster** = of the incumbent's logged failures in each cluster, the share the
-  candidate gets right (checks; for label-only failures, closer to the reviewer's answer);
+  candidate gets right (checks; for label-only failures, closer to the reviewer's answer), pooled per
+  failure kind (structural / knowledge / other — the decision's) into a **fix share** with its exact
+  interval; these replace the fine-tune's prior fix shares for the kinds measured, the others keep
+  their priors (:class:`advisor.decision.decide.MeasuredOverrides`);
+* **regression** = of the incumbent's logged passes, the share the candidate breaks (new failures);
 * **prompt tokens after** = production's mean input tokens × (1 − the measured prompt-token reduction).
 
 It also says which model was measured and whether that is the recommended target: when it is not
@@ -17,19 +21,24 @@ It also says which model was measured and whether that is the recommended target
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from pydantic import BaseModel, Field
+
 from advisor.analysis import Analysis
+from advisor.decision.assumptions import AssumptionRow
+from advisor.decision.decide import FailureKind, MeasuredShare
 from advisor.decision.strategies.base import FineTuneKind
 
 # fine-tune kinds whose adapter sits on an open-weight base, i.e. one advise can train and measure here
 OPEN_WEIGHT_KINDS = frozenset({FineTuneKind.SERVERLESS_LORA, FineTuneKind.DEDICATED_GPU, FineTuneKind.HYBRID})
 LORA_SUFFIX = " + LoRA adapter"  # how the decision names an adapter's target ("<base> + LoRA adapter")
+# the assumption rows a measurement can replace (shown prior vs measured, kind by kind)
+MEASURED_ROWS = ("ft_fix_share_structural", "ft_fix_share_knowledge", "ft_fix_share_other", "small_model_regression",
+                 "short_prompt_tokens")
 
 
-@dataclass(frozen=True)
-class MeasuredOverrides:
+class MeasuredOverrides(BaseModel):
     """What an evaluation measured, in the units the decision engine uses."""
 
     model_measured: str
@@ -40,11 +49,56 @@ class MeasuredOverrides:
     failure_rate_after: float
     fix_share: float  # of the incumbent's failures on the test split, share the candidate fixes
     broken_share: float  # of the incumbent's passes, share the candidate fails
-    fix_rates: dict[str, float] = field(default_factory=dict)  # per failure cluster
+    fix_rates: dict[str, float] = Field(default_factory=dict)  # per failure cluster
+    fix_shares: dict[FailureKind, MeasuredShare] = Field(default_factory=dict)  # per failure kind (the decision's)
+    unmapped_clusters: list[str] = Field(default_factory=list, description="clusters of no known failure kind")
+    regression: MeasuredShare | None = None  # incumbent passes the candidate broke
     prompt_token_reduction: float = 0.0
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+
+class Figures(BaseModel):
+    """One costing of the fine-tune strategy (central values; the net value with its Monte Carlo interval)."""
+
+    cost_per_request_after: float
+    per_request_saving_share: float
+    failure_rate_after: float
+    monthly_run_cost: float
+    monthly_net_value: float | None
+    payback_days: float | None
+    net_value_12m: float | None
+    net_value_12m_low: float | None = None
+    net_value_12m_high: float | None = None
+    p_net_positive: float | None = None
+    short_prompt_tokens_production: float
+
+
+class PriorFigures(Figures):
+    accuracy_gain: float
+
+
+class MeasuredFigures(Figures):
+    prompt_token_reduction: float
+    fix_shares: dict[str, float] = Field(default_factory=dict, description="failure kind → measured fixed share")
+
+
+class MeasuredROI(BaseModel):
+    """Prior vs measured figures of the recommended fine-tune, naming the model measured (eval.json)."""
+
+    strategy: str
+    strategy_name: str
+    currency: str
+    model_measured: str
+    target: str
+    proxy: bool
+    label: str
+    production_failure_rate: float
+    overrides: MeasuredOverrides
+    measured: MeasuredFigures
+    prior: PriorFigures
+    assumptions: list[AssumptionRow] = Field(default_factory=list,
+                                             description="the decision inputs the measurement replaced, or not (prior)")
+    method: str
+    summary: str
 
 
 def _strategy(decision: Any, key: str) -> Any:
@@ -105,6 +159,36 @@ def trainable_target(analysis: Analysis) -> str | None:
     return name
 
 
+def kind_of(cluster: str) -> FailureKind | None:
+    """The decision's failure kind of an evaluation cluster (a failure category); None for a name of no known
+    category (a free-text cluster label or a bare reason)."""
+    from typing import get_args
+
+    from advisor.failures.signatures import Category, bucket_of
+
+    return bucket_of(cluster) if cluster in get_args(Category) else None
+
+
+def _pooled(fixes: dict[str, Any]) -> tuple[dict[FailureKind, MeasuredShare], list[str]]:
+    """Per failure kind, the clusters' (fixed, failed) counts pooled, with the exact interval of the pooled count."""
+    from trainer.evaluation.metrics import clopper_pearson
+
+    counts: dict[FailureKind, dict[str, tuple[int, int]]] = {}
+    unmapped = []
+    for name, f in fixes.items():
+        kind = kind_of(name)
+        if kind is None:
+            unmapped.append(name)
+            continue
+        counts.setdefault(kind, {})[name] = (f.fixed, f.incumbent_failed)
+    out = {}
+    for kind, per in counts.items():
+        k, n = sum(f for f, _ in per.values()), sum(n for _, n in per.values())
+        if n:
+            out[kind] = MeasuredShare(k=k, n=n, rate=k / n, ci=clopper_pearson(k, n), clusters=per)
+    return out, unmapped
+
+
 def overrides_from_evaluation(evaluation: Any, production_failure_rate: float, target: str | None = None
                               ) -> MeasuredOverrides:
     """The single hand-over from an Evaluation to the decision engine (see module docstring)."""
@@ -115,15 +199,19 @@ def overrides_from_evaluation(evaluation: Any, production_failure_rate: float, t
         fix_share = fixed / failed
     else:  # no logged failure on the test split: fall back to the candidate's own pass rate
         fix_share = evaluation.finetuned.pass_rate
-    broken = evaluation.broken.rate if evaluation.broken is not None and evaluation.broken.n else 0.0
+    b = evaluation.broken
+    broken = b.rate if b is not None and b.n else 0.0
     rate = production_failure_rate
     after = rate * (1 - fix_share) + (1 - rate) * broken
     measured = evaluation.model_measured
     target = target or measured
+    shares, unmapped = _pooled(fixes)
     return MeasuredOverrides(
         model_measured=measured, target=target, proxy=_norm(target) != _norm(measured),
         n_examples=evaluation.n_examples, production_failure_rate=rate, failure_rate_after=min(1.0, after),
         fix_share=fix_share, broken_share=broken, fix_rates={k: f.rate for k, f in fixes.items()},
+        fix_shares=shares, unmapped_clusters=unmapped,
+        regression=MeasuredShare(k=b.k, n=b.n, rate=b.rate, ci=b.ci) if b is not None and b.n else None,
         prompt_token_reduction=evaluation.prompt_token_reduction)
 
 
@@ -131,8 +219,10 @@ def _norm(name: str) -> str:
     return name.strip().rstrip("/").split("/")[-1].lower()
 
 
-def measured_roi(analysis: Analysis, evaluation: Any) -> dict[str, Any]:
-    """Prior vs measured figures for the fine-tune strategy, as a JSON-ready dict for eval.json."""
+def measured_roi(analysis: Analysis, evaluation: Any) -> MeasuredROI:
+    """Prior vs measured figures for the fine-tune strategy: the decision re-run with the measured fix share of each
+    failure kind (its exact interval drawn by the Monte Carlo), the measured regression and prompt length; kinds
+    that were not measured keep their priors, and the assumption rows say which is which."""
     from advisor.decision.assumptions import load_assumptions
     from advisor.decision.decide import MeasuredOverrides as DecisionOverrides
     from advisor.decision.decide import decide
@@ -148,47 +238,50 @@ def measured_roi(analysis: Analysis, evaluation: Any) -> dict[str, Any]:
     target, _ = recommended_target(analysis)
     ov = overrides_from_evaluation(evaluation, profile.failure_rate, target)
 
-    prior = _strategy(decide(profile, base), key)
-    gain = max(0.0, profile.failure_rate - ov.failure_rate_after)
+    prior_d = decide(profile, base)
+    prior = _strategy(prior_d, key)
     input_after = (profile.static_prefix_tokens + profile.variable_input_tokens) * max(0.0, 1.0 - ov.prompt_token_reduction)
     short_tokens = max(0.0, input_after - profile.variable_input_tokens)
-    meas = _strategy(decide(profile, base, overrides=DecisionOverrides(accuracy_gain=min(1.0, gain),
-                                                                     short_prompt_tokens=short_tokens)), key)
+    dov = DecisionOverrides(short_prompt_tokens=short_tokens, fix_shares=ov.fix_shares, regression=ov.regression,
+                            pass_share=1 - profile.failure_rate, model_measured=ov.model_measured,
+                            proxy_for=ov.target if ov.proxy else None, n_examples=ov.n_examples)
+    meas_d = decide(profile, base, overrides=dov)
+    meas = _strategy(meas_d, key)
     cur = prior.currency
 
-    def fig(s: Any) -> dict[str, Any]:
+    def fig(s: Any, short: float) -> dict[str, Any]:
         return {"cost_per_request_after": s.cost_per_request_after,
                 "per_request_saving_share": s.per_request_saving_share,
                 "failure_rate_after": s.failure_rate_after, "monthly_run_cost": s.monthly_run_cost,
                 "monthly_net_value": s.monthly_net_value.value, "payback_days": s.payback_days.value,
-                "net_value_12m": s.net_value_12m.value}
+                "net_value_12m": s.net_value_12m.value, "net_value_12m_low": s.net_value_12m.low,
+                "net_value_12m_high": s.net_value_12m.high, "p_net_positive": s.p_net_positive,
+                "short_prompt_tokens_production": short}
 
     label = (f"proxy: measured on {ov.model_measured} fine-tuned here, standing in for {ov.target}"
              if ov.proxy else f"measured on the recommended target {ov.target}")
     pb = meas.payback_days.value
-    worse = ov.failure_rate_after > profile.failure_rate
+    kinds = "; ".join(f"{kind} {m.k}/{m.n} fixed ({m.rate:.0%}, 95% CI {m.ci[0]:.0%}–{m.ci[1]:.0%})"
+                      for kind, m in ov.fix_shares.items()) or "no incumbent failure of a known kind measured"
+    failing = [kind for kind, share in (("structural", profile.structural_share),
+                                        ("knowledge", profile.knowledge_share), ("other", profile.other_share))
+               if share > 0 and kind not in ov.fix_shares]
     summary = (f"{meas.name} ({label}): against the incumbent on {ov.n_examples} test inputs the candidate fixes "
-               f"{ov.fix_share:.0%} of its failures and breaks {ov.broken_share:.0%} of its passes → failure rate "
-               f"{profile.failure_rate:.1%} → {ov.failure_rate_after:.1%}"
-               + (" (worse than today: the cost model below counts no quality gain, so its money figures are an "
-                  "upper bound)" if worse else "") + "; prompt tokens "
-               f"−{ov.prompt_token_reduction:.0%} → {meas.per_request_saving_share:.0%} cheaper per request; "
-               + (f"pays back in {pb:,.0f} days" if pb is not None else "does not pay back")
+               f"{ov.fix_share:.0%} of its failures ({kinds}) and breaks {ov.broken_share:.0%} of its passes → "
+               f"failure rate {profile.failure_rate:.1%} → {meas.failure_rate_after:.1%}"
+               + (f" ({', '.join(failing)} failures not measured: their priors kept)" if failing else "")
+               + f"; prompt tokens −{ov.prompt_token_reduction:.0%} → {meas.per_request_saving_share:.0%} cheaper "
+               "per request; " + (f"pays back in {pb:,.0f} days" if pb is not None else "does not pay back")
                + f", 12-month net value {cur} {meas.net_value_12m.value:,.0f} "
-               f"(prior: {prior.per_request_saving_share:.0%} cheaper, "
+               f"(prior: {prior.per_request_saving_share:.0%} cheaper, failure rate "
+               f"{prior.failure_rate_after:.1%}, "
                + (f"payback {prior.payback_days.value:,.0f} days)" if prior.payback_days.value is not None
                   else "no payback)"))
-    return {
-        "strategy": key, "strategy_name": meas.name, "currency": cur,
-        "model_measured": ov.model_measured, "target": ov.target, "proxy": ov.proxy, "label": label,
-        "production_failure_rate": profile.failure_rate,
-        "overrides": ov.to_dict(),
-        "measured": {**fig(meas), "failure_rate_after": ov.failure_rate_after,
-                     "failure_rate_after_costed": meas.failure_rate_after, "accuracy_gain": gain,
-                     "prompt_token_reduction": ov.prompt_token_reduction,
-                     "short_prompt_tokens_production": short_tokens},
-        "prior": {"accuracy_gain": base.accuracy_gain, "short_prompt_tokens_production": base.short_prompt_tokens,
-                  **fig(prior)},
-        "method": __doc__.strip().splitlines()[0] if __doc__ else "",
-        "summary": summary,
-    }
+    return MeasuredROI(
+        strategy=key, strategy_name=meas.name, currency=cur, model_measured=ov.model_measured, target=ov.target,
+        proxy=ov.proxy, label=label, production_failure_rate=profile.failure_rate, overrides=ov,
+        measured=MeasuredFigures(**fig(meas, short_tokens), prompt_token_reduction=ov.prompt_token_reduction,
+                                 fix_shares={k: m.rate for k, m in ov.fix_shares.items()}),
+        prior=PriorFigures(**fig(prior, base.short_prompt_tokens), accuracy_gain=base.accuracy_gain),
+        assumptions=[r for r in meas_d.assumptions if r.name in MEASURED_ROWS],
+        method=__doc__.strip().splitlines()[0] if __doc__ else "", summary=summary)

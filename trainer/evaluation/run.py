@@ -30,8 +30,9 @@ from pydantic import BaseModel, Field
 from advisor import __version__
 from advisor.kernel.errors import AdviseError
 from trainer.evaluation import metrics as em
+from trainer.evaluation.measured import MeasuredROI
 
-EVAL_SCHEMA_VERSION = 2
+EVAL_SCHEMA_VERSION = 3  # 3: measured_roi typed (MeasuredROI), fix shares per failure kind
 FORGETTING_WARN_PCT = 10.0  # documented: general-text loss up >10% vs base → warn about forgetting
 CI_METHOD = "Clopper–Pearson exact 95%"
 TRUNCATED = "truncated:max_new_tokens"
@@ -150,6 +151,7 @@ class FixRate(BaseModel):
     rate: float
     ci: tuple[float, float]
     judged_by: str  # "checks" or "reference (closer to the reviewer's answer than the incumbent)"
+    kind: str | None = None  # the decision's failure kind (structural / knowledge / other); None: not a category
 
 
 class Forgetting(BaseModel):
@@ -188,7 +190,7 @@ class Evaluation(BaseModel):
     broken: Rate | None = None  # of the incumbent's logged passes, how many the candidate fails
     prompt_token_reduction: float  # 1 − candidate/full prompt tokens per request
     forgetting: Forgetting | None = None
-    measured_roi: dict[str, Any] | None = None
+    measured_roi: MeasuredROI | None = None
 
 
 # ---------------------------------------------------------------- test data
@@ -455,10 +457,12 @@ def fix_rates(examples: Sequence[HeldOutExample], incumbent: VariantResult,
         t[0] += int(fixed)
         t[1] += 1
         how.setdefault(key, set()).add(judged)
+    from trainer.evaluation.measured import kind_of
+
     out = {}
     for key, (f, n) in sorted(per.items(), key=lambda kv: -kv[1][1]):
         out[key] = FixRate(incumbent_failed=n, fixed=f, rate=f / n, ci=em.clopper_pearson(f, n),
-                           judged_by=" + ".join(sorted(how[key])))
+                           judged_by=" + ".join(sorted(how[key])), kind=kind_of(key))
     return out, rate(broken, kept)
 
 

@@ -85,7 +85,7 @@ def run(paths: tuple[Path, ...], out: Path, config: Path | None, prices: Path | 
             summary["measured"] = {"baseline_pass_rate": ev.baseline.pass_rate, "finetuned_pass_rate": ev.finetuned.pass_rate,
                                    "incumbent_pass_rate": ev.incumbent.pass_rate, "model_measured": ev.model_measured,
                                    "mcnemar_p": ev.significance.p_value, "prompt_token_reduction": ev.prompt_token_reduction,
-                                   "roi": ev.measured_roi}
+                                   "roi": ev.measured_roi.model_dump(mode="json") if ev.measured_roi else None}
         sys.stdout.write(json.dumps(summary, indent=2) + "\n")
         return
     out_console = Console()

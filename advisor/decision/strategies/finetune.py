@@ -22,9 +22,62 @@ def structural_rate(p: TrafficProfile) -> float:
     return p.failure_rate * p.structural_share
 
 
+BUCKETS = ("structural", "knowledge", "other")
+
+
+def fixes_by_kind(rate: float, shares: dict[str, float], a: Assumptions) -> dict[str, float]:
+    """Failures (absolute rates) fine-tuning removes per failure kind, for a traffic with failure `rate` split by
+    `shares` (structural / knowledge / other).
+
+    A kind `advise evaluate` measured (``ft_fix_share_<kind>``) is removed at its measured share; an unmeasured one
+    keeps the prior: structural failures at min(accuracy gain, ft_max_fix_share × structural rate), the others not
+    at all (training bakes facts in; scattered one-offs recur too little to learn).
+    """
+    out: dict[str, float] = {}
+    for kind in BUCKETS:
+        kind_rate = rate * shares.get(kind, 0.0)
+        measured = getattr(a, f"ft_fix_share_{kind}")
+        if measured is not None:
+            out[kind] = kind_rate * measured
+        elif kind == "structural":
+            out[kind] = min(a.accuracy_gain, kind_rate * a.ft_max_fix_share)
+        else:
+            out[kind] = 0.0
+    return out
+
+
+def fixes(p: TrafficProfile, a: Assumptions) -> dict[str, float]:
+    return fixes_by_kind(p.failure_rate, {"structural": p.structural_share, "knowledge": p.knowledge_share,
+                                          "other": p.other_share}, a)
+
+
 def fix_rate(p: TrafficProfile, a: Assumptions) -> float:
-    """Failures fine-tuning removes: the accuracy-gain prior, capped by the structural failures it can fix."""
-    return min(a.accuracy_gain, structural_rate(p) * a.ft_max_fix_share)
+    """Failures fine-tuning removes (share of requests): measured shares per kind where measured, else the priors."""
+    return sum(fixes(p, a).values())
+
+
+def fix_text(p: TrafficProfile, a: Assumptions) -> str:
+    """The arithmetic of :func:`fix_rate` in words, saying which share is measured and which a prior."""
+    parts = []
+    for kind, removed in fixes(p, a).items():
+        kind_rate = p.failure_rate * getattr(p, f"{kind}_share")
+        measured = getattr(a, f"ft_fix_share_{kind}")
+        if measured is not None:
+            parts.append(f"{kind} {kind_rate:.1%} × {measured:.0%} measured = {removed:.1%}")
+        elif kind == "structural" and kind_rate > 0:
+            parts.append(f"structural min(accuracy gain {a.accuracy_gain:.0%}, {a.ft_max_fix_share:.0%} × "
+                         f"{kind_rate:.1%}) = {removed:.1%} (prior)")
+        elif kind_rate > 0:
+            parts.append(f"{kind} {kind_rate:.1%} × 0 (prior)")
+    return f"fixes {' + '.join(parts) or 'nothing'} → {fix_rate(p, a):.1%} of requests"
+
+
+def regression(a: Assumptions, small_model: bool) -> float:
+    """New failures the fine-tune adds (share of requests): the small-model prior for an open-weight switch; for a
+    fine-tune of the production model itself none is assumed unless `advise evaluate` measured some."""
+    if small_model or a.source("small_model_regression") == "measured":
+        return a.small_model_regression
+    return 0.0
 
 
 def clean_examples(p: TrafficProfile) -> float:

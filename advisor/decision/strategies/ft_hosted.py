@@ -55,9 +55,11 @@ def cost(ctx: Ctx) -> Costing:
              f"{a.short_prompt_tokens:,.0f} left) on fine-tuned {offer.model} at {cur} {inp:g}/{out:g} per 1M in/out "
              f"({offer.source}) → {money(after, cur)}/request", how,
              f"retraining every {a.retrain_interval_months:g} months → {money(retrain, cur)}/month",
-             f"fixes min(accuracy gain {a.accuracy_gain:.0%}, {a.ft_max_fix_share:.0%} × structural "
-             f"{ft.structural_rate(p):.1%}) = {fixed:.1%} of requests"]
-    notes = ["accuracy gain is a prior until `advise evaluate` measures it",
+             ft.fix_text(p, a)]
+    added = ft.regression(a, small_model=False)
+    if added:
+        lines.append(f"adds {added:.1%} new failures (measured: incumbent passes the candidate broke)")
+    notes = ["fix shares per failure kind are priors until `advise evaluate` measures them",
              "risk: catastrophic forgetting outside the trained task"]
     if end is not None:
         what = "retires" if offer.retirement else "takes no new jobs"
@@ -67,12 +69,13 @@ def cost(ctx: Ctx) -> Costing:
         notes.append("costed because you said your organisation still has fine-tuning access")
     prices_after = with_prices(p.prices, input_mtok=inp, output_mtok=out, cached_input_mtok=offer.cached_input,
                                cache_write_mtok=None, source=offer.source)
-    after_p = with_failures(p, {"structural": fixed}).model_copy(
+    after_p = with_failures(p, ft.fixes(p, a)).model_copy(
         update={"static_prefix_tokens": a.short_prompt_tokens, "prices": prices_after, "cache_read_tokens": 0.0,
                 "cache_write_tokens": 0.0,
                 "families": [f.model_copy(update={"static_prefix_tokens": a.short_prompt_tokens})
                              for f in p.families]})
     return Costing(
-        cost_after=after, one_time=parts, recurring={"retraining": retrain}, failure_rate_fixed=fixed, eligible=ok,
+        cost_after=after, one_time=parts, recurring={"retraining": retrain}, failure_rate_fixed=fixed,
+        failure_rate_added=added, eligible=ok,
         eligibility=why, horizon_cap_months=cap, fine_tune_kind=FineTuneKind.HOSTED, target=f"fine-tuned {offer.model}",
         served=f"{p.provider or 'provider'} (hosted fine-tune)", arithmetic=lines, notes=notes, after=after_p)

@@ -58,7 +58,7 @@ def training_terms(ctx: Ctx, offer: OpenWeightOffer) -> tuple[float | None, floa
 def after_profile(p: TrafficProfile, ctx: Ctx, fixed: float, offer: OpenWeightOffer) -> TrafficProfile:
     prices = with_prices(p.prices, input_mtok=offer.input or 0.0, output_mtok=offer.output or 0.0,
                          cached_input_mtok=None, cache_write_mtok=None, source=offer.source)
-    return with_failures(p, {"structural": fixed}).model_copy(update={
+    return with_failures(p, ft.fixes(p, ctx.a)).model_copy(update={
         "static_prefix_tokens": ctx.a.short_prompt_tokens, "prices": prices, "market": None,
         "cache_read_tokens": 0.0, "cache_write_tokens": 0.0, "model": offer.base_model, "provider": offer.vendor,
         "families": []})
@@ -103,10 +103,10 @@ def serverless(ctx: Ctx) -> Costing:
                     f"on {offer.base_model} at {cur} {offer.input:g}/{offer.output:g} per 1M in/out "
                     f"({offer.source}) → {money(after, cur)}/request", how,
                     f"retraining every {a.retrain_interval_months:g} months → {money(retrain, cur)}/month",
-                    f"fixes {fixed:.1%} of requests; a small model adds {a.small_model_regression:.1%} new failures "
-                    "(prior)"],
+                    f"{ft.fix_text(p, a)}; a small model adds {a.small_model_regression:.1%} new failures "
+                    f"({_source(a)})"],
         notes=["distil from the production model's passing answers; evaluate the adapter before switching",
-               "accuracy gain and regression are priors until `advise evaluate` measures them"],
+               "fix shares and regression are priors until `advise evaluate` measures them"],
         after=after_profile(p, ctx, fixed, offer))
 
 
@@ -159,7 +159,11 @@ def dedicated(ctx: Ctx) -> Costing:
                     f"{a.gpu_utilisation:.0%} load, ≥{a.gpu_replicas} replicas for failover",
                     f"operations {money(a.gpu_ops_monthly, cur)}/month", how,
                     f"retraining every {a.retrain_interval_months:g} months → {money(retrain, cur)}/month",
-                    f"fixes {fixed:.1%} of requests; a small model adds {a.small_model_regression:.1%} (prior)"],
+                    f"{ft.fix_text(p, a)}; a small model adds {a.small_model_regression:.1%} ({_source(a)})"],
         notes=["you run the inference: on-call, upgrades and capacity are yours"],
-        after=with_failures(p, {"structural": fixed}).model_copy(update={
+        after=with_failures(p, ft.fixes(p, a)).model_copy(update={
             "static_prefix_tokens": a.short_prompt_tokens, "market": None, "families": []}))
+
+
+def _source(a) -> str:  # noqa: ANN001 - Assumptions
+    return "measured" if a.source("small_model_regression") == "measured" else "prior"

@@ -48,7 +48,11 @@ def _family_value(ctx: Ctx, fam: FamilyProfile, offer) -> tuple[float, float, fl
     after = roi.request_cost(a.short_prompt_tokens + var, p.output_tokens, offer.input or 0.0, offer.output or 0.0)
     rate = fam.failure_rate if fam.failure_rate is not None else p.failure_rate
     share = fam.structural_share if fam.structural_share is not None else p.structural_share
-    fixed = min(a.accuracy_gain, rate * share * a.ft_max_fix_share)
+    # a family's non-structural failures split as the traffic's do (families carry only their structural share)
+    rest = p.knowledge_share + p.other_share
+    k_part = (1 - share) * (p.knowledge_share / rest) if rest else 0.0
+    fixed = sum(ft.fixes_by_kind(rate, {"structural": share, "knowledge": k_part, "other": (1 - share) - k_part},
+                                 a).values())
     fc = a.failure_cost or 0.0
     value = before - after + (fixed - a.small_model_regression - a.misroute_rate) * fc
     return value, before, after, fixed
