@@ -340,6 +340,13 @@ def _relative_error(model: str) -> tuple[float, bool]:
     return (0.0 if exact else float(relative_error(model))), not exact
 
 
+def _remember(table: dict[Any, Any], key: Any, value: Any, limit: int) -> Any:
+    """Store `value` in a memo table that starts over past `limit` entries (memory stays bounded)."""
+    if len(table) >= limit:
+        table.clear()
+    table[key] = value
+    return value
+
 class StaticPromptAccumulator:
     """Streaming static-prefix detector: `add(record)` per call, `result(...)` once at the end."""
 
@@ -361,26 +368,19 @@ class StaticPromptAccumulator:
         system = record.system
         if not system:
             return family_key(record)
-        known = self._known_keys
-        pair = (record.model, system)
-        key = known.get(pair)
+        key = self._known_keys.get((record.model, system))
         if key is None:
-            if len(known) >= KNOWN_KEYS:
-                known.clear()
-            key = known[pair] = family_key(record)
+            key = _remember(self._known_keys, (record.model, system), family_key(record), KNOWN_KEYS)
         return key
 
     def _tool_texts(self, tools: list[dict[str, Any]]) -> list[str]:
         """tool_texts(tools), remembered by the tools' repr: many prompt families (and every new family of a
         templated system prompt) send the same tool schemas, and json.dumps of them costs ~35 µs a time where
         repr costs ~3. Equal reprs give equal JSON (same keys in the same order, same scalar types)."""
-        known = self._known_tools
         key = repr(tools)
-        texts = known.get(key)
+        texts = self._known_tools.get(key)
         if texts is None:
-            if len(known) >= KNOWN_TOOL_LISTS:
-                known.clear()
-            texts = known[key] = tool_texts(tools)
+            texts = _remember(self._known_tools, key, tool_texts(tools), KNOWN_TOOL_LISTS)
         return texts
 
     def add(self, record: Record) -> None:
