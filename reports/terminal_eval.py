@@ -133,5 +133,5 @@ def print_evaluation(ev: Evaluation, console: Console | None = None) -> None:
         console.print(f"Measured ROI: {roi.summary}")
         console.print("Decision inputs (" + ("proxy: " if roi.proxy else "") + f"model measured {roi.model_measured}"
                       + (f", recommended target {roi.target}" if roi.proxy else "") + "): "
-                      + "; ".join(f"{r.name} = {r.display} ({'measured' if r.source == 'measured' else 'prior'})"
-                                  for r in roi.assumptions) + ".")
+                      + "; ".join(f"{r.name} = {r.display} (measured)" if r.source == "measured"
+                                  else f"{r.name}: not measured, prior kept" for r in roi.assumptions) + ".")
