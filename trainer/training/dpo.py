@@ -13,6 +13,7 @@ summed log-probabilities of the answer tokens under the policy and the reference
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,20 @@ def dpo_loss(policy_c, policy_r, ref_c, ref_r, beta: float):
     return -F.logsigmoid(margin).mean(), margin
 
 
+@dataclass
+class DPOState:
+    """The DPO loop's counters, named (what run.json reports at the end)."""
+
+    step: int = 0
+    tokens: int = 0  # attention-mask tokens seen (chosen + rejected)
+    targets: int = 0  # answer tokens the loss read
+    padded: int = 0  # tokens including padding
+    train_seconds: float = 0.0
+    loss: float | None = None
+    margin: float | None = None  # mean reward margin of the last batch
+    accuracy: float | None = None  # share of the last batch where chosen beat rejected
+
+
 def train_dpo(config: TrainConfig, data_path, val_path, base, out_dir, resume, force, progress, merge,
               allow_download, loaded, stop) -> Any:
     """LoRA DPO on preference pairs; writes adapter/, metrics.jsonl and run.json like supervised runs."""
@@ -178,14 +193,13 @@ def train_dpo(config: TrainConfig, data_path, val_path, base, out_dir, resume, f
     warmup = config.warmup_steps if config.warmup_steps is not None else int(config.warmup_ratio * total)
     gen = torch.Generator().manual_seed(config.seed)
     order: list[int] = []
-    state = {"step": 0, "tokens": 0, "targets": 0, "padded": 0, "train_seconds": 0.0, "loss": None, "margin": None,
-             "accuracy": None}
+    state = DPOState()
     status = "finished"
     model.train()
     metrics = MetricsWriter(out / "metrics.jsonl")
     try:
         with TrainProgress(total, quiet=not progress) as bar:
-            while state["step"] < total:
+            while state.step < total:
                 t0 = time.perf_counter()
                 if len(order) < config.batch_size:
                     order += torch.randperm(len(examples), generator=gen).tolist()
@@ -196,27 +210,27 @@ def train_dpo(config: TrainConfig, data_path, val_path, base, out_dir, resume, f
                 loss, margin = dpo_loss(logps[:, 0], logps[:, 1], r[:, 0], r[:, 1], config.dpo_beta)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm)
-                lr = config.lr * lr_factor(state["step"], total, warmup, config.schedule, config.min_lr_ratio)
+                lr = config.lr * lr_factor(state.step, total, warmup, config.schedule, config.min_lr_ratio)
                 for g in optimizer.param_groups:
                     g["lr"] = lr
                 optimizer.step()
                 optimizer.zero_grad(set_to_none=True)
-                state["step"] += 1
-                state["tokens"] += int(batch["attention_mask"].sum())
-                state["targets"] += int((batch["labels"] != IGNORE_INDEX).sum())
-                state["padded"] += batch["input_ids"].numel()
-                state["train_seconds"] += time.perf_counter() - t0
+                state.step += 1
+                state.tokens += int(batch["attention_mask"].sum())
+                state.targets += int((batch["labels"] != IGNORE_INDEX).sum())
+                state.padded += batch["input_ids"].numel()
+                state.train_seconds += time.perf_counter() - t0
                 margin = margin.detach()
-                state.update(loss=float(loss.detach()), margin=float(margin.mean()),
-                             accuracy=float((margin > 0).float().mean()))
-                if state["step"] % config.log_every == 0 or state["step"] == total:
-                    metrics.write({"step": state["step"], "loss": round(state["loss"], 6), "lr": lr,
-                                   "reward_margin": round(state["margin"], 6),
-                                   "reward_accuracy": round(state["accuracy"], 4),
+                state.loss, state.margin = float(loss.detach()), float(margin.mean())
+                state.accuracy = float((margin > 0).float().mean())
+                if state.step % config.log_every == 0 or state.step == total:
+                    metrics.write({"step": state.step, "loss": round(state.loss, 6), "lr": lr,
+                                   "reward_margin": round(state.margin, 6),
+                                   "reward_accuracy": round(state.accuracy, 4),
                                    "elapsed_s": round(time.perf_counter() - t_wall, 2)})
-                bar.update(state["step"], state["loss"])
+                bar.update(state.step, state.loss)
                 if stop.requested:
-                    raise TrainTerminated(f"DPO stopped by SIGTERM at step {state['step']}", file=str(out),
+                    raise TrainTerminated(f"DPO stopped by SIGTERM at step {state.step}", file=str(out),
                                           hint="DPO runs do not resume: start again with --force")
                 if config.time_limit_s and time.perf_counter() - t_wall + (time.perf_counter() - t0) > \
                         config.time_limit_s:
@@ -241,12 +255,12 @@ def train_dpo(config: TrainConfig, data_path, val_path, base, out_dir, resume, f
         status=status, method="dpo", base={k: v for k, v in info.__dict__.items() if k != "extra"},
         train_data=_data_info(data_path, sha256_file(data_path), data_stats(flat)),
         config=config.model_dump(), lora_targets=config.resolved_targets(info.model_type),
-        trainable_params=counts["trainable"], total_params=counts["total"], steps=state["step"],
-        epochs_completed=round(state["step"] / per_epoch, 4), final_train_loss=state["loss"],
-        adapter_from_step=state["step"], tokens_seen=state["tokens"],
-        target_tokens_seen=state["targets"], padded_tokens_seen=state["padded"],
-        tokens_per_second=round(state["tokens"] / max(1e-9, state["train_seconds"]), 2),
-        train_seconds=round(state["train_seconds"], 3), wall_seconds=round(wall, 3), device=device,
+        trainable_params=counts["trainable"], total_params=counts["total"], steps=state.step,
+        epochs_completed=round(state.step / per_epoch, 4), final_train_loss=state.loss,
+        adapter_from_step=state.step, tokens_seen=state.tokens,
+        target_tokens_seen=state.targets, padded_tokens_seen=state.padded,
+        tokens_per_second=round(state.tokens / max(1e-9, state.train_seconds), 2),
+        train_seconds=round(state.train_seconds, 3), wall_seconds=round(wall, 3), device=device,
         device_name=_device_name(dev_type), dtype=info.dtype,
         cost=CostEstimate(usd=round(wall / 3600 * rate, 6), usd_per_hour=rate, hours=round(wall / 3600, 6),
                           basis="estimated: wall time × configured hourly rate (not a quoted price)"),
