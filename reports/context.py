@@ -240,7 +240,7 @@ def _market_note(rec: Any) -> str:
     m = rec.market if rec is not None else None
     if m is None:
         return ""
-    dates = sorted({str(r.get("as_of")) for r in m.rows if r.get("as_of")})
+    dates = sorted({r.as_of for r in m.rows})
     text = f"Offers: {len(m.rows)} rows of the offers table" + (f" (as of {dates[0]}–{dates[-1]})" if dates else "")
     text += f", decided on {m.today}; currency: {m.fx}."
     return text + "".join(f" Warning: {w}." for w in m.warnings)
@@ -307,7 +307,7 @@ def build_context(a: Analysis, ev: Any | None = None, title: str | None = None) 
         f"Prices: {a.prices.source}" + (f"; user price file {a.prices.user_file}" if a.prices.user_file else "") + ".",
         f"Tokens: {100 * (1 - a.data_quality.estimated_share):.0f}% of records had provider-reported usage; the rest "
         "were counted offline with tiktoken (estimated, ± the tokenizer's error).",
-        "Ranges: " + str((rec.monte_carlo if rec is not None else {}).get("basis") or "central estimates only") + ".",
+        "Ranges: " + (rec.monte_carlo.basis if rec is not None and rec.monte_carlo else "central estimates only") + ".",
         _market_note(rec),
         f"Window: {a.window.first:%Y-%m-%d} to {a.window.last:%Y-%m-%d} UTC ({a.window.days} days)." if a.window.first else "",
     ]

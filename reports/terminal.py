@@ -251,7 +251,7 @@ def decision_tables(a: Analysis) -> list:
     market = rec.market
     if market is not None:
         rows_used = market.rows
-        dates = sorted({str(r.get("as_of")) for r in rows_used if r.get("as_of")})
+        dates = sorted({r.as_of for r in rows_used})
         out.append(f"Offers: {len(rows_used)} rows" + (f" (as of {dates[0]}–{dates[-1]})" if dates else "")
                    + f"; currency: {market.fx}")
         for w in market.warnings:

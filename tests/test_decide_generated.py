@@ -65,8 +65,8 @@ def test_claude_logs_with_structural_failures_never_get_a_hosted_claude_fine_tun
     assert "fine-tune-hosted" not in rec.winner.split("+")
     assert rec.why_not["fine-tune-hosted"].startswith("ruled out")
     # analysis.json records the offer rows the decision read, with their sources and dates
-    tables = {r["table"] for r in rec.market.rows}
-    assert {"model", "open_weight"} <= tables and all(r["source"].startswith("http") for r in rec.market.rows)
+    tables = {r.table for r in rec.market.rows}
+    assert {"model", "open_weight"} <= tables and all(r.source.startswith("http") for r in rec.market.rows)
 
 
 @pytest.fixture(scope="module")
@@ -186,10 +186,10 @@ def test_eur_and_jpy_price_files_give_the_usd_decision_converted(ecommerce, tmp_
 def test_the_offers_table_date_reaches_the_decision(ecommerce) -> None:
     market = ecommerce.recommendation.market
     assert date.fromisoformat(market.today) == ecommerce.generated_at.date()
-    assert all("as_of" in r for r in market.rows)
+    assert all(date.fromisoformat(r.as_of) for r in market.rows)
     assert market.offers_as_of and market.offers_files[0].endswith("offers.toml")
     # only the rows this decision read: the gpt-4o row, OpenAI's defaults, open-weight offers — no Claude rows
-    assert not any("claude" in str(r.get("model", "")) for r in market.rows)
+    assert not any("claude" in str(getattr(r, "model", "")) for r in market.rows)
 
 
 def test_analysis_json_holds_the_typed_decision_contract(ecommerce, tmp_path) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from itertools import combinations
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
 from advisor.decision import roi
 from advisor.decision.assumptions import (
@@ -140,6 +140,25 @@ class FlipCondition(BaseModel):
     text: str
 
 
+class MonteCarloInfo(BaseModel):
+    """How the decision's intervals and probabilities were drawn."""
+
+    samples: int
+    seed: int
+    basis: str = Field(description="the interval's definition and what was resampled, in words")
+    p_best_status_quo: float
+
+
+class MarketRow(BaseModel):
+    """One offers-table row a decision read (advisor.offers.table.export_row): its kind, source URL and as-of
+    date typed; the rest of the row as the offers table has it."""
+
+    model_config = ConfigDict(extra="allow")
+    table: Literal["model", "open_weight", "provider"]
+    source: str
+    as_of: str
+
+
 class Recommendation(BaseModel):
     winner: str
     winner_name: str
@@ -158,7 +177,16 @@ class Recommendation(BaseModel):
     flip_conditions: list[FlipCondition]
     sensitivity_strategy: str | None
     sensitivity: list[roi.SensitivityRow]
-    monte_carlo: dict[str, float | int | str] = Field(default_factory=dict)
+    monte_carlo: MonteCarloInfo | None = Field(default=None, description="how the ranges were drawn; {} without")
+
+    @field_validator("monte_carlo", mode="before")
+    @classmethod
+    def _no_ranges(cls, v: object) -> object:
+        return None if v == {} else v
+
+    @field_serializer("monte_carlo")
+    def _dump_no_ranges(self, v: MonteCarloInfo | None) -> object:
+        return {} if v is None else v.model_dump()
 
 
 class MarketInfo(BaseModel):
@@ -168,7 +196,7 @@ class MarketInfo(BaseModel):
     fx: str
     fx_rate: float
     fx_date: str | None
-    rows: list[dict] = Field(default_factory=list)
+    rows: list[MarketRow] = Field(default_factory=list)
     offers_as_of: str | None = None
     offers_files: list[str] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
@@ -814,8 +842,8 @@ def decide(profile: TrafficProfile, assumptions: Assumptions | None = None, *,
     mc = run_monte_carlo(profile, a, keys)
     results = [_result(k, opts[k], profile, a, mc, True) for k in keys]
     rec = recommend(results, profile, a, opts)
-    rec.monte_carlo = {"samples": mc.samples, "seed": mc.seed, "basis": mc.basis,
-                       "p_best_status_quo": mc.stats["status-quo"].p_best or 0.0}
+    rec.monte_carlo = MonteCarloInfo(samples=mc.samples, seed=mc.seed, basis=mc.basis,
+                                     p_best_status_quo=mc.stats["status-quo"].p_best or 0.0)
     order = {k: i for i, k in enumerate(rec.ranking)}
     results.sort(key=lambda r: order[r.key])
     m = profile.market
