@@ -241,3 +241,35 @@ def test_an_open_weight_target_that_is_here_is_the_model_trained_and_measured(tm
     assert "proxy" in said[-1]
     # an explicit --base always wins
     assert _base_to_measure(RunOptions(paths=[], out=tmp_path, base="x/y"), missing, said.append) == "x/y"
+
+
+def test_a_full_fine_tune_is_evaluated_against_its_separately_loaded_base(tmp_path):
+    """`--method full` writes a whole model (model/, no adapter): evaluate loads it, loads the base beside it
+    for the base arm and the forgetting probe, and the two differ because every weight was trained."""
+    from tests.test_train import small_config, tiny_loaded, toy_rows, write_jsonl
+    from trainer.evaluation.generate import load_adapter
+    from trainer.evaluation.run import run_evaluation
+    from trainer.training.train import train
+
+    data = tmp_path / "data"
+    data.mkdir()
+    write_jsonl(data / "train.jsonl", toy_rows(24, 1))
+    model, tok, _ = tiny_loaded()
+    model.save_pretrained(tmp_path / "tiny-base")
+    tok.save_pretrained(tmp_path / "tiny-base")
+    train(small_config(method="full", max_steps=3, lr=1e-3, eval_every=100, save_every=100), data / "train.jsonl",
+          None, base=str(tmp_path / "tiny-base"), out_dir=tmp_path / "run", progress=False)
+    loaded, _, run = load_adapter(tmp_path / "run")
+    assert run.method == "full" and not hasattr(loaded, "disable_adapter")
+    rows = []
+    for i, r in enumerate(toy_rows(4, 3)):
+        r["original_messages"] = r["messages"]
+        r["metadata"] = {"id": f"t{i}", "cluster": None, "incumbent": {
+            "model": "gpt-4o", "ok": True, "reason": None, "finish_reason": "stop",
+            "reference": r["messages"][-1]["content"], "reference_source": "label.expected"}}
+        rows.append(r)
+    write_jsonl(data / "test.jsonl", rows)
+    ev = run_evaluation(tmp_path / "run", data / "test.jsonl", max_new_tokens=4, quiet=True)
+    assert ev.finetuned.n == ev.baseline.n == 4
+    fg = ev.forgetting
+    assert fg is not None and fg.general_loss_base != fg.general_loss_adapter  # two different sets of weights

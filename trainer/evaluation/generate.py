@@ -23,7 +23,9 @@ def base_spec_from_run(base: dict[str, Any]) -> str | None:
 
 
 def load_adapter(run_dir: str | Path, device: str = "auto", dtype: str = "auto", merge: bool = True):
-    """(model, tokenizer, run_summary) for a finished run; merged for speed unless merge=False."""
+    """(model, tokenizer, run_summary) for a finished run; merged for speed unless merge=False.
+
+    A full fine-tune (`--method full`) has no adapter: its whole model is returned (merge does not apply)."""
     from peft import PeftModel
 
     from trainer.training.models import load_base
@@ -31,6 +33,12 @@ def load_adapter(run_dir: str | Path, device: str = "auto", dtype: str = "auto",
 
     run = read_run(run_dir)
     adapter = Path(run_dir) / run.adapter_dir
+    if run.method == "full":  # every weight trained: model/ is a whole model, loaded as it is
+        if not (adapter / "config.json").is_file():
+            raise AdviseError(f"model missing in {adapter}", hint="the run did not finish; train it again")
+        model, tok, _ = load_base(str(adapter), dtype=dtype, device=device)
+        model.eval()
+        return model, tok, run
     if not (adapter / "adapter_config.json").is_file():
         raise AdviseError(f"adapter missing in {adapter}", hint="the run did not finish; train it again")
     model, tok, info = load_base(base_spec_from_run(run.base), dtype=dtype, device=device)

@@ -19,7 +19,8 @@ import json
 import math
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -585,14 +586,39 @@ def _mean_loss(model, tokenizer, rows: list[dict], max_len: int = 512) -> float:
     return statistics.fmean(losses)
 
 
-def forgetting_probe(model, tokenizer) -> Forgetting:
-    """Loss on the shipped general text and instructions, adapter off vs on (same loaded weights)."""
+def base_weights(model, run: Any) -> AbstractContextManager[Any]:
+    """The base model of a run, as a context: the adapter switched off (LoRA, same loaded weights), or the
+    base loaded beside the fully fine-tuned model (`--method full`) and released after."""
+    @contextmanager
+    def adapter_off() -> Iterator[Any]:
+        with model.disable_adapter():  # peft's context yields nothing: the model itself is the base now
+            yield model
+
+    if getattr(run, "method", "lora") != "full":
+        return adapter_off()
+
+    @contextmanager
+    def loaded() -> Iterator[Any]:
+        from trainer.evaluation.generate import base_spec_from_run
+        from trainer.training.models import load_base
+
+        base, _, _ = load_base(base_spec_from_run(run.base), device=str(next(model.parameters()).device))
+        try:
+            yield base
+        finally:
+            del base
+
+    return loaded()
+
+
+def forgetting_probe(model, tokenizer, run: Any = None) -> Forgetting:
+    """Loss on the shipped general text and instructions, base vs fine-tuned (adapter off vs on)."""
     probe = Path(__file__).parent / "probe"
     general = [{"text": p} for p in (probe / "general.txt").read_text(encoding="utf-8").split("\n") if p.strip()]
     instr = [json.loads(line) for line in (probe / "instructions.jsonl").read_text(encoding="utf-8").splitlines()
              if line.strip()]
-    with model.disable_adapter():
-        gb, ib = _mean_loss(model, tokenizer, general), _mean_loss(model, tokenizer, instr)
+    with base_weights(model, run) as base:
+        gb, ib = _mean_loss(base, tokenizer, general), _mean_loss(base, tokenizer, instr)
     ga, ia = _mean_loss(model, tokenizer, general), _mean_loss(model, tokenizer, instr)
     return forgetting_verdict(gb, ga, ib, ia)
 
@@ -624,8 +650,8 @@ def run_evaluation(run_dir: Path, test_path: Path, *, checks: Path | None = None
         step = lambda k: bar.advance(task, k)  # noqa: E731
         base_convs = [ex.full_messages for ex in examples]
         if baseline == "base":
-            with model.disable_adapter():
-                base_gen, base_lat, base_pt = _generate_timed(model, tok, base_convs, max_new_tokens, batch_size,
+            with base_weights(model, run) as base:
+                base_gen, base_lat, base_pt = _generate_timed(base, tok, base_convs, max_new_tokens, batch_size,
                                                               step)
             base_name, base_tok = base_id, tok
         else:
@@ -650,7 +676,7 @@ def run_evaluation(run_dir: Path, test_path: Path, *, checks: Path | None = None
                            ft_pt, [g.tokens for g in ft_gen], ft_lat, checker, json_expected, check_names,
                            truncated=[g.truncated for g in ft_gen], kind=kind)
     del base_tok
-    forgetting = forgetting_probe(model, tok) if probe else None
+    forgetting = forgetting_probe(model, tok, run) if probe else None
     fixes, broken = fix_rates(examples, incumbent, ft_res)
     return Evaluation(
         generated_at=now(), run_dir=str(run_dir), test_file=str(test_path), test_sha256=sha256_file(test_path),
