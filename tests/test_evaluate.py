@@ -273,3 +273,21 @@ def test_a_full_fine_tune_is_evaluated_against_its_separately_loaded_base(tmp_pa
     assert ev.finetuned.n == ev.baseline.n == 4
     fg = ev.forgetting
     assert fg is not None and fg.general_loss_base != fg.general_loss_adapter  # two different sets of weights
+
+
+def test_eval_json_with_rates_over_no_examples_reads_back(tmp_path):
+    """Every candidate answer cut by the token limit leaves per-check rates over 0 examples (NaN). JSON has no
+    NaN and pydantic writes null by default, which `advise run`'s rerun then refused; they must read back."""
+    import math
+
+    from tests.test_report import toy_evaluation
+    from trainer.evaluation.run import Rate, load_evaluation
+
+    ev = toy_evaluation()
+    ev.finetuned.check_pass_rates = {"check:bullets": math.nan}
+    ev.incumbent_logged.test = Rate(k=0, n=0, rate=math.nan, ci=(math.nan, math.nan))
+    path = tmp_path / "eval.json"
+    path.write_text(ev.model_dump_json(indent=2))
+    json.loads(path.read_text())  # standard JSON (no bare NaN)
+    back = load_evaluation(path)
+    assert math.isnan(back.finetuned.check_pass_rates["check:bullets"]) and math.isnan(back.incumbent_logged.test.rate)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from advisor.analysis import Analysis
 from advisor.decision.assumptions import AssumptionRow
@@ -40,6 +40,8 @@ MEASURED_ROWS = ("ft_fix_share_structural", "ft_fix_share_knowledge", "ft_fix_sh
 
 class MeasuredOverrides(BaseModel):
     """What an evaluation measured, in the units the decision engine uses."""
+
+    model_config = ConfigDict(ser_json_inf_nan="strings")  # NaN reads back (see run._EvalModel)
 
     model_measured: str
     target: str  # the model the recommendation would run on
@@ -58,6 +60,8 @@ class MeasuredOverrides(BaseModel):
 
 class Figures(BaseModel):
     """One costing of the fine-tune strategy (central values; the net value with its Monte Carlo interval)."""
+
+    model_config = ConfigDict(ser_json_inf_nan="strings")  # NaN reads back (see run._EvalModel)
 
     cost_per_request_after: float
     per_request_saving_share: float
@@ -83,6 +87,8 @@ class MeasuredFigures(Figures):
 
 class MeasuredROI(BaseModel):
     """Prior vs measured figures of the recommended fine-tune, naming the model measured (eval.json)."""
+
+    model_config = ConfigDict(ser_json_inf_nan="strings")  # NaN reads back (see run._EvalModel)
 
     strategy: str
     strategy_name: str

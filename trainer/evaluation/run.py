@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from advisor import __version__
 from advisor.kernel.errors import AdviseError
@@ -43,7 +43,14 @@ TaskKind = Literal["json", "labels", "text"]
 
 # ---------------------------------------------------------------- contract (eval.json)
 
-class Rate(BaseModel):
+class _EvalModel(BaseModel):
+    """eval.json models: NaN (a rate over no examples) is written as the string "NaN", not as null, so the file
+    reads back (JSON has no NaN; pydantic writes null by default, which a float field then refuses)."""
+
+    model_config = ConfigDict(ser_json_inf_nan="strings")
+
+
+class Rate(_EvalModel):
     """k of n with its exact interval."""
 
     k: int
@@ -57,7 +64,7 @@ def rate(k: int, n: int) -> Rate:
     return Rate(k=k, n=n, rate=k / n if n else math.nan, ci=em.clopper_pearson(k, n))
 
 
-class ExampleResult(BaseModel):
+class ExampleResult(_EvalModel):
     id: str
     cluster: str | None = None
     passed: bool
@@ -75,7 +82,7 @@ class ExampleResult(BaseModel):
     output: str
 
 
-class VariantResult(BaseModel):
+class VariantResult(_EvalModel):
     name: str  # "incumbent" | "candidate" | "base"
     model: str
     adapter: str | None = None
@@ -108,7 +115,7 @@ class VariantResult(BaseModel):
     examples: list[ExampleResult]
 
 
-class Comparison(BaseModel):
+class Comparison(_EvalModel):
     """One arm against another on the same examples: paired pass/fail and, with references, a paired score."""
 
     candidate: str
@@ -133,7 +140,7 @@ class Comparison(BaseModel):
     score_ties: int = 0
 
 
-class IncumbentRecord(BaseModel):
+class IncumbentRecord(_EvalModel):
     """The incumbent's logged verdict (labels, then checks — as the dataset filters judge) on the test split,
     beside its failure rate over all the logs (the analysis)."""
 
@@ -144,7 +151,7 @@ class IncumbentRecord(BaseModel):
     by_reason: dict[str, int] = Field(default_factory=dict)
 
 
-class FixRate(BaseModel):
+class FixRate(_EvalModel):
     """Of the test examples whose logged answer failed (in one cluster), how many the candidate gets right."""
 
     incumbent_failed: int
@@ -155,7 +162,7 @@ class FixRate(BaseModel):
     kind: str | None = None  # the decision's failure kind (structural / knowledge / other); None: not a category
 
 
-class Forgetting(BaseModel):
+class Forgetting(_EvalModel):
     general_loss_base: float
     general_loss_adapter: float
     instruction_loss_base: float
@@ -167,7 +174,7 @@ class Forgetting(BaseModel):
     warning: str | None = None
 
 
-class Evaluation(BaseModel):
+class Evaluation(_EvalModel):
     schema_version: int = EVAL_SCHEMA_VERSION
     advise_version: str = __version__
     generated_at: datetime
