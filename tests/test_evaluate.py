@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -124,11 +125,9 @@ def test_load_test_examples_reads_the_incumbent_block(tmp_path):
     assert e.incumbent_truncated and e.incumbent_model == "gpt-4o" and e.full_messages[0]["content"] == "full"
 
 
-def test_run_evaluation_three_arms_on_a_tiny_model_reports_truncation(tmp_path):
-    """End to end on a tiny local model: three arms, the incumbent scored from the log for free, a base model
-    that rambles to the token limit counted as truncated (not as a check failure)."""
+def tiny_run(tmp_path: Path, **config) -> Path:
+    """A tiny local base saved to disk and trained into tmp_path/run on toy rows; returns the data directory."""
     from tests.test_train import small_config, tiny_loaded, toy_rows, write_jsonl
-    from trainer.evaluation.run import run_evaluation
     from trainer.training.train import train
 
     data = tmp_path / "data"
@@ -137,8 +136,18 @@ def test_run_evaluation_three_arms_on_a_tiny_model_reports_truncation(tmp_path):
     model, tok, _ = tiny_loaded()
     model.save_pretrained(tmp_path / "tiny-base")
     tok.save_pretrained(tmp_path / "tiny-base")
-    train(small_config(max_steps=2, eval_every=100, save_every=100), data / "train.jsonl", None,
+    train(small_config(eval_every=100, save_every=100, **config), data / "train.jsonl", None,
           base=str(tmp_path / "tiny-base"), out_dir=tmp_path / "run", progress=False)
+    return data
+
+
+def test_run_evaluation_three_arms_on_a_tiny_model_reports_truncation(tmp_path):
+    """End to end on a tiny local model: three arms, the incumbent scored from the log for free, a base model
+    that rambles to the token limit counted as truncated (not as a check failure)."""
+    from tests.test_train import toy_rows, write_jsonl
+    from trainer.evaluation.run import run_evaluation
+
+    data = tiny_run(tmp_path, max_steps=2)
     rows = []
     for i, r in enumerate(toy_rows(6, 3)):
         target = r["messages"][-1]["content"]
@@ -246,19 +255,11 @@ def test_an_open_weight_target_that_is_here_is_the_model_trained_and_measured(tm
 def test_a_full_fine_tune_is_evaluated_against_its_separately_loaded_base(tmp_path):
     """`--method full` writes a whole model (model/, no adapter): evaluate loads it, loads the base beside it
     for the base arm and the forgetting probe, and the two differ because every weight was trained."""
-    from tests.test_train import small_config, tiny_loaded, toy_rows, write_jsonl
+    from tests.test_train import toy_rows, write_jsonl
     from trainer.evaluation.generate import load_adapter
     from trainer.evaluation.run import run_evaluation
-    from trainer.training.train import train
 
-    data = tmp_path / "data"
-    data.mkdir()
-    write_jsonl(data / "train.jsonl", toy_rows(24, 1))
-    model, tok, _ = tiny_loaded()
-    model.save_pretrained(tmp_path / "tiny-base")
-    tok.save_pretrained(tmp_path / "tiny-base")
-    train(small_config(method="full", max_steps=3, lr=1e-3, eval_every=100, save_every=100), data / "train.jsonl",
-          None, base=str(tmp_path / "tiny-base"), out_dir=tmp_path / "run", progress=False)
+    data = tiny_run(tmp_path, method="full", max_steps=3, lr=1e-3)
     loaded, _, run = load_adapter(tmp_path / "run")
     assert run.method == "full" and not hasattr(loaded, "disable_adapter")
     rows = []
