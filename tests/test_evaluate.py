@@ -292,3 +292,23 @@ def test_eval_json_with_rates_over_no_examples_reads_back(tmp_path):
     json.loads(path.read_text())  # standard JSON (no bare NaN)
     back = load_evaluation(path)
     assert math.isnan(back.finetuned.check_pass_rates["check:bullets"]) and math.isnan(back.incumbent_logged.test.rate)
+
+
+def test_measured_roi_decides_on_the_offers_the_analysis_used(tmp_path):
+    """A user's --offers file changes the serverless price; the measured ROI's prior must be the analysis' own
+    figure for the fine-tune, not one recomputed at the bundled price."""
+    from advisor.analyze import analyze_logs
+    from tests.conftest import ROOT
+    from tests.test_report import toy_evaluation
+    from trainer.evaluation.measured import measured_roi
+
+    mine = tmp_path / "mine.toml"
+    mine.write_text('[[open_weight]]\nkind = "serverless_lora"\nprovider = "wandb"\n'
+                    'name = "OpenPipe/Qwen3-14B-Instruct"\nbase_model = "OpenPipe/Qwen3-14B-Instruct"\n'
+                    'params_b = 14.8\nlora_upload = true\ninput_mtok = 0.5\noutput_mtok = 2.2\n'
+                    'source = "https://contract.example/wandb"\nas_of = 2026-11-29\n')
+    analysis = analyze_logs([ROOT / "examples" / "ecommerce"], overrides={"offers_file": str(mine)})
+    assert analysis.recommendation.market.offers_files[1] == str(mine)
+    roi = measured_roi(analysis, toy_evaluation())
+    strategy = next(s for s in analysis.strategies if s.key == roi.strategy)
+    assert roi.prior.cost_per_request_after == pytest.approx(strategy.cost_per_request_after, rel=1e-9)

@@ -232,14 +232,23 @@ def measured_roi(analysis: Analysis, evaluation: Any) -> MeasuredROI:
     from advisor.decision.assumptions import load_assumptions
     from advisor.decision.decide import MeasuredOverrides as DecisionOverrides
     from advisor.decision.decide import decide
-    from advisor.decision.strategies.from_analysis import price_file_assumptions, profile_from_analysis
+    from advisor.decision.strategies.from_analysis import (
+        load_offers_file,
+        price_file_assumptions,
+        profile_from_analysis,
+    )
     from advisor.pricing import PriceBook
 
     book = PriceBook(analysis.prices.user_file)
     rows = analysis.assumptions.rows if analysis.assumptions is not None else []
     given = {r.name: r.value for r in rows if r.source == "user"}
     base = load_assumptions({**price_file_assumptions(analysis, book), **given})
-    profile = profile_from_analysis(analysis, price_book=book, target_model=base.target_model)
+    # the market the analysis decided on: the bundled offers plus the user's --offers file it recorded
+    market = getattr(analysis.recommendation, "market", None)  # NoRecommendation has none
+    user_offers = market.offers_files[1] if market is not None and len(market.offers_files) > 1 else None
+    usd = base.usd_rate if base.source("usd_rate") == "user" else None
+    profile = profile_from_analysis(analysis, price_book=book, target_model=base.target_model,
+                                    offers=load_offers_file(user_offers), usd_rate=usd)
     key = pick_finetune_key(analysis)
     target, _ = recommended_target(analysis)
     ov = overrides_from_evaluation(evaluation, profile.failure_rate, target)
