@@ -455,16 +455,22 @@ def analysis_json(analysis: Analysis) -> str:
     return analysis.model_dump_json(indent=2) + "\n"
 
 
-def load_analysis(path: str | Path) -> Analysis:
-    """Read analysis.json back; a file from another schema version is refused with a clear hint."""
+def read_analysis_json(path: str | Path) -> Any:
+    """The parsed JSON of an analysis.json path; a missing or unreadable file is a clear error."""
     p = Path(path)
     try:
-        raw = json.loads(p.read_text(encoding="utf-8"))
+        return json.loads(p.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise AdviseError(f"no such file: {p}", file=str(p), hint="run `advise analyze LOGS -o analysis.json`") from exc
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise AdviseError(f"not a readable JSON file: {exc}", file=str(p),
                           hint="pass the analysis.json written by `advise analyze`") from exc
+
+
+def load_analysis(path: str | Path) -> Analysis:
+    """Read analysis.json back; a file from another schema version is refused with a clear hint."""
+    p = Path(path)
+    raw = read_analysis_json(p)
     if not isinstance(raw, dict) or "schema_version" not in raw:
         raise AdviseError("not an analysis.json (no schema_version)", file=str(p), field="schema_version",
                           hint="pass the analysis.json written by `advise analyze`")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -13,17 +12,11 @@ def load_failures(path: Path):
     """The `failures` section of analysis.json, validated; a clear error when it is missing or malformed."""
     from pydantic import ValidationError
 
+    from advisor.analysis import read_analysis_json
     from advisor.failures.result import FailureAnalysis
     from advisor.kernel.errors import AdviseError
 
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise AdviseError(f"no such file: {path}", file=str(path),
-                          hint="run `advise analyze LOGS -o analysis.json` first") from exc
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise AdviseError(f"not a readable JSON file: {exc}", file=str(path),
-                          hint="pass the analysis.json written by `advise analyze`") from exc
+    raw = read_analysis_json(path)
     section = raw.get("failures") if isinstance(raw, dict) else None
     if not section:
         raise AdviseError("analysis.json has no failures section", file=str(path), field="failures",
