@@ -38,10 +38,15 @@ MEASURED_ROWS = ("ft_fix_share_structural", "ft_fix_share_knowledge", "ft_fix_sh
                  "short_prompt_tokens")
 
 
-class MeasuredOverrides(BaseModel):
-    """What an evaluation measured, in the units the decision engine uses."""
+class EvalModel(BaseModel):
+    """Base of the eval.json models: NaN (a rate over no examples) is written as the string "NaN", not as null,
+    so the file reads back (JSON has no NaN; pydantic writes null by default, which a float field then refuses)."""
 
-    model_config = ConfigDict(ser_json_inf_nan="strings")  # NaN reads back (see run._EvalModel)
+    model_config = ConfigDict(ser_json_inf_nan="strings")
+
+
+class MeasuredOverrides(EvalModel):
+    """What an evaluation measured, in the units the decision engine uses."""
 
     model_measured: str
     target: str  # the model the recommendation would run on
@@ -58,10 +63,8 @@ class MeasuredOverrides(BaseModel):
     prompt_token_reduction: float = 0.0
 
 
-class Figures(BaseModel):
+class Figures(EvalModel):
     """One costing of the fine-tune strategy (central values; the net value with its Monte Carlo interval)."""
-
-    model_config = ConfigDict(ser_json_inf_nan="strings")  # NaN reads back (see run._EvalModel)
 
     cost_per_request_after: float
     per_request_saving_share: float
@@ -85,10 +88,8 @@ class MeasuredFigures(Figures):
     fix_shares: dict[str, float] = Field(default_factory=dict, description="failure kind → measured fixed share")
 
 
-class MeasuredROI(BaseModel):
+class MeasuredROI(EvalModel):
     """Prior vs measured figures of the recommended fine-tune, naming the model measured (eval.json)."""
-
-    model_config = ConfigDict(ser_json_inf_nan="strings")  # NaN reads back (see run._EvalModel)
 
     strategy: str
     strategy_name: str

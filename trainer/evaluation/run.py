@@ -26,12 +26,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from advisor import __version__
 from advisor.kernel.errors import AdviseError
 from trainer.evaluation import metrics as em
-from trainer.evaluation.measured import MeasuredROI
+from trainer.evaluation.measured import EvalModel, MeasuredROI
 
 EVAL_SCHEMA_VERSION = 3  # 3: measured_roi typed (MeasuredROI), fix shares per failure kind
 FORGETTING_WARN_PCT = 10.0  # documented: general-text loss up >10% vs base → warn about forgetting
@@ -43,14 +43,7 @@ TaskKind = Literal["json", "labels", "text"]
 
 # ---------------------------------------------------------------- contract (eval.json)
 
-class _EvalModel(BaseModel):
-    """eval.json models: NaN (a rate over no examples) is written as the string "NaN", not as null, so the file
-    reads back (JSON has no NaN; pydantic writes null by default, which a float field then refuses)."""
-
-    model_config = ConfigDict(ser_json_inf_nan="strings")
-
-
-class Rate(_EvalModel):
+class Rate(EvalModel):
     """k of n with its exact interval."""
 
     k: int
@@ -64,7 +57,7 @@ def rate(k: int, n: int) -> Rate:
     return Rate(k=k, n=n, rate=k / n if n else math.nan, ci=em.clopper_pearson(k, n))
 
 
-class ExampleResult(_EvalModel):
+class ExampleResult(EvalModel):
     id: str
     cluster: str | None = None
     passed: bool
@@ -82,7 +75,7 @@ class ExampleResult(_EvalModel):
     output: str
 
 
-class VariantResult(_EvalModel):
+class VariantResult(EvalModel):
     name: str  # "incumbent" | "candidate" | "base"
     model: str
     adapter: str | None = None
@@ -115,7 +108,7 @@ class VariantResult(_EvalModel):
     examples: list[ExampleResult]
 
 
-class Comparison(_EvalModel):
+class Comparison(EvalModel):
     """One arm against another on the same examples: paired pass/fail and, with references, a paired score."""
 
     candidate: str
@@ -140,7 +133,7 @@ class Comparison(_EvalModel):
     score_ties: int = 0
 
 
-class IncumbentRecord(_EvalModel):
+class IncumbentRecord(EvalModel):
     """The incumbent's logged verdict (labels, then checks — as the dataset filters judge) on the test split,
     beside its failure rate over all the logs (the analysis)."""
 
@@ -151,7 +144,7 @@ class IncumbentRecord(_EvalModel):
     by_reason: dict[str, int] = Field(default_factory=dict)
 
 
-class FixRate(_EvalModel):
+class FixRate(EvalModel):
     """Of the test examples whose logged answer failed (in one cluster), how many the candidate gets right."""
 
     incumbent_failed: int
@@ -162,7 +155,7 @@ class FixRate(_EvalModel):
     kind: str | None = None  # the decision's failure kind (structural / knowledge / other); None: not a category
 
 
-class Forgetting(_EvalModel):
+class Forgetting(EvalModel):
     general_loss_base: float
     general_loss_adapter: float
     instruction_loss_base: float
@@ -174,7 +167,7 @@ class Forgetting(_EvalModel):
     warning: str | None = None
 
 
-class Evaluation(_EvalModel):
+class Evaluation(EvalModel):
     schema_version: int = EVAL_SCHEMA_VERSION
     advise_version: str = __version__
     generated_at: datetime
