@@ -180,6 +180,29 @@ def test_duplicates_give_the_same_result_for_every_jobs(tmp_path):
         assert analysed(path, jobs=jobs, chunk_bytes=64 << 10) == one
 
 
+def test_duplicates_found_through_spilled_id_files_give_the_same_result(tmp_path, monkeypatch):
+    """Past SPILL_AT ids the ledger moves them to temporary files (flat memory on long logs): same analysis."""
+    import advisor.ingest.duplicates as dup
+
+    rows = bulk(2400)
+    path = write_jsonl(tmp_path / "calls.jsonl", rows + rows[::7])
+    in_memory = analysed(path, jobs=1, chunk_bytes=64 << 10)
+    spills: list[str] = []
+    real = dup.IdLedger._spill
+
+    def counted(self):
+        real(self)
+        spills.append(self._dir)
+
+    monkeypatch.setattr(dup, "SPILL_AT", 300)
+    monkeypatch.setattr(dup.IdLedger.__init__, "__defaults__", (300,))
+    monkeypatch.setattr(dup.IdLedger, "_spill", counted)
+    for jobs in (1, 2):
+        assert analysed(path, jobs=jobs, chunk_bytes=64 << 10) == in_memory
+    assert len(spills) >= 4
+    assert not any(Path(d).exists() for d in spills)  # the files are gone with the analysis
+
+
 def test_terminal_names_the_duplicates(tmp_path, monkeypatch):
     logs = tmp_path / "logs"
     logs.mkdir()

@@ -10,6 +10,7 @@ import gzip
 import hashlib
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -269,27 +270,77 @@ def test_epoch_int_fast_path_equals_the_general_rule(value: int) -> None:
 # --- issue 20: memory-bounded and faster paths give the same numbers as the plain code ---------------------
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 7), st.lists(st.integers(-6, 6).map(lambda v: v * 10**17 + 3), max_size=25)),
-                max_size=6, unique_by=lambda u: u[0]))
-def test_repeated_ids_equal_a_plain_count(units: list[tuple[int, list[int]]]) -> None:
-    from advisor.ingest.duplicates import IdLedger
-
-    ledger = IdLedger()
-    for index, hashes in units:  # units reach the ledger in any order (workers): the lowest index is first
-        ledger.start(index).extend(hashes)
+def _expected_repeats(units: list[tuple[int, list[int]]]) -> tuple[dict[int, int], int]:
     first: dict[int, int] = {}
     seen: dict[int, int] = {}
     for index, hashes in units:
         for h in hashes:
             seen[h] = seen.get(h, 0) + 1
             first[h] = min(first.get(h, index), index)
-    expected = {h: first[h] for h in sorted(seen) if seen[h] > 1}
+    return {h: first[h] for h in sorted(seen) if seen[h] > 1}, sum(n - 1 for n in seen.values())
+
+
+def _ledger(units: list[tuple[int, list[int]]], spill_at: int) -> Any:
+    """A ledger fed the way run_units feeds it: one piece per unit, merged in."""
+    from advisor.ingest.duplicates import IdLedger
+
+    ledger = IdLedger(spill_at=spill_at)
+    for index, hashes in units:  # units reach the ledger in any order (workers): the lowest index is first
+        piece = IdLedger()
+        piece.start(index).extend(hashes)
+        ledger.merge(piece)
+    return ledger
+
+
+UNITS = st.lists(st.tuples(st.integers(0, 7), st.lists(st.integers(-6, 6).map(lambda v: v * 10**17 + 3)
+                                                        | st.integers(-2**63, 2**63 - 1), max_size=25)),
+                 max_size=6, unique_by=lambda u: u[0])
+
+
+@settings(max_examples=300, deadline=None)
+@given(UNITS, st.sampled_from([1, 7, 40, 1 << 22]))
+def test_repeated_ids_equal_a_plain_count(units: list[tuple[int, list[int]]], spill_at: int) -> None:
+    """In memory or spilled to partition files (small spill_at), the repeats are those of a plain count."""
+    expected, expected_n = _expected_repeats(units)
+    ledger = _ledger(units, spill_at)
     got, n_repeats = ledger.repeated()
     assert got == expected and list(got) == list(expected)
-    assert n_repeats == sum(n - 1 for n in seen.values())
+    assert n_repeats == expected_n
+    spilled = ledger._dir
     ledger.clear()
     assert ledger.repeated() == ({}, 0)
+    assert spilled is None or not Path(spilled).exists()  # the files go with clear()
+
+
+def test_ledger_spills_big_ledgers_and_keeps_memory_small() -> None:
+    units = [(i, [(i * 7919 + k) % 5000 * 10**15 - 2**62 for k in range(1000)]) for i in range(12)]
+    ledger = _ledger(units, spill_at=2500)
+    assert ledger._dir is not None and ledger._held < 2500  # most ids are on disk, not in memory
+    assert ledger.repeated() == _expected_repeats(units)
+    ledger.clear()
+
+
+def test_ledger_keeps_ids_in_memory_when_the_spill_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A full disk mid-spill: the partial appends are undone and the ids stay in memory; same answer."""
+    import builtins
+
+    import advisor.ingest.duplicates as dup
+
+    units = [(i, [(i * 31 + k) % 300 * 10**16 for k in range(100)]) for i in range(9)]
+    calls = {"n": 0}
+
+    def failing(path: Any, mode: str = "r", *a: Any, **k: Any) -> Any:
+        if mode == "ab":
+            calls["n"] += 1
+            if calls["n"] == 20:  # the second spill, part way through its 16 partition files
+                raise OSError(28, "No space left on device")
+        return builtins.open(path, mode, *a, **k)
+
+    monkeypatch.setattr(dup, "open", failing, raising=False)
+    ledger = _ledger(units, spill_at=250)
+    assert calls["n"] >= 20 and ledger.spill_at > 10**9
+    assert ledger.repeated() == _expected_repeats(units)
+    ledger.clear()
 
 
 @pytest.mark.parametrize("text", ["2025-03-01T12:00:00Z", "2025-03-01T12:00:00.123456+02:00", "2025-03-01",

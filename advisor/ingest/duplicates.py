@@ -7,7 +7,8 @@ Two levels, both cheap when there is nothing to find (the usual case):
    trailer's ISIZE) are compared by the sha256 of their decompressed bytes; a file identical to
    an earlier one is skipped and named in the report. Different sizes are never read twice.
 2. Repeated record ids (overlapping exports, a line written twice): every unit of input keeps
-   an 8-byte hash of each record id it measured (8 MB per million records). After the pass the
+   an 8-byte hash of each record id it measured; past ~500k ids the ledger moves them to temporary
+   files (12 bytes an id), so memory stays flat however long the logs. After the pass the
    hashes are merged in input order; when an id occurs more than once, the logs are read a
    second time and only its first occurrence in input order is measured. The first occurrence
    depends on the input alone, so the result is the same for every ``--jobs``.
@@ -19,6 +20,7 @@ would break with worker processes that are not forked).
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import os
@@ -26,6 +28,7 @@ import struct
 from array import array
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -100,14 +103,28 @@ def identical_files(paths: Sequence[Path]) -> dict[Path, Path]:
     return out
 
 
+SPILL_AT = 1 << 19  # ids held in memory (4 MiB of hashes) before the ledger moves them to temporary files
+_ROW = [("hash", "<i8"), ("unit", "<i4")]  # one spilled id: its hash and the unit it was measured in
+
+
 class IdLedger:
-    """8-byte hashes of the record ids one piece of the logs measured, per unit, in input order."""
+    """8-byte hashes of the record ids the logs measured, per unit, in input order.
 
-    __slots__ = ("units", "current")
+    Memory stays bounded whatever the size of the logs: past `spill_at` ids the held hashes go to 16 temporary
+    files partitioned by the hash's top 4 bits (12 bytes an id on disk: hash and unit), and :meth:`repeated`
+    then reads one partition at a time — about 1/16 of the ids (30M ids: ~25 MB) instead of all of them.
+    A ledger that never reaches `spill_at` (~500k records) writes nothing. Same answer either way.
+    """
 
-    def __init__(self) -> None:
-        self.units: list[tuple[int, array]] = []  # (unit index, hashes)
+    __slots__ = ("units", "current", "spill_at", "_held", "_dir", "_cleanup", "__weakref__")
+
+    def __init__(self, spill_at: int = SPILL_AT) -> None:
+        self.units: list[tuple[int, array]] = []  # (unit index, hashes) still in memory
         self.current: array | None = None
+        self.spill_at = spill_at
+        self._held = 0  # ids in `units`
+        self._dir: str | None = None  # the spill directory, once anything went there
+        self._cleanup: Any = None
 
     def start(self, unit: int) -> array:
         self.current = array("q")
@@ -116,41 +133,117 @@ class IdLedger:
 
     def merge(self, later: IdLedger) -> None:
         self.units.extend(later.units)
+        self._held += sum(len(a) for _, a in later.units)
+        if self._held >= self.spill_at:
+            self._spill()
 
     def clear(self) -> None:
-        """Forget the hashes (once :meth:`repeated` has been asked): the memory goes back before the results."""
-        self.units, self.current = [], None
+        """Forget the hashes (once :meth:`repeated` has been asked): the memory and files go before the results."""
+        self.units, self.current, self._held = [], None, 0
+        if self._cleanup is not None:
+            self._cleanup()
+        self._dir = self._cleanup = None
+
+    def _spill(self) -> None:
+        """Append the held hashes (but the unit still being filled) to the partition files and let them go.
+        Where no file can be written they stay in memory, the files as they were: correct, only bigger."""
+        spill = [(u, a) for u, a in self.units if a is not self.current]
+        sizes: list[int] = []
+        try:
+            if self._dir is None:
+                import shutil
+                import tempfile
+                import weakref
+
+                self._dir = tempfile.mkdtemp(prefix="advise-ids-")
+                self._cleanup = weakref.finalize(self, shutil.rmtree, self._dir, ignore_errors=True)
+            rows = _rows(spill)
+            part = rows["hash"] >> 60  # arithmetic shift: -8..7, in the order of the signed hashes
+            for p in range(16):
+                with open(self._part(p), "ab") as fh:
+                    sizes.append(fh.tell())
+                    rows[part == p - 8].tofile(fh)
+        except OSError:
+            for p, size in enumerate(sizes):  # undo this spill's appends: the files hold earlier spills only
+                with contextlib.suppress(OSError):
+                    os.truncate(self._part(p), size)
+            self.spill_at = 1 << 62  # keep everything in memory from now on
+            return
+        self.units = [(u, a) for u, a in self.units if a is self.current]
+        self._held = sum(len(a) for _, a in self.units)
+
+    def _part(self, p: int) -> str:
+        return os.path.join(self._dir or "", f"{p:02d}")
 
     def repeated(self) -> tuple[dict[int, int], int]:
-        """Hashes occurring more than once → the unit of their first occurrence, and the repeats' count.
-
-        Memory: one sorted copy of the hashes (8 bytes per record) and a 1-byte mask, freed before the repeated
-        hashes are located unit by unit; a sort keyed on (hash, unit) would hold five such arrays at once.
-        """
+        """Hashes occurring more than once → the unit of their first occurrence (in ascending hash order), and
+        the repeats' count."""
+        if self._dir is None:
+            return _repeated_in_memory(self.units)
         import numpy as np
 
-        if not self.units:
-            return {}, 0
-        hashes = np.concatenate([np.frombuffer(a, dtype=np.int64) if len(a) else np.empty(0, np.int64)
-                                 for _, a in self.units])
-        if len(hashes) < 2:
-            return {}, 0
-        hashes.sort()  # in place: the concatenation is already a copy
-        same = hashes[1:] == hashes[:-1]
-        n_repeats = int(same.sum())
-        if not n_repeats:
-            return {}, 0
-        dups = np.unique(hashes[1:][same])
-        del hashes, same
+        held = _rows(self.units)  # the ids not spilled: under `spill_at`
+        held_part = held["hash"] >> 60
         first: dict[int, int] = {}
-        for unit, a in self.units:  # the first occurrence is in the lowest unit index holding the hash
-            if not len(a):
+        n_repeats = 0
+        for p in range(16):  # partition by partition, in ascending hash order
+            path = self._part(p)
+            on_disk = np.fromfile(path, dtype=_ROW) if os.path.exists(path) else np.empty(0, dtype=_ROW)
+            rows = np.concatenate((on_disk, held[held_part == p - 8]))
+            del on_disk
+            if len(rows) < 2:
                 continue
-            found = np.frombuffer(a, dtype=np.int64)
-            for h in np.unique(found[np.isin(found, dups)]).tolist():
-                if h not in first or unit < first[h]:
-                    first[h] = unit
-        return {h: first[h] for h in dups.tolist()}, n_repeats
+            rows = rows[np.lexsort((rows["unit"], rows["hash"]))]  # by hash, then unit: each id's first unit leads
+            hashes = rows["hash"]
+            same = hashes[1:] == hashes[:-1]
+            n_repeats += int(same.sum())
+            leads = np.flatnonzero(np.concatenate(([True], ~same)) & np.concatenate((same, [False])))
+            first.update(zip(hashes[leads].tolist(), rows["unit"][leads].tolist(), strict=True))
+        return first, n_repeats
+
+
+def _rows(units: list[tuple[int, array]]) -> Any:
+    """(hash, unit) rows of the given units' ids, as one numpy structured array."""
+    import numpy as np
+
+    rows = np.empty(sum(len(a) for _, a in units), dtype=_ROW)
+    at = 0
+    for unit, a in units:
+        if len(a):
+            rows["hash"][at:at + len(a)] = np.frombuffer(a, dtype=np.int64)
+            rows["unit"][at:at + len(a)] = unit
+            at += len(a)
+    return rows
+
+
+def _repeated_in_memory(units: list[tuple[int, array]]) -> tuple[dict[int, int], int]:
+    """IdLedger.repeated for hashes held in memory: one sorted copy of them (8 bytes per record) and a 1-byte
+    mask, freed before the repeated hashes are located unit by unit; a sort keyed on (hash, unit) would hold
+    five such arrays at once."""
+    import numpy as np
+
+    if not units:
+        return {}, 0
+    hashes = np.concatenate([np.frombuffer(a, dtype=np.int64) if len(a) else np.empty(0, np.int64)
+                             for _, a in units])
+    if len(hashes) < 2:
+        return {}, 0
+    hashes.sort()  # in place: the concatenation is already a copy
+    same = hashes[1:] == hashes[:-1]
+    n_repeats = int(same.sum())
+    if not n_repeats:
+        return {}, 0
+    dups = np.unique(hashes[1:][same])
+    del hashes, same
+    first: dict[int, int] = {}
+    for unit, a in units:  # the first occurrence is in the lowest unit index holding the hash
+        if not len(a):
+            continue
+        found = np.frombuffer(a, dtype=np.int64)
+        for h in np.unique(found[np.isin(found, dups)]).tolist():
+            if h not in first or unit < first[h]:
+                first[h] = unit
+    return {h: first[h] for h in dups.tolist()}, n_repeats
 
 
 class RepeatFilter:
