@@ -1,9 +1,10 @@
 """Failure-text clustering does scikit-learn's maths without importing scikit-learn: same bits, same clusters.
 
 advisor/failures/cluster.py reimplements TfidfVectorizer → cosine_distances → AgglomerativeClustering(average,
-distance threshold) so that `advise analyze` does not pay ~0.5 s of CPU importing scikit-learn. These tests run
-scikit-learn itself on the bundled examples' reviewer notes and on synthetic notes big enough to hit every branch
-(more than MAX_FEATURES terms, more than MAX_UNIQUE texts, many tied distances), and demand equal arrays.
+distance threshold) so that `advise analyze` does not pay ~0.5 s of CPU importing scikit-learn (and ~70 ms for
+scipy.cluster). These tests run scikit-learn itself on the bundled examples' reviewer notes and on synthetic notes
+big enough to hit every branch (more than MAX_FEATURES terms, more than MAX_UNIQUE texts, many tied distances), and
+demand equal arrays; the average linkage is compared with scipy's, node for node.
 """
 
 from __future__ import annotations
@@ -39,6 +40,13 @@ def _sklearn_labels(matrix, threshold: float) -> list[int]:
     return [int(x) for x in model.fit_predict(dist)]
 
 
+def _assert_same_linkage(dist) -> None:
+    from scipy.cluster.hierarchy import linkage
+
+    i, j = np.triu_indices(dist.shape[0], k=1)
+    assert np.array_equal(cluster.average_linkage(dist), linkage(dist[i, j], method="average"))
+
+
 def _example_notes() -> list[str]:
     notes = []
     for path in sorted(EXAMPLES.glob("*/labels.jsonl.gz")):
@@ -68,7 +76,9 @@ def _assert_same(texts: list[str]) -> None:
     if head.shape[0] > 1:
         from sklearn.metrics.pairwise import cosine_distances
 
-        assert np.array_equal(cluster._cosine_distances(head), cosine_distances(head).astype("float32"))
+        dist = cluster._cosine_distances(head)
+        assert np.array_equal(dist, cosine_distances(head).astype("float32"))
+        _assert_same_linkage(dist)
         for threshold in (cluster.DISTANCE_THRESHOLD, 0.3, 0.95):
             ours = cluster._average_linkage_labels(cluster._cosine_distances(head), threshold)
             assert ours == _sklearn_labels(head, threshold)
@@ -88,6 +98,19 @@ def test_example_notes_match_scikit_learn() -> None:
 ])
 def test_synthetic_notes_match_scikit_learn(seed: int, n: int, vocab: int, length: int) -> None:
     _assert_same(_synthetic(seed, n, vocab, length))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_average_linkage_equals_scipys(seed: int) -> None:
+    """Random distance matrices, some on a coarse grid so that many distances tie exactly."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 120))
+    points = rng.random((n, 3))
+    dist = np.sqrt(((points[:, None, :] - points[None, :, :]) ** 2).sum(-1)).astype("float32")
+    if seed % 2:
+        dist = np.round(dist * 4) / 4  # ties everywhere
+    np.fill_diagonal(dist, 0.0)
+    _assert_same_linkage(dist)
 
 
 def test_only_stop_words_raise_like_scikit_learn() -> None:
@@ -116,3 +139,33 @@ def test_stop_words_are_scikit_learns() -> None:
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
     assert cluster.STOP_WORDS == ENGLISH_STOP_WORDS
+
+
+def _scipy_top_terms(matrix, rows: list[int], weights: list[int], vocab: list[str], k: int) -> list[str]:
+    """The label terms as cluster.py computed them before, with scipy.sparse slicing and column sums per group."""
+    sub = matrix[rows]
+    centroid = np.asarray(sub.multiply(np.asarray(weights, dtype=float)[:, None]).sum(axis=0)).ravel()
+    terms: list[str] = []
+    for i in np.argsort(-centroid, kind="stable"):
+        if centroid[i] <= 0 or len(terms) >= k:
+            break
+        if any(vocab[i] in t or t in vocab[i] for t in terms):
+            continue
+        terms.append(vocab[i])
+    return terms
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_label_terms_equal_per_group_sparse_sums(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    texts = sorted(set(_synthetic(seed, 600, 40 + 200 * seed, 10)))
+    matrix, vocab = cluster.tfidf(texts)
+    labels = rng.integers(0, 60, len(texts)).tolist()  # groups of many rows, so sums of many near-equal terms
+    groups: dict[int, list[int]] = {}
+    for row, lab in enumerate(labels):
+        groups.setdefault(lab, []).append(row)
+    weights = rng.integers(1, 9, len(texts)).tolist()
+    got = cluster._top_terms(matrix, list(groups.values()), weights, vocab)
+    want = [_scipy_top_terms(matrix, rows, [weights[r] for r in rows], vocab, cluster.LABEL_TERMS)
+            for rows in groups.values()]
+    assert got == want
