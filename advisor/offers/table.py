@@ -66,12 +66,14 @@ def _read(path: Path) -> tuple[str, dict[str, Any]]:
 
 
 def _validate(cls: type, raw: Any, path: Path, text: str, section: str, index: int):  # type: ignore[no-untyped-def]
-    line = _row_line(text, section, index)
+    # the row's line is looked up only for an error: scanning the file per row was most of loading the table
     if not isinstance(raw, dict):
-        raise OffersError(f"[[{section}]] #{index + 1} is not a table", file=str(path), line=line)
+        raise OffersError(f"[[{section}]] #{index + 1} is not a table", file=str(path),
+                          line=_row_line(text, section, index))
     try:
         return cls.model_validate(raw)
     except ValidationError as exc:
+        line = _row_line(text, section, index)
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"]) or None
         more = f" (+{len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
@@ -291,6 +293,7 @@ def load_offers(extra: Path | str | None = None) -> OfferTable:
     """
     files = [BUNDLED] + ([Path(extra)] if extra is not None else [])
     raw_rows: dict[str, dict[tuple, dict[str, Any]]] = {s: {} for s in _SECTIONS}
+    valid: dict[str, dict[tuple, Any]] = {s: {} for s in _SECTIONS}  # each key's row as validated last
     for path in files:
         text, data = _read(path)
         is_override = path is not BUNDLED
@@ -309,11 +312,12 @@ def load_offers(extra: Path | str | None = None) -> OfferTable:
                                               hint="say where the corrected figure comes from and when")
                 key = _key(section, raw) if isinstance(raw, dict) else (i,)
                 merged = _merge(raw_rows[section][key], raw) if key in raw_rows[section] else raw
-                _validate(cls, merged, path, text, section, i)  # fail here, naming this file and row
+                row = _validate(cls, merged, path, text, section, i)  # fail here, naming this file and row
                 raw_rows[section][key] = merged
-    models = [_resolve_ft_prices(ModelOffer.model_validate(r)) for r in raw_rows["model"].values()]
-    open_weights = [OpenWeightOffer.model_validate(r) for r in raw_rows["open_weight"].values()]
-    providers = [ProviderDefaults.model_validate(r) for r in raw_rows["provider"].values()]
+                valid[section][key] = row
+    models = [_resolve_ft_prices(r) for r in valid["model"].values()]
+    open_weights = list(valid["open_weight"].values())
+    providers = list(valid["provider"].values())
     return OfferTable(models, open_weights, providers, [str(p) for p in files])
 
 

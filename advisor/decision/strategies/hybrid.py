@@ -73,14 +73,16 @@ def cost(ctx: Ctx) -> Costing:
     saving = fixed_total = 0.0
     lines = []
     for fam in fams:
-        value, before, after, fixed = _family_value(ctx, fam, offer)
-        know = stays(fam)
         if fam.share_of_requests < HYBRID_MIN_FAMILY_SHARE:
             stay.append((fam, f"{fam.share_of_requests:.0%} of traffic (< {HYBRID_MIN_FAMILY_SHARE:.0%})"))
-        elif know:
+            continue
+        if stays(fam):
             stay.append((fam, "its failures are mostly not structural (knowledge/scattered): training does not fix "
                               "them"))
-        elif value <= 0:
+            continue
+        # valued only when it could move: a log with hundreds of small families made this the Monte Carlo's cost
+        value, before, after, fixed = _family_value(ctx, fam, offer)
+        if value <= 0:
             stay.append((fam, f"moving it loses {money(-value, cur)}/request"))
         else:
             moved.append(fam)

@@ -75,25 +75,37 @@ def _failures(p: TrafficProfile, rng: np.random.Generator) -> dict[str, float]:
             "schema_share": schema / f}
 
 
-def _days(p: TrafficProfile, rng: np.random.Generator) -> tuple[float, dict[str, float]]:
+class _Days:
+    """The logged days with requests, as arrays: what every draw's resample reads (built once per run)."""
+
+    def __init__(self, p: TrafficProfile) -> None:
+        days = [d for d in p.days if d.requests > 0]
+        self.n = len(days)
+        self.req = np.array([d.requests for d in days])
+        self.tot = {k: np.array([getattr(d, k) for d in days])
+                    for k in ("input_tokens", "static_tokens", "output_tokens")}
+        self.base = {k: v.sum() / self.req.sum() for k, v in self.tot.items()}
+        self.req_mean = self.req.mean()
+
+
+def _days(p: TrafficProfile, rng: np.random.Generator, d: _Days | None = None) -> tuple[float, dict[str, float]]:
     """→ (volume factor, token updates) from one resample of the logged days."""
-    days = [d for d in p.days if d.requests > 0]
-    if len(days) < 3:
+    d = d or _Days(p)
+    if d.n < 3:
         return 1.0, {}
-    req = np.array([d.requests for d in days])
-    pick = rng.integers(0, len(days), len(days))
-    tot = {k: np.array([getattr(d, k) for d in days]) for k in ("input_tokens", "static_tokens", "output_tokens")}
-    r = req[pick].sum()
+    pick = rng.integers(0, d.n, d.n)
+    r = d.req[pick].sum()
 
     def ratio(field: str) -> float:
-        base = tot[field].sum() / req.sum()
-        return float(tot[field][pick].sum() / r / base) if base else 1.0
+        base = d.base[field]
+        return float(d.tot[field][pick].sum() / r / base) if base else 1.0
 
-    static = p.static_prefix_tokens * ratio("static_tokens")
+    static_ratio = ratio("static_tokens")
+    static = p.static_prefix_tokens * static_ratio
     variable = max(0.0, p.input_tokens * ratio("input_tokens") - static)
-    fams = [f.model_copy(update={"static_prefix_tokens": f.static_prefix_tokens * ratio("static_tokens")})
+    fams = [f.model_copy(update={"static_prefix_tokens": f.static_prefix_tokens * static_ratio})
             for f in p.families]
-    return float(req[pick].mean() / req.mean()), {
+    return float(d.req[pick].mean() / d.req_mean), {
         "static_prefix_tokens": static, "variable_input_tokens": variable,
         "output_tokens": p.output_tokens * ratio("output_tokens"), "families": fams}
 
@@ -111,8 +123,9 @@ def run_monte_carlo(p: TrafficProfile, a: Assumptions, keys: list[str], samples:
     months = {k: np.zeros(samples) for k in live}
     pays = {k: np.full(samples, math.inf) for k in live}
     v0 = a.volume_per_day or p.requests_per_day
+    days = _Days(p)
     for i in range(samples):
-        factor, tokens = _days(p, rng)
+        factor, tokens = _days(p, rng, days)
         p_i = p.model_copy(update={**tokens, **_failures(p, rng)})
         values = {n: (round(float(d[i])) if n in INT_PRIORS else float(d[i])) for n, d in priors.items()}
         a_i = a.with_values(source="default", volume_per_day=v0 * factor, **values)
