@@ -55,7 +55,12 @@ def is_question(text: str) -> bool:
 
 def volatility_signals(record: Record) -> tuple[str, ...]:
     """Names of the changing-fact cues in the last user question; empty when it is not a question."""
-    text = last_user_text(record)[:2000]
+    for m in reversed(record.messages):  # last_user_text, inline: this runs once per analysed record
+        if m.role == "user":
+            text = m.content[:2000]
+            break
+    else:
+        return ()
     if not text or not is_question(text):
         return ()
     return tuple(name for name, pattern in SIGNALS.items() if pattern.search(text))

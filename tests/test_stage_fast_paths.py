@@ -1,0 +1,136 @@
+"""Issue 20: the per-record shortcuts of the static-prompt and failure stages give exactly what the plain code gives.
+
+Each shortcut is checked against the code it replaces: the JSON-module gate against its regex, the refusal cue
+gate against the plain scan, the family's in-place prefix/block update against `segments` + `update_prefix` +
+`count_blocks`, and the (model, system prompt) memos against recomputing every time (a memo that starts over
+after two entries).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from unittest.mock import patch
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import advisor.failures.collector as collector_mod
+import advisor.metrics.static_prompt as sp
+from advisor.failures.checks import _LAX_JSON, _PHRASE_CUES, _has_cue, needs_json_module
+from advisor.failures.collector import FailureCollector
+from advisor.kernel.record import FinishReason, Message, Record, SourceRef, Usage
+
+T0 = datetime(2025, 3, 1, tzinfo=UTC)
+
+# characters around every branch of _LAX_JSON: NaN, Infinity, \uD8.., 19 digits, e+123; and non-ASCII digits
+_LAX_PIECES = st.sampled_from(["NaN", "Infinity", "Inf", "N", "I", "\\", "u", "U", "d", "D", "8", "c", "e", "E", "+",
+                               "-", "e-", "E+", "e1", "0", "1", "9", "12", "123", "1234567890", "٣", "é", " ", "{", '"',
+                               ".", "a", "\\ud83d", "\\UD9"])
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(_LAX_PIECES | st.text(max_size=3), max_size=25))
+def test_json_module_gate_equals_the_regex(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    assert needs_json_module(text) == bool(_LAX_JSON.search(text))
+
+
+def test_json_module_gate_on_each_branch() -> None:
+    for text in ("[NaN]", "[Infinity]", '["\\ud800"]', '["\\UDabc"]', '["\\ud7ff"]', "1" * 19, "1" * 18, "1e400",
+                 "1E-300", "2e+308", "1e99", "1.5e-12", "٣" * 19, "1e٣٣٣", '{"a": "x"}', ""):
+        assert needs_json_module(text) == bool(_LAX_JSON.search(text)), text
+
+
+_CUE_PIECES = st.sampled_from(["i", "I", " ", "'", "’", "can", "am", "m", "won", "don", "do not", "sorry", "Sorry",
+                               "as an ai", "as an", " ai", "my", "My ", "knowledge", "last", "x", "\n", "İ"])
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(_CUE_PIECES | st.text(max_size=2), max_size=14))
+def test_cue_gate_equals_scanning_every_cue(pieces: list[str]) -> None:
+    head = "".join(pieces)[:600].lower().replace("’", "'")
+    assert _has_cue(head) == any(cue in head for cue in _PHRASE_CUES)
+
+
+# ---- static prompt: the in-place update of a family equals the list-based reference ------------------------------
+_PARA = st.sampled_from(["x" * 90, "y" * 85 + " tail", "short", "z" * 120, ""])
+_CONTENT = st.lists(_PARA, min_size=1, max_size=3).map("\n\n".join) | st.sampled_from(["hi", "hello", "he", "x" * 90])
+_MESSAGE = st.builds(lambda role, content, calls: Message(role=role, content=content, tool_calls=calls),
+                     st.sampled_from(["user", "assistant", "tool", "system"]), _CONTENT,
+                     st.sampled_from([None, [{"id": "c1", "function": {"name": "f"}}]]))
+_REQUEST = st.tuples(st.sampled_from([(), ("tool A",), ("tool A", "tool B"), ("tool B",)]),
+                     st.sampled_from([None, "", "sys one", "sys two", "sys one!"]),
+                     st.lists(_MESSAGE, max_size=4))
+
+
+def _state(fam: sp._Family) -> tuple:
+    segs = [(s.kind, s.text, s.common, s.full, s.witness, s.head == s.text[: s.common]) for s in fam.segs or []]
+    return segs, list(fam.blocks.items())
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_REQUEST, min_size=1, max_size=12))
+def test_family_add_request_equals_segments_update_and_count(requests: list) -> None:
+    with patch.object(sp, "BLOCK_CANDIDATE_REQUESTS", 3):  # past the candidate window within a few requests
+        fast, plain = sp._Family("m", "k"), sp._Family("m", "k")
+        for tools, system, messages in requests:
+            fast.requests += 1
+            fast.add_request(list(tools), system, messages)
+            plain.requests += 1
+            segs = sp.segments_of(list(tools), system, messages)
+            plain.update_prefix(segs)
+            plain.count_blocks(segs)
+            assert _state(fast) == _state(plain)
+
+
+def _record(i: int, *, model: str, system: str | None, user: str, tools: list | None = None,
+            error: bool = False, output: str = "fine", fmt: dict | None = None) -> Record:
+    return Record(id=f"r{i}", source_format="test", source=SourceRef(file="t", line=i + 1),
+                  timestamp=T0 + timedelta(hours=7 * i), model=model, system=system, tools=tools,
+                  messages=[Message(role="user", content=user)], output=output, response_format=fmt,
+                  status="error" if error else "ok", error="429 rate limit" if error else None,
+                  finish_reason=FinishReason.error if error else FinishReason.stop,
+                  usage=Usage(input_tokens=50 + i % 7, output_tokens=5, cache_read_tokens=(i % 3) * 10))
+
+
+def _records(n: int = 300) -> list[Record]:
+    systems = [f"You are assistant {k}. " * 20 for k in range(9)] + [None, ""]
+    tools = [None, [{"name": "lookup", "parameters": {"q": 1}}], [{"name": "other"}]]
+    return [_record(i, model=("a", "b")[i % 2], system=systems[(i * 7) % len(systems)],
+                    user=f"question {i % 5}\n\n" + "context paragraph " * 6, tools=tools[i % 3], error=i % 17 == 0,
+                    output='{"a": 1}' if i % 4 else "not json", fmt={"type": "json_object"} if i % 5 == 0 else None)
+            for i in range(n)]
+
+
+def _static(records: list[Record]) -> dict:
+    acc = sp.StaticPromptAccumulator(tokenize=lambda text, model: list(text.encode()), error_of=lambda m: (0.0, True))
+    for r in records:
+        acc.add(r)
+    return acc.result().model_dump()
+
+
+def test_static_family_memo_that_starts_over_gives_the_same_analysis() -> None:
+    records = _records()
+    with patch.object(sp, "MAX_FAMILIES", 7):  # some families overflow: the memo remembers those too
+        remembered = _static(records)
+        with patch.object(sp, "KNOWN_KEYS", 2):
+            forgetful = _static(records)
+    assert forgetful == remembered
+    assert remembered["overflow_requests"] > 0
+
+
+def _failures(records: list[Record]) -> dict:
+    fc = FailureCollector()
+    for r in records:
+        fc.add(r)
+    return fc.finish().model_dump()
+
+
+def test_failure_family_memo_that_starts_over_gives_the_same_analysis() -> None:
+    records = _records()
+    with patch.object(collector_mod, "MAX_FAMILY_ROWS", 5):  # families beyond 5 get no row, remembered as None
+        remembered = _failures(records)
+        with patch.object(collector_mod, "KNOWN_PROMPTS", 2):
+            forgetful = _failures(records)
+    assert forgetful == remembered
+    assert len(remembered["by_family"]) == 5 and remembered["failures"] > 0
