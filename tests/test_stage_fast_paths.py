@@ -134,3 +134,42 @@ def test_failure_family_memo_that_starts_over_gives_the_same_analysis() -> None:
             forgetful = _failures(records)
     assert forgetful == remembered
     assert len(remembered["by_family"]) == 5 and remembered["failures"] > 0
+
+
+# ---- failures: the word shortcut of the volatility signals, the no-answer gate ----------------------------------
+_SIGNAL_PIECES = st.sampled_from(
+    ["price", "Prices", "pricing", "cost", "fee", "FEES", "charge", "rate", "tariff", "how", "much", "How much",
+     "discount", "refund", "compensation", "$", "$ 5", "$5", "5", "12", "2024", "1999", "3000", "2024-05-01", "jan",
+     "March", "Dec.", "sept", "decisions", "3 May", "may 12", "as", "of", "as of", "since", "any more", "anymore",
+     "still", "change", "changed", "changes", "latest", "current", "today", "now", "new", "recent", "this week",
+     "this", "month", "year", "upcoming", "deadline", "policy", "terms", "plan", "opening hours", "hours", "in stock",
+     "in", "stock", "release", "version", "schedule", "rule", "rules", "regulation", "law", "lawful", "_", "-", ".",
+     " ", "  ", "\n", "\t", "?", ",", "x", "a1", "\x1c", "'"])
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(_SIGNAL_PIECES, max_size=12), st.sampled_from([" ", "", "-", "_", "."]))
+def test_question_signals_equal_the_patterns(pieces: list[str], sep: str) -> None:
+    from advisor.failures.volatility import SIGNALS, question_signals
+
+    text = sep.join(pieces)
+    assert question_signals(text) == tuple(name for name, p in SIGNALS.items() if p.search(text))
+
+
+_NO_ANSWER_PIECES = st.sampled_from(
+    ["I", "i", " ", "'", "don't", "Don't", "have", "know", "any", "information", "do not", "Do Not", "am", "'m",
+     "not sure", "NOT SURE", "about", "what", "as of", "since", "my", "My", "last", "knowledge", "update", "cutoff",
+     "cut-off", "cannot", "can't", "browse", "access real-time", "check the current", "can", "sorry", "x", "\n",
+     "I am not sure about", "I'M NOT SURE IF", "i don't know", "I don't have any information", "Since my last update",
+     "as of my knowledge cutoff", "My knowledge cut-off", "I can't browse", "I cannot check current",
+     "I do not have that data"])
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(_NO_ANSWER_PIECES, max_size=14), st.sampled_from([" ", ""]))
+def test_no_answer_gate_never_hides_a_match(pieces: list[str], sep: str) -> None:
+    from advisor.failures.checks import _NO_ANSWER, _may_say_no_answer
+
+    window = sep.join(pieces)[:600]
+    if _NO_ANSWER.search(window):
+        assert _may_say_no_answer(window.lower())

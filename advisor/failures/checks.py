@@ -242,6 +242,14 @@ def _has_cue(head: str) -> bool:
         or "as an ai" in head or ("my " in head and ("my knowledge" in head or "my last" in head))
 
 
+def _may_say_no_answer(head: str) -> bool:
+    """False only when _NO_ANSWER cannot match the (ASCII) text whose lowered head this is: every branch holds one
+    of these words. The regex costs ~20 µs on a 250-character answer, and "I can"/"I am"/"I'm" (which open the
+    cue gate) are common in ordinary answers."""
+    return ("i don't" in head or "not sure" in head or "i cannot" in head or "i can't" in head
+            or "i do not have" in head or "my last" in head or "my knowledge" in head)
+
+
 def check_record(record: Record, config: FailureConfig) -> list[Failure]:
     """Every automatic and user check that fails on `record`, most decisive first."""
     fr = record.finish_reason
@@ -268,11 +276,12 @@ def check_record(record: Record, config: FailureConfig) -> list[Failure]:
         if not record.output_tool_calls and not out:
             out.append(Failure("empty:output", "empty", "no text and no tool calls"))
         return out
-    head = text[:600].lower().replace("’", "'")
+    window = text[:600]
+    head = window.lower().replace("’", "'")
     cue = _has_cue(head)  # cheap gate: the phrase regexes are the costly part at 100k records
     if cue and not refusal and fr != _REFUSED and _REFUSAL.search(text[:300]):
         out.append(Failure("refusal:phrase", "refusal", text[:120]))
-    elif cue and _NO_ANSWER.search(text[:600]):
+    elif cue and (not window.isascii() or _may_say_no_answer(head)) and _NO_ANSWER.search(window):
         out.append(Failure("knowledge:no_answer", "factual", text[:120]))
     parsed: Any = None
     problem: str | None = None
