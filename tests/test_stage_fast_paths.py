@@ -19,6 +19,7 @@ import advisor.metrics.static_prompt as sp
 from advisor.failures.checks import _LAX_JSON, _PHRASE_CUES, _has_cue, needs_json_module
 from advisor.failures.collector import FailureCollector
 from advisor.kernel.record import FinishReason, Message, Record, SourceRef, Usage
+from advisor.metrics.sketch import QuantileSketch
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 
@@ -173,3 +174,45 @@ def test_no_answer_gate_never_hides_a_match(pieces: list[str], sep: str) -> None
     window = sep.join(pieces)[:600]
     if _NO_ANSWER.search(window):
         assert _may_say_no_answer(window.lower())
+
+
+# ---- the sketch's batch add, and the static stage's batches of cache reads ---------------------------------------
+def _sketch_state(sk: QuantileSketch) -> tuple:
+    exact = sk._exact
+    return (sk.count, sk.total, sk.min, sk.max, sk._zeros, list(sk._buckets.items()),
+            None if exact is None else list(exact))
+
+
+_TOKENS = st.sampled_from([0, 0, 0, 1, 7, 1024, 1152, 1280, 2**40]) | st.integers(0, 10**6)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(_TOKENS, max_size=700), max_size=5))
+def test_sketch_add_many_equals_adding_one_by_one(batches: list[list[int]]) -> None:
+    from array import array
+
+    one, many = QuantileSketch(), QuantileSketch()
+    for batch in batches:
+        for v in batch:
+            one.add(v)
+        many.add_many(array("q", batch))
+        assert _sketch_state(many) == _sketch_state(one)
+        assert many.sum_capped(1100) == one.sum_capped(1100)
+
+
+def test_static_cache_reads_in_batches_equal_the_sketch_of_every_read() -> None:
+    # three families of ~230 requests (> CACHE_READ_BATCH), one with a 65-bit count that cannot wait in the batch
+    records = [_record(i, model="m", system=f"system {i % 3}", user="u") for i in range(700)]
+    records[350] = records[350].model_copy(update={"usage": Usage(input_tokens=2**70, output_tokens=1,
+                                                                  cache_read_tokens=2**65)})
+    acc = sp.StaticPromptAccumulator(tokenize=lambda text, model: list(text.encode()))
+    for r in records:
+        acc.add(r)
+    acc.result()
+    assert len(acc._families) == 3
+    for fam in acc._families.values():
+        want = QuantileSketch()
+        for r in records:
+            if acc._family_of(r) is fam:
+                want.add(r.usage.cache_read_tokens)
+        assert _sketch_state(fam.cache_read) == _sketch_state(want) and not fam.cache_reads

@@ -51,6 +51,7 @@ OPENAI_MIN_CACHEABLE = 1024  # OpenAI caches prompts automatically from 1024 tok
 TTL_5M = 300
 TTL_1H = 3600
 GAP_QUANTILES = 101  # quantiles of inter-arrival gaps kept per family for re-simulating cache hits
+CACHE_READ_BATCH = 128  # cache-read counts a family collects before adding them to its sketch in one call
 KNOWN_TOOL_LISTS = 256  # distinct tool lists whose JSON `_tool_texts` remembers
 KNOWN_KEYS = 4096  # (model, system prompt) → family pairs remembered by `_family_of` (bounded memory)
 
@@ -129,7 +130,7 @@ class _Segment:
 
 class _Family:
     __slots__ = ("model", "key", "requests", "segs", "input_tokens", "cache_read", "cache_write_total",
-                 "times", "per_day", "blocks", "first_system", "estimated", "tools", "tools_text")
+                 "times", "per_day", "blocks", "first_system", "estimated", "tools", "tools_text", "cache_reads")
 
     def __init__(self, model: str, key: str) -> None:
         self.model = model
@@ -138,6 +139,7 @@ class _Family:
         self.segs: list[_Segment] | None = None
         self.input_tokens = 0
         self.cache_read = QuantileSketch()
+        self.cache_reads = array("q")  # cache-read counts not yet in `cache_read`: added CACHE_READ_BATCH at a time
         self.cache_write_total = 0
         self.times = array("I")  # epoch seconds, 4 bytes per request (for the cache simulation)
         self.per_day: dict[int, int] = {}  # date ordinal → requests (an int key: no date object per request)
@@ -254,8 +256,16 @@ class _Family:
             del self.segs[i + 1:]
             return
 
+    def flush(self) -> None:
+        """Move the pending cache-read counts into the sketch (before anything reads or merges it)."""
+        if self.cache_reads:
+            self.cache_read.add_many(self.cache_reads)
+            del self.cache_reads[:]
+
     def merge(self, later: _Family) -> None:
         """Add the same family's state over a later piece of the logs."""
+        self.flush()
+        later.flush()
         earlier_requests = self.requests
         self.requests += later.requests
         self.merge_prefix(later)
@@ -496,7 +506,14 @@ class StaticPromptAccumulator:
         u = record.usage
         if u is not None:
             fam.input_tokens += u.input_tokens
-            fam.cache_read.add(u.cache_read_tokens)
+            reads = fam.cache_reads
+            try:
+                reads.append(u.cache_read_tokens)
+            except OverflowError:  # beyond 64 bits: into the sketch itself, after the pending ones
+                fam.flush()
+                fam.cache_read.add(u.cache_read_tokens)
+            if len(reads) >= CACHE_READ_BATCH:
+                fam.flush()
             fam.cache_write_total += u.cache_write_tokens
             if u.origin == "estimated":
                 fam.estimated += 1
@@ -587,6 +604,7 @@ class StaticPromptAccumulator:
         families: list[PromptFamily] = []
         per_day: dict[date, float] = {}
         for fam in sorted(self._families.values(), key=lambda f: -f.requests):
+            fam.flush()
             static, text, kinds, by_kind = self._static_tokens(fam)
             mean_in = fam.input_tokens / fam.requests if fam.requests else 0.0
             # a logged input count below our static count means our tokenizer over-counted: cap it
