@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from unittest.mock import patch
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import advisor.failures.collector as collector_mod
@@ -188,6 +188,8 @@ _TOKENS = st.sampled_from([0, 0, 0, 1, 7, 1024, 1152, 1280, 2**40]) | st.integer
 
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.lists(_TOKENS, max_size=700), max_size=5))
+@example([[1] * 1000, [0, 2] * 12, [3]])  # exactly EXACT_LIMIT values stay exact; one more moves them all
+@example([[5] * 1024, [0, 6]])
 def test_sketch_add_many_equals_adding_one_by_one(batches: list[list[int]]) -> None:
     from array import array
 
