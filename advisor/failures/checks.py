@@ -232,14 +232,16 @@ def _user_check(check: _Compiled, text: str, parsed: Any, parse_problem: str | N
 _ERROR, _LENGTH, _FILTERED, _REFUSED = (FinishReason.error, FinishReason.length, FinishReason.content_filter,
                                          FinishReason.refusal)  # enum attribute lookups cost ~0.1 µs each
 _JSON_TYPES = ("json_object", "json_schema")
-_I_CUES = tuple(c for c in _PHRASE_CUES if c[:2] in ("i ", "i'"))
 
 
 def _has_cue(head: str) -> bool:
-    """`any(cue in head for cue in _PHRASE_CUES)` with fewer scans: the cues starting "i " or "i'" are looked
-    for only when the head holds one of those two."""
-    return (("i " in head or "i'" in head) and any(map(head.__contains__, _I_CUES))) or "sorry" in head \
-        or "as an ai" in head or ("my " in head and ("my knowledge" in head or "my last" in head))
+    """`any(cue in head for cue in _PHRASE_CUES)` with fewer scans (each costs ~0.2 µs on an answer): the "i …" cues
+    are looked for only when the head holds "i " (or a quote, for "i'm"). tests/test_stage_fast_paths.py pins it to
+    _PHRASE_CUES."""
+    return (("i " in head and ("i can" in head or "i am" in head or "i won" in head or "i don" in head
+                               or "i do not" in head))
+            or ("'" in head and "i'm" in head) or "sorry" in head or "as an ai" in head or "my knowledge" in head
+            or "my last" in head)
 
 
 def _may_say_no_answer(head: str) -> bool:
