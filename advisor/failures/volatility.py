@@ -18,6 +18,9 @@ _QUESTION = re.compile(
 # _QUESTION without its "?" branch, anchored by `match` at each line start: `?` is found by a memchr-fast `in`
 # and only line starts are tried, instead of both alternatives at every character of the text.
 _QUESTION_OPENING = re.compile(_QUESTION.pattern.split("|", 1)[1].removeprefix("^"), re.I)
+# ASCII word characters no opening starts with: \W* cannot skip them, so a line starting with one is not an opening
+# (a set lookup instead of a ~0.3 µs regex attempt)
+_NO_OPENING = frozenset(c for c in map(chr, range(128)) if (c.isalnum() or c == "_") and c.lower() not in "whiadcstp")
 SIGNALS: dict[str, re.Pattern[str]] = {
     "price": re.compile(r"[€$£]\s?\d|\b(?:price|prices|pricing|cost|costs|fee|fees|charge|charges|rate|rates|"
                         r"tariff|how much|discount|refund|compensation)\b", re.I),
@@ -43,11 +46,11 @@ def is_question(text: str) -> bool:
     """Same answer as `_QUESTION.search(text)`: a "?" anywhere, or an interrogative opening a line."""
     if "?" in text:
         return True
-    if _QUESTION_OPENING.match(text):
+    if text[:1] not in _NO_OPENING and _QUESTION_OPENING.match(text):
         return True
     start = text.find("\n")
     while start != -1:
-        if _QUESTION_OPENING.match(text, start + 1):
+        if text[start + 1:start + 2] not in _NO_OPENING and _QUESTION_OPENING.match(text, start + 1):
             return True
         start = text.find("\n", start + 1)
     return False
