@@ -167,13 +167,29 @@ _NO_ANSWER_PIECES = st.sampled_from(
 
 
 @settings(max_examples=3000, deadline=None)
-@given(st.lists(_NO_ANSWER_PIECES, max_size=14), st.sampled_from([" ", ""]))
+@given(st.lists(_NO_ANSWER_PIECES | st.sampled_from(["’", "€", "İ", "ı", "ſ", "K", "İ DON’T KNOW", "ı cannot browse",
+                                                     "not ſure if", "my Knowledge cutoff", "é"]), max_size=14),
+       st.sampled_from([" ", ""]))
 def test_no_answer_gate_never_hides_a_match(pieces: list[str], sep: str) -> None:
     from advisor.failures.checks import _NO_ANSWER, _may_say_no_answer
 
     window = sep.join(pieces)[:600]
     if _NO_ANSWER.search(window):
-        assert _may_say_no_answer(window.lower())
+        assert _may_say_no_answer(window.lower().replace("’", "'"), window)
+
+
+def test_only_four_non_ascii_characters_match_an_ascii_letter_ignoring_case() -> None:
+    """What the no-answer gate's case folding relies on (Python's re, IGNORECASE, str patterns)."""
+    import re
+    import sys
+
+    from advisor.failures.checks import _CASE_SPECIALS
+
+    letters = re.compile("[a-z]", re.I)
+    found = {cp for cp in range(0x80, sys.maxunicode + 1) if letters.fullmatch(chr(cp))}
+    assert set(found) == set(_CASE_SPECIALS)
+    assert all(re.fullmatch(_CASE_SPECIALS[cp], chr(cp), re.I) for cp in _CASE_SPECIALS)
+    assert [cp for cp in range(sys.maxunicode + 1) if len(chr(cp).lower()) != 1] == [0x130]
 
 
 # ---- the sketch's batch add, and the static stage's batches of cache reads ---------------------------------------

@@ -244,10 +244,17 @@ def _has_cue(head: str) -> bool:
             or "my last" in head)
 
 
-def _may_say_no_answer(head: str) -> bool:
-    """False only when _NO_ANSWER cannot match the (ASCII) text whose lowered head this is: every branch holds one
-    of these words. The regex costs ~20 µs on a 250-character answer, and "I can"/"I am"/"I'm" (which open the
-    cue gate) are common in ordinary answers."""
+# The only non-ASCII characters re.I matches to an ASCII letter (İ ı → i, ſ → s, K → k); all others match
+# themselves or their ASCII case pair. str.lower() turns İ into two characters, so it is mapped first.
+_CASE_SPECIALS = {0x130: "i", 0x131: "i", 0x17F: "s", 0x212A: "k"}
+
+
+def _may_say_no_answer(head: str, window: str) -> bool:
+    """False only when _NO_ANSWER cannot match `window` (head = its lower-case with ’ as '): every branch holds one
+    of these phrases, letter for letter in lower case. The regex costs ~20 µs on a 250-character answer, and
+    "I can"/"I am"/"I'm" (which open the cue gate) are common in ordinary answers."""
+    if not window.isascii() and any(chr(c) in window for c in _CASE_SPECIALS):
+        head = window.translate(_CASE_SPECIALS).lower().replace("’", "'")
     return ("i don't" in head or "not sure" in head or "i cannot" in head or "i can't" in head
             or "i do not have" in head or "my last" in head or "my knowledge" in head)
 
@@ -283,7 +290,7 @@ def check_record(record: Record, config: FailureConfig) -> list[Failure]:
     cue = _has_cue(head)  # cheap gate: the phrase regexes are the costly part at 100k records
     if cue and not refusal and fr != _REFUSED and _REFUSAL.search(text[:300]):
         out.append(Failure("refusal:phrase", "refusal", text[:120]))
-    elif cue and (not window.isascii() or _may_say_no_answer(head)) and _NO_ANSWER.search(window):
+    elif cue and _may_say_no_answer(head, window) and _NO_ANSWER.search(window):
         out.append(Failure("knowledge:no_answer", "factual", text[:120]))
     parsed: Any = None
     problem: str | None = None
