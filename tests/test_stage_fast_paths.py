@@ -145,7 +145,11 @@ _SIGNAL_PIECES = st.sampled_from(
      "still", "change", "changed", "changes", "latest", "current", "today", "now", "new", "recent", "this week",
      "this", "month", "year", "upcoming", "deadline", "policy", "terms", "plan", "opening hours", "hours", "in stock",
      "in", "stock", "release", "version", "schedule", "rule", "rules", "regulation", "law", "lawful", "_", "-", ".",
-     " ", "  ", "\n", "\t", "?", ",", "x", "a1", "\x1c", "'"])
+     " ", "  ", "\n", "\t", "?", ",", "x", "a1", "\x1c", "'",
+     # non-ASCII: not word characters (curly quote, currency, dash, emoji, no-break space) and word characters
+     # (accents, the four letters re.I folds to ASCII, other scripts' digits, superscripts)
+     "’", "€", "€ 5", "£3", "–", "🙌", "\xa0", "é", "café", "newé", "İn", "ın stock", "ſtill", "\u212anow", "٣", "١٩٩٩",
+     "²", "ﬆ"])
 
 
 @settings(max_examples=3000, deadline=None)

@@ -8,8 +8,10 @@ to retrieval (RAG), because fine-tuning would bake today's fact into the weights
 
 from __future__ import annotations
 
+import operator
 import re
 
+from advisor.failures.checks import _CASE_SPECIALS
 from advisor.kernel.record import Record
 
 _QUESTION = re.compile(
@@ -66,51 +68,64 @@ def volatility_signals(record: Record) -> tuple[str, ...]:
         return ()
     if not text or not is_question(text):
         return ()
-    if not text.isascii():
-        return tuple(name for name, pattern in SIGNALS.items() if pattern.search(text))
     return question_signals(text)
 
 
 # Each SIGNALS pattern is whole words (\b…\b) or a few multi-word/number branches, and costs 3–15 µs per question
-# (five of them ~45 µs, on most requests of a support log). On ASCII text re.I is plain lower-casing and \w is
-# [A-Za-z0-9_], so the words of the text (maximal runs of word characters, lower-cased) answer the one-word
-# branches exactly; a pattern is run only when one of its other branches could match (its words or digits are there).
+# (five of them ~45 µs, on most requests of a support log). The words of the text as \b sees them (maximal runs of
+# \w) compared in lower case answer the one-word branches exactly (re.I is lower-casing, once the four characters
+# it folds otherwise are mapped: see _CASE_SPECIALS); a pattern is run only when one of its other branches could
+# match (their words, digits or currency signs are there).
 _WORDS = {
-    "price": frozenset(b"price prices pricing cost costs fee fees charge charges rate rates tariff discount refund "
-                       b"compensation".split()),
+    "price": frozenset("price prices pricing cost costs fee fees charge charges rate rates tariff discount refund "
+                       "compensation".split()),
     "date": frozenset(),
-    "as_of": frozenset(b"since anymore still change changed".split()),
-    "recency": frozenset(b"latest current currently today now new newest recent recently upcoming deadline".split()),
-    "policy": frozenset(b"policy policies terms plan plans hours availability available release version schedule "
-                        b"rule rules regulation regulations law".split()),
+    "as_of": frozenset("since anymore still change changed".split()),
+    "recency": frozenset("latest current currently today now new newest recent recently upcoming deadline".split()),
+    "policy": frozenset("policy policies terms plan plans hours availability available release version schedule "
+                        "rule rules regulation regulations law".split()),
 }
-_MONTHS = (b"jan", b"feb", b"mar", b"apr", b"may", b"jun", b"jul", b"aug", b"sep", b"oct", b"nov", b"dec")
+_MONTHS = frozenset(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"))  # sept: sep
+_FIRST_3 = operator.itemgetter(slice(3))
 _NOT_WORD = bytes(c if chr(c).isalnum() and c < 128 or c == 0x5F else 0x20 for c in range(256))  # → space
+_WORD = re.compile(r"\w+")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
-def _other_branches(name: str, text: str, words: set[bytes]) -> bool:
-    """Could SIGNALS[name] match the ASCII text other than by one of its single words? (False: it cannot.)"""
+def words_of(text: str) -> set[str]:
+    """The text's words as \\b…\\b sees them (maximal runs of \\w), lower-cased as re.I compares letters."""
+    if text.isascii() or not any(c.isalnum() or c == "_" for c in _NON_ASCII.findall(text)):
+        # only ASCII word characters ([A-Za-z0-9_]; curly quotes, € and emoji are not word characters): one C pass
+        # maps every other character to a space
+        return set(text.encode("ascii", "replace").lower().translate(_NOT_WORD).decode("ascii").split())
+    if any(chr(c) in text for c in _CASE_SPECIALS):
+        text = text.translate(_CASE_SPECIALS)  # word characters to word characters: the runs stay the same
+    return {w.lower() for w in _WORD.findall(text)}
+
+
+def _other_branches(name: str, text: str, words: set[str]) -> bool:
+    """Could SIGNALS[name] match the text other than by one of its single words? (False: it cannot.)"""
     if name == "price":  # [€$£]\s?\d | how much
-        return "$" in text or (b"how" in words and b"much" in words)
-    if name == "date":  # 19xx/20xx · dddd-dd-dd · a month-like word and a 1–2 digit number
-        numbers = [w for w in words if w.isdigit()]
+        return "$" in text or "€" in text or "£" in text or ("how" in words and "much" in words)
+    if name == "date":  # 19xx/20xx · dddd-dd-dd · a month-like word and a 1–2 digit number (digits are not cased)
+        numbers = list(filter(str.isdigit, words))  # every \d run is one (isdigit holds for all of \d)
         if not numbers:
             return False
         short = any(len(w) <= 2 for w in numbers)
-        return any(len(w) == 4 and w[:2] in (b"19", b"20") for w in numbers) or (short and (
-            ("-" in text and any(len(w) == 4 for w in numbers)) or any(w.startswith(_MONTHS) for w in words)))
+        return any(len(w) == 4 and (w[:2] in ("19", "20") or (short and w + "-" in text)) for w in numbers) or (
+            short and not _MONTHS.isdisjoint(map(_FIRST_3, words)))
     if name == "as_of":  # as of | any more
-        return (b"as" in words and b"of" in words) or (b"any" in words and b"more" in words)
+        return ("as" in words and "of" in words) or ("any" in words and "more" in words)
     if name == "recency":  # this week|month|year
-        return b"this" in words and (b"week" in words or b"month" in words or b"year" in words)
+        return "this" in words and ("week" in words or "month" in words or "year" in words)
     if name == "policy":  # in stock (opening hours holds the word hours)
-        return b"in" in words and b"stock" in words
+        return "in" in words and "stock" in words
     return True  # a signal without a shortcut: ask its pattern
 
 
 def question_signals(text: str) -> tuple[str, ...]:
-    """`tuple(name for name, p in SIGNALS.items() if p.search(text))` for ASCII text, with the word shortcut."""
-    words = set(text.lower().encode("ascii").translate(_NOT_WORD).split())
+    """`tuple(name for name, p in SIGNALS.items() if p.search(text))`, with the word shortcut."""
+    words = words_of(text)
     return tuple(name for name, pattern in SIGNALS.items()
                  if not words.isdisjoint(_WORDS.get(name, ())) or (
                      _other_branches(name, text, words) and pattern.search(text)))
