@@ -116,7 +116,9 @@ def test_static_family_memo_that_starts_over_gives_the_same_analysis() -> None:
         remembered = _static(records)
         with patch.object(sp, "KNOWN_KEYS", 2):
             forgetful = _static(records)
-    assert forgetful == remembered
+        with patch.object(sp, "KNOWN_CHARS", 500):  # ~1 system prompt of these: starts over on almost every put
+            short_of_room = _static(records)
+    assert forgetful == remembered and short_of_room == remembered
     assert remembered["overflow_requests"] > 0
 
 
@@ -133,7 +135,9 @@ def test_failure_family_memo_that_starts_over_gives_the_same_analysis() -> None:
         remembered = _failures(records)
         with patch.object(collector_mod, "KNOWN_PROMPTS", 2):
             forgetful = _failures(records)
-    assert forgetful == remembered
+        with patch.object(sp, "KNOWN_CHARS", 500):
+            short_of_room = _failures(records)
+    assert forgetful == remembered and short_of_room == remembered
     assert len(remembered["by_family"]) == 5 and remembered["failures"] > 0
 
 
@@ -238,3 +242,20 @@ def test_static_cache_reads_in_batches_equal_the_sketch_of_every_read() -> None:
             if acc._family_of(r) is fam:
                 want.add(r.usage.cache_read_tokens)
         assert _sketch_state(fam.cache_read) == _sketch_state(want) and not fam.cache_reads
+
+
+def test_bounded_memo_starts_over_past_its_entries_or_characters_and_travels_empty() -> None:
+    import pickle
+
+    memo = sp.BoundedMemo(3, budget=100)
+    for k in range(3):
+        memo.put(k, k, 10)
+    assert dict(memo) == {0: 0, 1: 1, 2: 2} and memo.chars == 30
+    memo.put(3, 3, 10)  # a 4th entry: starts over
+    assert dict(memo) == {3: 3} and memo.chars == 10
+    memo.put(4, 4, 95)  # over the character budget: starts over
+    assert dict(memo) == {4: 4} and memo.chars == 95
+    copy = pickle.loads(pickle.dumps(memo))
+    assert isinstance(copy, sp.BoundedMemo) and not copy and (copy.limit, copy.budget, copy.chars) == (3, 100, 0)
+    memo.clear()
+    assert memo.chars == 0

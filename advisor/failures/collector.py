@@ -39,6 +39,7 @@ from advisor.failures.result import (
 from advisor.failures.signatures import KNOWLEDGE, STRUCTURAL, bucket_of, normalise_detail
 from advisor.failures.volatility import SIGNALS, volatility_signals
 from advisor.kernel.record import Feedback, FinishReason, Record
+from advisor.metrics.static_prompt import BoundedMemo
 
 _ERROR = FinishReason.error  # an enum attribute lookup costs ~0.1 µs: once, not per record
 
@@ -122,7 +123,7 @@ class FailureCollector:
         self._days: dict[int, tuple[str, list[int]]] = {}  # date ordinal → (ISO day, its `daily` row): a memo
         # prompt family → [requests, structural, knowledge, other, first day, last day (date ordinals)]
         self.by_family: dict[str, list[int]] = {}
-        self._rows: dict[tuple[str, str | None], list[int] | None] = {}  # (model, system) → by_family row: a memo
+        self._rows = BoundedMemo(KNOWN_PROMPTS)  # (model, system) → by_family row (None: no row): a memo
 
     # -- streaming -------------------------------------------------------------------------
     def add(self, record: Record) -> None:
@@ -243,7 +244,7 @@ class FailureCollector:
 
     def __getstate__(self) -> dict[str, Any]:
         # what comes back from a worker: counts and samples, not the configuration or the labels file
-        state = {**self.__dict__, "config": None, "labels": None, "_days": {}, "_rows": {}}
+        state = {**self.__dict__, "config": None, "labels": None, "_days": {}, "_rows": BoundedMemo(KNOWN_PROMPTS)}
         state["matched_labels"] = set(self.labels.matched_ids) if self.labels is not None else set()
         return state
 
@@ -262,7 +263,8 @@ class FailureCollector:
 
         The row is remembered per (model, system prompt), so the family's SHA-1 is computed once per prompt, not
         per record: rows are never dropped and a family without one never gets one (the table only grows), so the
-        memo stays right; it starts over past KNOWN_PROMPTS entries (bounded memory) and on merge."""
+        memo stays right; it starts over past KNOWN_PROMPTS prompts or KNOWN_CHARS characters of them (bounded
+        memory) and on merge."""
         key = (record.model, record.system)
         row = self._rows.get(key, _UNSEEN)
         if row is _UNSEEN:
@@ -273,9 +275,7 @@ class FailureCollector:
             row = self.by_family.get(name)
             if row is None and len(self.by_family) < MAX_FAMILY_ROWS:
                 row = self.by_family[name] = [0, 0, 0, 0, _NO_DAY, 0]
-            if len(self._rows) >= KNOWN_PROMPTS:
-                self._rows.clear()
-            self._rows[key] = row
+            self._rows.put(key, row, len(record.system or ""))
         if row is not None:
             row[0] += 1
         return row

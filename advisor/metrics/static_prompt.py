@@ -54,6 +54,7 @@ GAP_QUANTILES = 101  # quantiles of inter-arrival gaps kept per family for re-si
 CACHE_READ_BATCH = 128  # cache-read counts a family collects before adding them to its sketch in one call
 KNOWN_TOOL_LISTS = 256  # distinct tool lists whose JSON `_tool_texts` remembers
 KNOWN_KEYS = 4096  # (model, system prompt) → family pairs remembered by `_family_of` (bounded memory)
+KNOWN_CHARS = 16_000_000  # characters of prompt text a memo may keep alive (~16 MB of ASCII)
 
 
 def tool_texts(tools: list[dict[str, Any]] | None) -> list[str]:
@@ -448,12 +449,31 @@ _UNSEEN: Any = object()  # a memo's "not remembered" (None is a remembered answe
 _NO_TOOLS: tuple[str, ...] = ()
 
 
-def _remember(table: dict[Any, Any], key: Any, value: Any, limit: int) -> Any:
-    """Store `value` in a memo table that starts over past `limit` entries (memory stays bounded)."""
-    if len(table) >= limit:
-        table.clear()
-    table[key] = value
-    return value
+class BoundedMemo(dict):  # type: ignore[type-arg]
+    """A memo (a dict: `get` stays C-fast) that starts over past `limit` entries or `budget` characters of the
+    text it keeps alive (`size` per entry: the prompt or tool list it is keyed by), so its memory stays bounded
+    even when every prompt is megabytes long."""
+
+    __slots__ = ("limit", "budget", "chars")
+
+    def __init__(self, limit: int, budget: int | None = None) -> None:
+        super().__init__()
+        self.limit, self.budget, self.chars = limit, KNOWN_CHARS if budget is None else budget, 0
+
+    def put(self, key: Any, value: Any, size: int) -> Any:
+        if len(self) >= self.limit or self.chars + size > self.budget:
+            self.clear()
+        self[key] = value
+        self.chars += size
+        return value
+
+    def clear(self) -> None:
+        super().clear()
+        self.chars = 0
+
+    def __reduce__(self) -> tuple[Any, ...]:  # a memo travels empty (to and from worker processes)
+        return BoundedMemo, (self.limit, self.budget)
+
 
 class StaticPromptAccumulator:
     """Streaming static-prefix detector: `add(record)` per call, `result(...)` once at the end."""
@@ -465,8 +485,8 @@ class StaticPromptAccumulator:
         self._error_of = error_of or _relative_error
         self._families: dict[tuple[str, str], _Family] = {}
         self.overflow = 0
-        self._known_keys: dict[tuple[str, str | None], _Family | None] = {}  # (model, system) → family: a memo
-        self._known_tools: dict[str, list[str]] = {}  # repr(tools) → tool_texts(tools)
+        self._known_keys = BoundedMemo(KNOWN_KEYS)  # (model, system) → family (None: overflow)
+        self._known_tools = BoundedMemo(KNOWN_TOOL_LISTS)  # repr(tools) → tool_texts(tools)
 
     def _family_of(self, record: Record) -> _Family | None:
         """The record's family (by family_key), new if there is room; None when it overflows MAX_FAMILIES.
@@ -475,14 +495,15 @@ class StaticPromptAccumulator:
         string's hash), where family_key is a full SHA-1 per request. Logs interleave many prompt families (150
         in the benchmark), so a short list of recent prompts missed most of the time. Families are never dropped
         and none is added once the table is full, so a remembered answer stays right until `merge` (which
-        forgets them all). The memory is bounded: past KNOWN_KEYS distinct prompts the table starts over."""
+        forgets them all). The memory is bounded: past KNOWN_KEYS prompts or KNOWN_CHARS characters of them the
+        table starts over."""
         fam = self._known_keys.get((record.model, record.system), _UNSEEN)
         if fam is _UNSEEN:
             key = family_key(record)
             fam = self._families.get(key)
             if fam is None and len(self._families) < MAX_FAMILIES:
                 fam = self._families[key] = _Family(*key)
-            _remember(self._known_keys, (record.model, record.system), fam, KNOWN_KEYS)
+            self._known_keys.put((record.model, record.system), fam, len(record.system or ""))
         return fam
 
     def _tool_texts(self, tools: list[dict[str, Any]]) -> list[str]:
@@ -492,7 +513,7 @@ class StaticPromptAccumulator:
         key = repr(tools)
         texts = self._known_tools.get(key)
         if texts is None:
-            texts = _remember(self._known_tools, key, tool_texts(tools), KNOWN_TOOL_LISTS)
+            texts = self._known_tools.put(key, tool_texts(tools), len(key))
         return texts
 
     def add(self, record: Record) -> None:
@@ -546,7 +567,7 @@ class StaticPromptAccumulator:
         self._known_tools.clear()
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_known_keys": {}, "_known_tools": {}}
+        return {**self.__dict__, "_known_keys": BoundedMemo(KNOWN_KEYS), "_known_tools": BoundedMemo(KNOWN_TOOL_LISTS)}
 
     # ---- end of stream -------------------------------------------------------------------------
     def _static_tokens(self, fam: _Family) -> tuple[int, str, list[str], dict[str, int]]:
