@@ -234,7 +234,8 @@ def test_static_prompt_family_memo_gives_family_key() -> None:
     systems = [f"system prompt {k} " * 50 for k in range(20)] + [None]
     for i in range(400):
         rec = _record(i, start + timedelta(minutes=i), model=("a", "b")[i % 2], system=systems[(i * 7) % 21])
-        assert acc._key(rec) == family_key(rec)
+        fam = acc._family_of(rec)
+        assert fam is not None and (fam.model, fam.key) == family_key(rec)
         acc.add(rec)
     assert sum(f.requests for f in acc.result().families) == 400
 

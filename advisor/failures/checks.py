@@ -78,6 +78,24 @@ def requested_schema(record: Record, config: FailureConfig) -> dict[str, Any] | 
 
 
 _LAX_JSON = re.compile(r"NaN|Infinity|\\[uU][dD][89a-fA-F]|\d{19}|[eE][+-]?\d{3}")
+_DIGITS_AS_0 = bytes.maketrans(b"0123456789E", b"0000000000e")
+
+
+def needs_json_module(text: str) -> bool:
+    """`bool(_LAX_JSON.search(text))`: does the text hold what only json reads as json does?
+
+    The regex costs ~6 µs on a 200-character output (it tries its branches at every e and digit); C substring
+    tests on a copy with digits as 0 and E as e answer the same in well under 1 µs. Non-ASCII text (\\d also
+    matches other scripts' digits) and the rare \\u escape ask the regex itself.
+    """
+    if not text.isascii():
+        return _LAX_JSON.search(text) is not None
+    if ("N" in text and "NaN" in text) or ("I" in text and "Infinity" in text):
+        return True
+    if "\\" in text and ("\\u" in text or "\\U" in text):
+        return _LAX_JSON.search(text) is not None
+    t = text.encode("ascii").translate(_DIGITS_AS_0)
+    return b"000" in t and (b"e000" in t or b"e+000" in t or b"e-000" in t or b"0000000000000000000" in t)
 
 
 def parse_json_leniently(text: str) -> tuple[Any, str | None]:
@@ -85,7 +103,7 @@ def parse_json_leniently(text: str) -> tuple[Any, str | None]:
     # orjson is the fast path; json reads what orjson refuses or reads differently (NaN/Infinity, lone
     # surrogates, integers beyond 64 bits, which orjson turns into floats), so the outcome is json's
     try:
-        return (json.loads(text) if _LAX_JSON.search(text) else orjson.loads(text)), None
+        return (json.loads(text) if needs_json_module(text) else orjson.loads(text)), None
     except ValueError:  # orjson.JSONDecodeError is a ValueError too
         pass
     m = _FENCE.match(text)
@@ -149,17 +167,28 @@ class _Compiled:
     count_max: int | None = None
 
 
-_COMPILED: dict[int, tuple[FailureConfig, tuple[_Compiled, ...], bool]] = {}
+_COMPILED: dict[int, tuple[FailureConfig, _Plan]] = {}
 
 
-def _compiled(config: FailureConfig) -> tuple[tuple[_Compiled, ...], bool]:
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What check_record needs from a FailureConfig, read once per configuration instead of once per record."""
+
+    checks: tuple[_Compiled, ...]
+    any_fields: bool  # some user check reads fields, so every output is parsed as JSON
+    json_always: bool  # config.wants_json: every output must be JSON, whatever its response_format
+    schema: dict[str, Any] | None  # config.output_schema
+
+
+def _compiled(config: FailureConfig) -> _Plan:
     hit = _COMPILED.get(id(config))
     if hit is None or hit[0] is not config:
         checks = tuple(_compile(c) for c in config.checks)
         if len(_COMPILED) > 16:
             _COMPILED.clear()
-        hit = _COMPILED[id(config)] = (config, checks, any(c.required_fields for c in checks))
-    return hit[1], hit[2]
+        plan = _Plan(checks, any(c.required_fields for c in checks), config.wants_json, config.output_schema)
+        hit = _COMPILED[id(config)] = (config, plan)
+    return hit[1]
 
 
 def _compile(c: UserCheck) -> _Compiled:
@@ -200,51 +229,84 @@ def _user_check(check: _Compiled, text: str, parsed: Any, parse_problem: str | N
     return None
 
 
+_ERROR, _LENGTH, _FILTERED, _REFUSED = (FinishReason.error, FinishReason.length, FinishReason.content_filter,
+                                         FinishReason.refusal)  # enum attribute lookups cost ~0.1 µs each
+_JSON_TYPES = ("json_object", "json_schema")
+
+
+def _has_cue(head: str) -> bool:
+    """`any(cue in head for cue in _PHRASE_CUES)` with fewer scans (each costs ~0.2 µs on an answer): the "i …" cues
+    are looked for only when the head holds "i " (or a quote, for "i'm"). tests/test_stage_fast_paths.py pins it to
+    _PHRASE_CUES."""
+    return (("i " in head and ("i can" in head or "i am" in head or "i won" in head or "i don" in head
+                               or "i do not" in head))
+            or ("'" in head and "i'm" in head) or "sorry" in head or "as an ai" in head or "my knowledge" in head
+            or "my last" in head)
+
+
+# The only non-ASCII characters re.I matches to an ASCII letter (İ ı → i, ſ → s, K → k); all others match
+# themselves or their ASCII case pair. str.lower() turns İ into two characters, so it is mapped first.
+_CASE_SPECIALS = {0x130: "i", 0x131: "i", 0x17F: "s", 0x212A: "k"}
+
+
+def _may_say_no_answer(head: str, window: str) -> bool:
+    """False only when _NO_ANSWER cannot match `window` (head = its lower-case with ’ as '): every branch holds one
+    of these phrases, letter for letter in lower case. The regex costs ~20 µs on a 250-character answer, and
+    "I can"/"I am"/"I'm" (which open the cue gate) are common in ordinary answers."""
+    if not window.isascii() and any(chr(c) in window for c in _CASE_SPECIALS):
+        head = window.translate(_CASE_SPECIALS).lower().replace("’", "'")
+    return ("i don't" in head or "not sure" in head or "i cannot" in head or "i can't" in head
+            or "i do not have" in head or "my last" in head or "my knowledge" in head)
+
+
 def check_record(record: Record, config: FailureConfig) -> list[Failure]:
     """Every automatic and user check that fails on `record`, most decisive first."""
-    if record.status == "error" or record.finish_reason == FinishReason.error:
+    fr = record.finish_reason
+    if fr == _ERROR or record.status == "error":
         kind = error_kind(record.error)
         return [Failure(f"provider:{kind}", "error", (record.error or "provider error")[:200])]
     out: list[Failure] = []
-    fr = record.finish_reason
-    if fr == FinishReason.content_filter:
+    if fr == _FILTERED:
         out.append(Failure("content_filter", "content_filter", "finish_reason content_filter"))
-    if record.refusal:
-        out.append(Failure("refusal:field", "refusal", record.refusal[:200]))
-    elif fr == FinishReason.refusal:
+    refusal = record.refusal
+    if refusal:
+        out.append(Failure("refusal:field", "refusal", refusal[:200]))
+    elif fr == _REFUSED:
         out.append(Failure("refusal:stop_reason", "refusal", "stop_reason refusal"))
     text = record.output or ""
-    truncated = fr == FinishReason.length or (
-        fr is None and record.max_tokens is not None and record.usage is not None
-        and record.usage.output_tokens >= record.max_tokens)
+    max_tokens = record.max_tokens
+    truncated = fr == _LENGTH or (
+        fr is None and max_tokens is not None and record.usage is not None
+        and record.usage.output_tokens >= max_tokens)
     if truncated:
         out.append(Failure("truncation:max_tokens", "truncation",
-                           f"stopped at max_tokens={record.max_tokens}" if record.max_tokens else "finish_reason length"))
-    if not text.strip():
+                           f"stopped at max_tokens={max_tokens}" if max_tokens else "finish_reason length"))
+    if not text or text.isspace():  # `not text.strip()` without the copy
         if not record.output_tool_calls and not out:
             out.append(Failure("empty:output", "empty", "no text and no tool calls"))
         return out
-    head = text[:600].lower().replace("’", "'")
-    cue = any(map(head.__contains__, _PHRASE_CUES))  # cheap gate: the phrase regexes are the costly part at 100k records
-    if cue and not record.refusal and fr != FinishReason.refusal and _REFUSAL.search(text[:300]):
+    window = text[:600]
+    head = window.lower().replace("’", "'")
+    cue = _has_cue(head)  # cheap gate: the phrase regexes are the costly part at 100k records
+    if cue and not refusal and fr != _REFUSED and _REFUSAL.search(text[:300]):
         out.append(Failure("refusal:phrase", "refusal", text[:120]))
-    elif cue and _NO_ANSWER.search(text[:600]):
+    elif cue and _may_say_no_answer(head, window) and _NO_ANSWER.search(window):
         out.append(Failure("knowledge:no_answer", "factual", text[:120]))
     parsed: Any = None
     problem: str | None = None
-    checks, any_fields = _compiled(config)
-    json_wanted = wants_json(record, config)
-    if json_wanted or any_fields:
+    plan = _compiled(config)
+    rf = record.response_format
+    json_wanted = plan.json_always or (rf.get("type") in _JSON_TYPES if rf else False)
+    if json_wanted or plan.any_fields:
         parsed, problem = parse_json_leniently(text)
     if json_wanted and not truncated:
         if problem is not None:
             out.append(Failure(f"format:{problem}", "format", text[:120]))
-        schema = requested_schema(record, config)
+        schema = plan.schema if plan.schema is not None else requested_schema(record, config)
         if schema is not None and parsed is not None:
             out.extend(_schema_failures(parsed, schema))
-    for check in checks:
+    for check in plan.checks:
         detail = _user_check(check, text, parsed, problem)
         if detail is not None:
             out.append(Failure(check.signature, check.category, detail))
     return out
-

@@ -39,6 +39,9 @@ from advisor.failures.result import (
 from advisor.failures.signatures import KNOWLEDGE, STRUCTURAL, bucket_of, normalise_detail
 from advisor.failures.volatility import SIGNALS, volatility_signals
 from advisor.kernel.record import Feedback, FinishReason, Record
+from advisor.metrics.static_prompt import BoundedMemo
+
+_ERROR = FinishReason.error  # an enum attribute lookup costs ~0.1 µs: once, not per record
 
 MAX_EXAMPLES = 5
 MAX_SIGNATURES = 10_000  # beyond this, new one-off signatures fold into "<source>:<category>:other"
@@ -84,6 +87,8 @@ def feedback_verdict(feedback: list[Feedback], min_score: float | None) -> Feedb
 
 
 MAX_FAMILY_ROWS = 200  # per-family failure counts kept for this many prompt families
+KNOWN_PROMPTS = 4096  # (model, system prompt) → family row pairs `_family` remembers (bounded memory)
+_UNSEEN: Any = object()
 _NO_DAY = 10**9  # "no day seen yet" as a date ordinal
 
 
@@ -115,37 +120,37 @@ class FailureCollector:
         self.rag_failures = 0
         self.signal_counts: Counter[str] = Counter()
         self.texts = TextReservoir(capacity=text_capacity, seed=seed)
-        self._iso: dict[Any, str] = {}  # date → ISO text (one isoformat per day, not per record)
+        self._days: dict[int, tuple[str, list[int]]] = {}  # date ordinal → (ISO day, its `daily` row): a memo
         # prompt family → [requests, structural, knowledge, other, first day, last day (date ordinals)]
         self.by_family: dict[str, list[int]] = {}
-        self._family_of: dict[tuple[str, str | None], str] = {}  # (model, system prompt) → family name (a cache)
+        self._rows = BoundedMemo(KNOWN_PROMPTS)  # (model, system) → by_family row (None: no row): a memo
 
     # -- streaming -------------------------------------------------------------------------
     def add(self, record: Record) -> None:
         label = self.labels.take(record.id) if self.labels is not None else None
-        if record.status == "error" or record.finish_reason == FinishReason.error:
+        if record.finish_reason == _ERROR or record.status == "error":
             self.errors[check_record(record, self.config)[0].signature] += 1
             return
         self.requests += 1
         fam = self._family(record)
-        date = record.timestamp.date()
-        day = self._iso.get(date)
-        if day is None:
-            day = self._iso[date] = date.isoformat()
+        ts = record.timestamp
+        ordinal = ts.toordinal()
+        got = self._days.get(ordinal)
+        if got is None:
+            got = self._day_slot(ts)
+        day, per_day = got
         if fam is not None:
-            ordinal = date.toordinal()
             if ordinal < fam[4]:
                 fam[4] = ordinal
             if ordinal > fam[5]:
                 fam[5] = ordinal
-        per_day = self.daily.setdefault(day, [0, 0])
         per_day[0] += 1
         signals = volatility_signals(record)
         if signals:
             self.volatile_requests += 1
             self.signal_counts.update(signals)
         checks = check_record(record, self.config)
-        fb = feedback_verdict(record.feedback, self.config.min_score)
+        fb = feedback_verdict(record.feedback, self.config.min_score) if record.feedback else None
         if fb is not None:
             self.feedback_records += 1
         human: Label | Feedback | None
@@ -239,34 +244,45 @@ class FailureCollector:
 
     def __getstate__(self) -> dict[str, Any]:
         # what comes back from a worker: counts and samples, not the configuration or the labels file
-        state = {**self.__dict__, "config": None, "labels": None, "_iso": {}, "_family_of": {}}
+        state = {**self.__dict__, "config": None, "labels": None, "_days": {}, "_rows": BoundedMemo(KNOWN_PROMPTS)}
         state["matched_labels"] = set(self.labels.matched_ids) if self.labels is not None else set()
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
 
+    def _day_slot(self, ts: Any) -> tuple[str, list[int]]:
+        """The ISO day of a timestamp and its [requests, failures] row in `daily`, remembered per date ordinal
+        (one isoformat per day, not per record)."""
+        day = ts.date().isoformat()
+        got = self._days[ts.toordinal()] = (day, self.daily.setdefault(day, [0, 0]))
+        return got
+
     def _family(self, record: Record) -> list[int] | None:
-        """Count the request in its prompt family (for per-family routing); None past MAX_FAMILY_ROWS."""
+        """Count the request in its prompt family (for per-family routing); None past MAX_FAMILY_ROWS.
+
+        The row is remembered per (model, system prompt), so the family's SHA-1 is computed once per prompt, not
+        per record: rows are never dropped and a family without one never gets one (the table only grows), so the
+        memo stays right; it starts over past KNOWN_PROMPTS prompts or KNOWN_CHARS characters of them (bounded
+        memory) and on merge."""
         key = (record.model, record.system)
-        name = self._family_of.get(key)
-        if name is None:
+        row = self._rows.get(key, _UNSEEN)
+        if row is _UNSEEN:
             from advisor.metrics.static_prompt import family_key
 
             model, digest = family_key(record)
             name = f"{model}#{digest}"
-            if len(self._family_of) < MAX_FAMILY_ROWS:
-                self._family_of[key] = name
-        row = self.by_family.get(name)
-        if row is None:
-            if len(self.by_family) >= MAX_FAMILY_ROWS:
-                return None
-            row = self.by_family[name] = [0, 0, 0, 0, _NO_DAY, 0]
-        row[0] += 1
+            row = self.by_family.get(name)
+            if row is None and len(self.by_family) < MAX_FAMILY_ROWS:
+                row = self.by_family[name] = [0, 0, 0, 0, _NO_DAY, 0]
+            self._rows.put(key, row, len(record.system or ""))
+        if row is not None:
+            row[0] += 1
         return row
 
     def merge(self, later: FailureCollector) -> None:
         """Add the counts and samples of a later piece of the logs, as if its records had come to `add`."""
+        self._rows.clear()  # merged rows may be new: the memo of who has a row starts over
         if self.labels is not None and later.labels is not self.labels:  # a worker's copy came back pickled
             self.labels.mark_matched(later.__dict__.get("matched_labels", ()))
         self.requests += later.requests

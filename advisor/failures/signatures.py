@@ -8,6 +8,7 @@ one-offs stay apart.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Literal
 
@@ -37,8 +38,12 @@ def bucket_of(category: str) -> Bucket:
     return "other"
 
 
+@functools.lru_cache(maxsize=1024)
 def normalise_detail(text: str, max_words: int = MAX_DETAIL_WORDS) -> str:
-    """Free text → short slug with ids/quotes/numbers as placeholders, e.g. ``required_field_<q>_missing``."""
+    """Free text → short slug with ids/quotes/numbers as placeholders, e.g. ``required_field_<q>_missing``.
+
+    Remembered (bounded): it runs per failing record, four regex passes each, and reviewers' notes and feedback
+    sources repeat (41 distinct notes over 154 labelled failures in examples/support)."""
     t = URL_RE.sub(" <url> ", text)
     t = QUOTED_RE.sub(" <q> ", t)
     t = ID_RE.sub(" <id> ", t)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 from array import array
+from collections import Counter
+from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
 
@@ -69,6 +71,44 @@ class QuantileSketch:
         key = math.ceil(math.log(value) / self._log_gamma)
         buckets = self._buckets
         buckets[key] = buckets.get(key, 0) + 1
+
+    def add_many(self, values: Sequence[int]) -> None:
+        """`add(v)` for each int v in order, with the same result; the per-value work runs in C where it can.
+
+        For callers that collect values in batches (one `add` call costs ~0.5 µs). Ints only: their running total
+        is the same whichever way it is summed below 2**53, and equal values fall in one bucket, so each distinct
+        value is bucketed once, in order of first appearance (the buckets' order, which `sum_capped` sums in).
+        """
+        if not values:
+            return
+        if min(values) < 0:
+            for v in values:  # add raises at the first negative value, as it would have one by one
+                self.add(v)
+            return
+        self.count += len(values)
+        total = self.total
+        for v in values:
+            total += v
+        self.total = total
+        lo, hi = min(values), max(values)
+        if lo < self.min:
+            self.min = lo
+        if hi > self.max:
+            self.max = hi
+        exact = self._exact
+        if exact is not None:
+            if len(exact) + len(values) <= EXACT_LIMIT:
+                exact.fromlist(list(values))
+                return
+            self._exact = None
+            values = [*exact, *values]
+        buckets, log_gamma = self._buckets, self._log_gamma
+        for value, n in Counter(values).items():
+            if value == 0:
+                self._zeros += n
+            else:
+                key = math.ceil(math.log(value) / log_gamma)
+                buckets[key] = buckets.get(key, 0) + n
 
     def _bucket(self, value: float) -> None:
         if value == 0:

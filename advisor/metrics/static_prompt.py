@@ -28,13 +28,13 @@ import functools
 import hashlib
 import json
 from array import array
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from advisor.kernel.record import Record
+from advisor.kernel.record import Message, Record
 from advisor.metrics.merging import add_counts
 from advisor.metrics.sketch import QuantileSketch
 
@@ -51,12 +51,21 @@ OPENAI_MIN_CACHEABLE = 1024  # OpenAI caches prompts automatically from 1024 tok
 TTL_5M = 300
 TTL_1H = 3600
 GAP_QUANTILES = 101  # quantiles of inter-arrival gaps kept per family for re-simulating cache hits
+CACHE_READ_BATCH = 128  # cache-read counts a family collects before adding them to its sketch in one call
 KNOWN_TOOL_LISTS = 256  # distinct tool lists whose JSON `_tool_texts` remembers
-KNOWN_KEYS = 4096  # (model, system prompt) → family key pairs remembered by `_key` (bounded memory)
+KNOWN_KEYS = 4096  # (model, system prompt) → family pairs remembered by `_family_of` (bounded memory)
+KNOWN_CHARS = 16_000_000  # characters of prompt text a memo may keep alive (~16 MB of ASCII)
 
 
 def tool_texts(tools: list[dict[str, Any]] | None) -> list[str]:
     return [json.dumps(tool, ensure_ascii=False, separators=(", ", ": ")) for tool in tools or []]
+
+
+def message_text(m: Message) -> str:
+    """A message's segment text: its content, then its tool calls as JSON."""
+    if m.tool_calls:
+        return m.content + json.dumps(m.tool_calls, ensure_ascii=False, separators=(", ", ": "))
+    return m.content
 
 
 def segments(record: Record, tools_text: list[str] | None = None) -> list[tuple[str, str]]:
@@ -64,22 +73,21 @@ def segments(record: Record, tools_text: list[str] | None = None) -> list[tuple[
 
     `tools_text` is `tool_texts(record.tools)` when the caller already has it (the same tools as before).
     """
-    out: list[tuple[str, str]] = [("tool", t) for t in (tool_texts(record.tools) if tools_text is None else tools_text)]
-    if record.system:
-        out.append(("system", record.system))
-    for m in record.messages:
-        text = m.content
-        if m.tool_calls:
-            text += json.dumps(m.tool_calls, ensure_ascii=False, separators=(", ", ": "))
-        out.append((m.role, text))
-    return out
+    return segments_of(tool_texts(record.tools) if tools_text is None else tools_text, record.system, record.messages)
 
 
 def family_key(record: Record) -> tuple[str, str]:
     """(model, short hash of the system prompt) — 'no-system' when the request has none."""
     if record.system:
-        return record.model, hashlib.sha1(record.system.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+        return record.model, prompt_digest(record.system)
     return record.model, "no-system"
+
+
+@functools.lru_cache(maxsize=64)
+def prompt_digest(system: str) -> str:
+    """Short SHA-1 of a system prompt. Remembered for a few prompts: the static-prompt and the failure stages
+    each ask for every new prompt, one right after the other (~2 µs a time on a 2 KB prompt)."""
+    return hashlib.sha1(system.encode("utf-8", "surrogatepass")).hexdigest()[:12]
 
 
 def common_prefix_len(a: str, b: str, upto: int | None = None) -> int:
@@ -108,7 +116,7 @@ def common_prefix_tokens(a: list[int], b: list[int]) -> int:
 
 
 class _Segment:
-    __slots__ = ("kind", "text", "common", "full", "witness")
+    __slots__ = ("kind", "text", "common", "full", "witness", "head")
 
     def __init__(self, kind: str, text: str) -> None:
         self.kind = kind
@@ -116,11 +124,21 @@ class _Segment:
         self.common = len(text)  # characters every request shares so far
         self.full = True  # every request had exactly this segment
         self.witness: str | None = None  # start of the text that last shrank `common`
+        self.head = text  # text[:common], so a request that keeps the prefix is one startswith, not a search
+
+    def shrink(self, kind: str, text: str) -> None:
+        """Fold in a request whose segment here differs from the reference (another kind, or other text)."""
+        c = 0 if kind != self.kind else common_prefix_len(self.text, text, self.common)
+        if c < self.common or self.full:
+            self.common = c
+            self.full = False
+            self.witness = text[: c + WITNESS_TAIL] if kind == self.kind else ""
+            self.head = self.text[:c]
 
 
 class _Family:
     __slots__ = ("model", "key", "requests", "segs", "input_tokens", "cache_read", "cache_write_total",
-                 "times", "per_day", "blocks", "first_system", "estimated", "tools", "tools_text")
+                 "times", "per_day", "blocks", "first_system", "estimated", "tools", "tools_text", "cache_reads")
 
     def __init__(self, model: str, key: str) -> None:
         self.model = model
@@ -129,15 +147,18 @@ class _Family:
         self.segs: list[_Segment] | None = None
         self.input_tokens = 0
         self.cache_read = QuantileSketch()
+        self.cache_reads = array("q")  # cache-read counts not yet in `cache_read`: added CACHE_READ_BATCH at a time
         self.cache_write_total = 0
         self.times = array("I")  # epoch seconds, 4 bytes per request (for the cache simulation)
-        self.per_day: dict[date, int] = {}
+        self.per_day: dict[int, int] = {}  # date ordinal → requests (an int key: no date object per request)
         self.blocks: dict[str, int] = {}  # candidate paragraph → requests containing it
         self.estimated = 0
         self.tools: list[dict[str, Any]] | None = None  # the last tool list seen, and its serialised form
         self.tools_text: list[str] = []
 
     def update_prefix(self, segs: list[tuple[str, str]]) -> None:
+        """Fold one request's segments into the running prefix: the reference segments stay full while every
+        request repeats them; the first one that differs shrinks and becomes the last kept."""
         if self.segs is None:
             self.segs = [_Segment(k, t) for k, t in segs]
             return
@@ -148,13 +169,67 @@ class _Family:
             kind, text = segs[i]
             if st.full and kind == st.kind and text == st.text:
                 continue
-            c = 0 if kind != st.kind else common_prefix_len(st.text, text, st.common)
-            if c < st.common or st.full:
-                st.common = c
-                st.full = False
-                st.witness = text[: c + WITNESS_TAIL] if kind == st.kind else ""
+            st.shrink(kind, text)
             del self.segs[i + 1:]
             return
+
+    def add_request(self, tools_text: Sequence[str], system: str | None, messages: list[Message]) -> None:
+        """update_prefix and count_blocks for one request (its `segments`, tools already as JSON).
+
+        Once the family has a reference, the segments are read straight from the request and only as far as
+        the kept prefix goes (usually the system prompt and the first message), without building the list;
+        a partial segment (always the last kept) is unchanged by a request that starts with its common head.
+        """
+        segs = self.segs
+        if segs is None:
+            self.update_prefix(segments_of(tools_text, system, messages))
+        else:
+            nt = len(tools_text)
+            ns = nt + 1 if system else nt
+            n = ns + len(messages)
+            for i, st in enumerate(segs):
+                if i >= n:
+                    del segs[i:]
+                    break
+                if i < nt:
+                    kind, text = "tool", tools_text[i]
+                elif i < ns:
+                    kind, text = "system", system  # type: ignore[assignment]
+                else:
+                    m = messages[i - ns]
+                    kind, text = m.role, (m.content if not m.tool_calls else message_text(m))
+                if kind == st.kind:
+                    if st.full:
+                        if text == st.text:
+                            continue
+                    elif text.startswith(st.head):
+                        del segs[i + 1:]
+                        break
+                st.shrink(kind, text)
+                del segs[i + 1:]
+                break
+        blocks = self.blocks
+        if self.requests <= BLOCK_CANDIDATE_REQUESTS:
+            count_blocks(blocks, [message_text(m) for m in messages if m.role not in _NOT_BLOCKS], register=True,
+                         seen=set())
+        elif blocks:  # count_blocks(register=False), inline: it runs for nearly every request
+            seen: set[str] | None = None
+            for m in messages:
+                text = m.content
+                if m.tool_calls:
+                    text = message_text(m)
+                elif len(text) < BLOCK_MIN_CHARS:
+                    continue  # all its paragraphs are shorter than any candidate
+                if m.role in _NOT_BLOCKS:
+                    continue
+                for para in text.split("\n\n") if "\n" in text else (text,):
+                    if para in blocks:
+                        if seen is None:
+                            seen = set()
+                        elif para in seen:
+                            continue
+                        seen.add(para)
+                        blocks[para] += 1
 
     def merge_prefix(self, later: _Family) -> None:
         """Fold in the prefix state of the same family over a later piece of the logs.
@@ -185,12 +260,20 @@ class _Family:
                 else:
                     c, witness = shared, ot.text[: shared + WITNESS_TAIL]
             if c < st.common or st.full:
-                st.common, st.full, st.witness = c, False, witness
+                st.common, st.full, st.witness, st.head = c, False, witness, st.text[:c]
             del self.segs[i + 1:]
             return
 
+    def flush(self) -> None:
+        """Move the pending cache-read counts into the sketch (before anything reads or merges it)."""
+        if self.cache_reads:
+            self.cache_read.add_many(self.cache_reads)
+            del self.cache_reads[:]
+
     def merge(self, later: _Family) -> None:
         """Add the same family's state over a later piece of the logs."""
+        self.flush()
+        later.flush()
         earlier_requests = self.requests
         self.requests += later.requests
         self.merge_prefix(later)
@@ -211,15 +294,37 @@ class _Family:
         if not register and not self.blocks:
             return  # past the candidate window with no candidate: nothing can be counted
         seen: set[str] = set()
-        count_blocks(self.blocks, (text for kind, text in segs if kind not in ("tool", "system")),
+        count_blocks(self.blocks, (text for kind, text in segs if kind not in _NOT_BLOCKS),
                      register=register, seen=seen)
+
+
+_NOT_BLOCKS = ("tool", "system")  # segment kinds whose paragraphs are not static-block candidates
+
+
+def segments_of(tools_text: Sequence[str], system: str | None, messages: list[Message]) -> list[tuple[str, str]]:
+    """`segments` of a request from its parts, tools already as JSON."""
+    out: list[tuple[str, str]] = [("tool", t) for t in tools_text]
+    if system:
+        out.append(("system", system))
+    for m in messages:
+        out.append((m.role, message_text(m)))
+    return out
 
 
 def count_blocks(blocks: dict[str, int], texts: Iterable[str], *, register: bool, seen: set[str]) -> None:
     """Count each long paragraph once per request; new candidates only from a family's first requests.
 
-    Shared with the dataset builder so it strips exactly the blocks the analysis reports as static.
+    Shared with the dataset builder so it strips exactly the blocks the analysis reports as static. Past the
+    candidate window (`register` false) only paragraphs already in `blocks` can count: those are looked up
+    directly, and `seen` then holds just the paragraphs counted.
     """
+    if not register:
+        for text in texts:
+            for para in text.split("\n\n"):
+                if para in blocks and para not in seen:  # candidates are all ≥ BLOCK_MIN_CHARS long
+                    seen.add(para)
+                    blocks[para] += 1
+        return
     for text in texts:
         for para in text.split("\n\n"):
             if len(para) < BLOCK_MIN_CHARS or para in seen:
@@ -227,7 +332,7 @@ def count_blocks(blocks: dict[str, int], texts: Iterable[str], *, register: bool
             seen.add(para)
             if para in blocks:
                 blocks[para] += 1
-            elif register and len(blocks) < BLOCK_MAX_CANDIDATES:
+            elif len(blocks) < BLOCK_MAX_CANDIDATES:
                 blocks[para] = 1
 
 
@@ -340,12 +445,35 @@ def _relative_error(model: str) -> tuple[float, bool]:
     return (0.0 if exact else float(relative_error(model))), not exact
 
 
-def _remember(table: dict[Any, Any], key: Any, value: Any, limit: int) -> Any:
-    """Store `value` in a memo table that starts over past `limit` entries (memory stays bounded)."""
-    if len(table) >= limit:
-        table.clear()
-    table[key] = value
-    return value
+_UNSEEN: Any = object()  # a memo's "not remembered" (None is a remembered answer)
+_NO_TOOLS: tuple[str, ...] = ()
+
+
+class BoundedMemo(dict):  # type: ignore[type-arg]
+    """A memo (a dict: `get` stays C-fast) that starts over past `limit` entries or `budget` characters of the
+    text it keeps alive (`size` per entry: the prompt or tool list it is keyed by), so its memory stays bounded
+    even when every prompt is megabytes long."""
+
+    __slots__ = ("limit", "budget", "chars")
+
+    def __init__(self, limit: int, budget: int | None = None) -> None:
+        super().__init__()
+        self.limit, self.budget, self.chars = limit, KNOWN_CHARS if budget is None else budget, 0
+
+    def put(self, key: Any, value: Any, size: int) -> Any:
+        if len(self) >= self.limit or self.chars + size > self.budget:
+            self.clear()
+        self[key] = value
+        self.chars += size
+        return value
+
+    def clear(self) -> None:
+        super().clear()
+        self.chars = 0
+
+    def __reduce__(self) -> tuple[Any, ...]:  # a memo travels empty (to and from worker processes)
+        return BoundedMemo, (self.limit, self.budget)
+
 
 class StaticPromptAccumulator:
     """Streaming static-prefix detector: `add(record)` per call, `result(...)` once at the end."""
@@ -357,21 +485,26 @@ class StaticPromptAccumulator:
         self._error_of = error_of or _relative_error
         self._families: dict[tuple[str, str], _Family] = {}
         self.overflow = 0
-        self._known_keys: dict[tuple[str, str], tuple[str, str]] = {}  # (model, system) → family key
-        self._known_tools: dict[str, list[str]] = {}  # repr(tools) → tool_texts(tools)
+        self._known_keys = BoundedMemo(KNOWN_KEYS)  # (model, system) → family (None: overflow)
+        self._known_tools = BoundedMemo(KNOWN_TOOL_LISTS)  # repr(tools) → tool_texts(tools)
 
-    def _key(self, record: Record) -> tuple[str, str]:
-        """family_key(record), remembered per (model, system prompt): a dict lookup hashes the prompt string once
-        (Python caches a string's hash), where family_key is a full SHA-1 per request. Logs interleave many
-        prompt families (150 in the benchmark), so a short list of recent prompts missed most of the time.
-        The memory is bounded: past KNOWN_KEYS distinct prompts the table starts over."""
-        system = record.system
-        if not system:
-            return family_key(record)
-        key = self._known_keys.get((record.model, system))
-        if key is None:
-            key = _remember(self._known_keys, (record.model, system), family_key(record), KNOWN_KEYS)
-        return key
+    def _family_of(self, record: Record) -> _Family | None:
+        """The record's family (by family_key), new if there is room; None when it overflows MAX_FAMILIES.
+
+        Remembered per (model, system prompt): a dict lookup hashes the prompt string once (Python caches a
+        string's hash), where family_key is a full SHA-1 per request. Logs interleave many prompt families (150
+        in the benchmark), so a short list of recent prompts missed most of the time. Families are never dropped
+        and none is added once the table is full, so a remembered answer stays right until `merge` (which
+        forgets them all). The memory is bounded: past KNOWN_KEYS prompts or KNOWN_CHARS characters of them the
+        table starts over."""
+        fam = self._known_keys.get((record.model, record.system), _UNSEEN)
+        if fam is _UNSEEN:
+            key = family_key(record)
+            fam = self._families.get(key)
+            if fam is None and len(self._families) < MAX_FAMILIES:
+                fam = self._families[key] = _Family(*key)
+            self._known_keys.put((record.model, record.system), fam, len(record.system or ""))
+        return fam
 
     def _tool_texts(self, tools: list[dict[str, Any]]) -> list[str]:
         """tool_texts(tools), remembered by the tools' repr: many prompt families (and every new family of a
@@ -380,34 +513,44 @@ class StaticPromptAccumulator:
         key = repr(tools)
         texts = self._known_tools.get(key)
         if texts is None:
-            texts = _remember(self._known_tools, key, tool_texts(tools), KNOWN_TOOL_LISTS)
+            texts = self._known_tools.put(key, tool_texts(tools), len(key))
         return texts
 
     def add(self, record: Record) -> None:
-        key = self._key(record)
-        fam = self._families.get(key)
+        fam = self._known_keys.get((record.model, record.system), _UNSEEN)
+        if fam is _UNSEEN:
+            fam = self._family_of(record)
         if fam is None:
-            if len(self._families) >= MAX_FAMILIES:
-                self.overflow += 1
-                return
-            fam = self._families[key] = _Family(*key)
+            self.overflow += 1
+            return
         fam.requests += 1
         tools = record.tools
-        if tools and tools != fam.tools:  # agents send the same tool schemas every call: serialise them once
-            fam.tools, fam.tools_text = tools, self._tool_texts(tools)
-        segs = segments(record, fam.tools_text if tools else [])
-        fam.update_prefix(segs)
-        fam.count_blocks(segs)
+        if tools:
+            if tools != fam.tools:  # agents send the same tool schemas every call: serialise them once
+                fam.tools, fam.tools_text = tools, self._tool_texts(tools)
+            fam.add_request(fam.tools_text, record.system, record.messages)
+        else:
+            fam.add_request(_NO_TOOLS, record.system, record.messages)
         u = record.usage
         if u is not None:
             fam.input_tokens += u.input_tokens
-            fam.cache_read.add(u.cache_read_tokens)
+            reads = fam.cache_reads
+            try:
+                reads.append(u.cache_read_tokens)
+            except OverflowError:  # beyond 64 bits: into the sketch itself, after the pending ones
+                fam.flush()
+                fam.cache_read.add(u.cache_read_tokens)
+            if len(reads) >= CACHE_READ_BATCH:
+                fam.flush()
             fam.cache_write_total += u.cache_write_tokens
             if u.origin == "estimated":
                 fam.estimated += 1
-        fam.times.append(min(max(0, int(record.timestamp.timestamp())), 0xFFFFFFFF))  # unsigned 32-bit array
-        d = record.timestamp.date()
-        fam.per_day[d] = fam.per_day.get(d, 0) + 1
+        ts = record.timestamp
+        secs = int(ts.timestamp())
+        fam.times.append(secs if 0 <= secs <= 0xFFFFFFFF else min(max(0, secs), 0xFFFFFFFF))  # unsigned 32-bit
+        day = ts.toordinal()  # ts.date(), as its ordinal
+        per_day = fam.per_day
+        per_day[day] = per_day.get(day, 0) + 1
 
     def merge(self, later: StaticPromptAccumulator) -> None:
         """Add the families seen in a later piece of the logs (new ones after ours, in their order)."""
@@ -424,7 +567,7 @@ class StaticPromptAccumulator:
         self._known_tools.clear()
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_known_keys": {}, "_known_tools": {}}
+        return {**self.__dict__, "_known_keys": BoundedMemo(KNOWN_KEYS), "_known_tools": BoundedMemo(KNOWN_TOOL_LISTS)}
 
     # ---- end of stream -------------------------------------------------------------------------
     def _static_tokens(self, fam: _Family) -> tuple[int, str, list[str], dict[str, int]]:
@@ -489,13 +632,15 @@ class StaticPromptAccumulator:
         families: list[PromptFamily] = []
         per_day: dict[date, float] = {}
         for fam in sorted(self._families.values(), key=lambda f: -f.requests):
+            fam.flush()
             static, text, kinds, by_kind = self._static_tokens(fam)
             mean_in = fam.input_tokens / fam.requests if fam.requests else 0.0
             # a logged input count below our static count means our tokenizer over-counted: cap it
             static_eff = min(static, int(mean_in)) if fam.input_tokens else static
             err, estimated = self._error_of(fam.model)
             blocks = self._blocks(fam, text)
-            for d, n in fam.per_day.items():
+            for o, n in fam.per_day.items():
+                d = date.fromordinal(o)
                 per_day[d] = per_day.get(d, 0.0) + n * static_eff
             families.append(PromptFamily(
                 family=f"{fam.model}#{fam.key}",
