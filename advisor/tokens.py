@@ -15,7 +15,6 @@ documents it). Every other vendor is counted with ``o200k_base`` as an *estimate
 from __future__ import annotations
 
 import ast
-import binascii
 import functools
 import gzip
 import hashlib
@@ -261,18 +260,6 @@ def seed_all(directory: Path | None = None) -> list[SeedResult]:
 _LOAD_LOCK = threading.Lock()
 
 
-def _parse_ranks(contents: bytes) -> dict[bytes, int]:
-    """tiktoken.load.load_tiktoken_bpe's parse of a verified ``.tiktoken`` file ("<base64 token> <rank>" lines),
-    calling binascii directly: its per-line base64.b64decode wrapper was most of the ~0.3 s CPU o200k took to load."""
-    a2b = binascii.a2b_base64
-    ranks: dict[bytes, int] = {}
-    for line in contents.splitlines():
-        if line:
-            token, rank = line.split()
-            ranks[a2b(token)] = int(rank)
-    return ranks
-
-
 def _no_download(blobpath: str) -> bytes:
     raise AdviseError(f"tiktoken tried to download {blobpath}; advise never downloads",
                       hint="run scripts/seed_tiktoken.py (or ./setup.sh) to seed the encodings offline")
@@ -286,29 +273,19 @@ def get_encoding(name: str) -> tiktoken.Encoding:
                           hint=f"advise ships {', '.join(SEEDABLE_ENCODINGS)}")
     directory = cache_dir()
     result = seed_encoding(name, directory)
-    expected = expected_encoding_files()[name].sha256
     with _LOAD_LOCK:
         import tiktoken
         import tiktoken.load
-        import tiktoken_ext.openai_public as public
 
         os.environ["TIKTOKEN_CACHE_DIR"] = str(directory)
         if not result.path.is_file():  # pragma: no cover - seed_encoding just wrote it
             raise AdviseError(f"seeded encoding vanished: {result.path}")
-        original_read, original_load = tiktoken.load.read_file, public.load_tiktoken_bpe
-
-        def load(blobpath: str, expected_hash: str | None = None) -> dict[bytes, int]:
-            contents = result.path.read_bytes()
-            if expected_hash == expected and _sha256(contents) == expected:
-                return _parse_ranks(contents)
-            return original_load(blobpath, expected_hash=expected_hash)  # tiktoken's own path (never fetches)
-
+        original = tiktoken.load.read_file
         tiktoken.load.read_file = _no_download  # a cache miss must fail, never fetch
-        public.load_tiktoken_bpe = load
         try:
             enc = tiktoken.get_encoding(name)
         finally:
-            tiktoken.load.read_file, public.load_tiktoken_bpe = original_read, original_load
+            tiktoken.load.read_file = original
     # The Encoding keeps its Python rank table (200k bytes → int for o200k) only to be pickled; encoding runs
     # on the Rust core's own copy. Dropping it frees ~28 MB in every process that counts tokens (each worker
     # of `advise analyze` too). advise never pickles an Encoding: a worker loads its own from the cache.

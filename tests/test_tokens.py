@@ -180,14 +180,3 @@ def test_tiktoken_download_is_blocked(tmp_path: Path, monkeypatch: pytest.Monkey
 def test_unknown_encoding_is_refused() -> None:
     with pytest.raises(AdviseError):
         tokens.get_encoding("p50k_base")
-
-
-def test_rank_parse_equals_tiktokens_loader() -> None:
-    """get_encoding hands tiktoken ranks parsed by _parse_ranks: they must be exactly what tiktoken would load."""
-    import tiktoken.load
-
-    for name in tokens.SEEDABLE_ENCODINGS:
-        path = tokens.seed_encoding(name).path
-        want = tiktoken.load.load_tiktoken_bpe(str(path), expected_hash=tokens.expected_encoding_files()[name].sha256)
-        got = tokens._parse_ranks(path.read_bytes())
-        assert list(got.items()) == list(want.items())
