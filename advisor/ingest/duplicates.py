@@ -177,18 +177,19 @@ class IdLedger:
 
     def repeated(self) -> tuple[dict[int, int], int]:
         """Hashes occurring more than once → the unit of their first occurrence (in ascending hash order), and
-        the repeats' count."""
-        if self._dir is None:
-            return _repeated_in_memory(self.units)
+        the repeats' count.
+
+        Partition by partition (the hash's top 4 bits, in ascending order): the spilled ids from their file, the
+        held ones from memory, so about 1/16 of the ids is sorted at a time, spilled or not."""
         import numpy as np
 
-        held = _rows(self.units)  # the ids not spilled: under `spill_at`
-        held_part = held["hash"] >> 60
+        held = _rows(self.units)  # the ids not spilled: under `spill_at`, unless spilling failed
+        held_part = held["hash"] >> 60  # arithmetic shift: -8..7, in the order of the signed hashes
         first: dict[int, int] = {}
         n_repeats = 0
-        for p in range(16):  # partition by partition, in ascending hash order
-            path = self._part(p)
-            on_disk = np.fromfile(path, dtype=_ROW) if os.path.exists(path) else np.empty(0, dtype=_ROW)
+        for p in range(16):
+            path = self._part(p) if self._dir is not None else None
+            on_disk = np.fromfile(path, dtype=_ROW) if path and os.path.exists(path) else np.empty(0, dtype=_ROW)
             rows = np.concatenate((on_disk, held[held_part == p - 8]))
             del on_disk
             if len(rows) < 2:
@@ -214,36 +215,6 @@ def _rows(units: list[tuple[int, array]]) -> Any:
             rows["unit"][at:at + len(a)] = unit
             at += len(a)
     return rows
-
-
-def _repeated_in_memory(units: list[tuple[int, array]]) -> tuple[dict[int, int], int]:
-    """IdLedger.repeated for hashes held in memory: one sorted copy of them (8 bytes per record) and a 1-byte
-    mask, freed before the repeated hashes are located unit by unit; a sort keyed on (hash, unit) would hold
-    five such arrays at once."""
-    import numpy as np
-
-    if not units:
-        return {}, 0
-    hashes = np.concatenate([np.frombuffer(a, dtype=np.int64) if len(a) else np.empty(0, np.int64)
-                             for _, a in units])
-    if len(hashes) < 2:
-        return {}, 0
-    hashes.sort()  # in place: the concatenation is already a copy
-    same = hashes[1:] == hashes[:-1]
-    n_repeats = int(same.sum())
-    if not n_repeats:
-        return {}, 0
-    dups = np.unique(hashes[1:][same])
-    del hashes, same
-    first: dict[int, int] = {}
-    for unit, a in units:  # the first occurrence is in the lowest unit index holding the hash
-        if not len(a):
-            continue
-        found = np.frombuffer(a, dtype=np.int64)
-        for h in np.unique(found[np.isin(found, dups)]).tolist():
-            if h not in first or unit < first[h]:
-                first[h] = unit
-    return {h: first[h] for h in dups.tolist()}, n_repeats
 
 
 class RepeatFilter:
