@@ -400,14 +400,11 @@ def cache_minimum(model: str) -> int | None:
 
 def gap_quantiles(gaps: list[float], k: int = GAP_QUANTILES) -> list[float]:
     """k evenly spaced quantiles (0…100%) of the inter-arrival gaps; [] with no gaps."""
-    if not gaps:
-        return []
-    xs = sorted(gaps)
-    return [round(xs[min(len(xs) - 1, round(i * (len(xs) - 1) / (k - 1)))], 3) for i in range(k)]
+    return sorted_quantiles(sorted(gaps), k)
 
 
 def sorted_quantiles(xs: Any, k: int = GAP_QUANTILES) -> list[float]:
-    """gap_quantiles of gaps already sorted in a numpy array (the same ranks, as Python floats)."""
+    """gap_quantiles of gaps already sorted (a list, or a numpy array: the values come back as Python floats)."""
     if not len(xs):
         return []
     return [round(float(xs[min(len(xs) - 1, round(i * (len(xs) - 1) / (k - 1)))]), 3) for i in range(k)]
