@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from advisor.kernel.errors import AdviseError
-from advisor.kernel.record import Message, Origin, Record, Usage
+from advisor.kernel.record import Message, Origin, Record, Usage, replace
 
 if TYPE_CHECKING:  # pragma: no cover
     import tiktoken
@@ -378,4 +378,4 @@ def fill_usage(record: Record) -> Record:
     """The record with usage estimated when the log had none; the same record when it had usage."""
     if record.usage is not None:
         return record
-    return record.model_copy(update={"usage": estimate_usage(record)})
+    return replace(record, usage=estimate_usage(record))

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from advisor.cli import main
-from advisor.kernel.record import Feedback, Message, Record, SourceRef
+from advisor.kernel.record import Feedback, FinishReason, Message, Record, SourceRef
 from trainer.dataset import DatasetOptions, build_dataset
 from trainer.dataset.validate import validate_file
 
@@ -31,7 +31,7 @@ def rec(i: int, user: str, output: str = "A calm description.\nMade to last by N
         refusal: str | None = None, feedback: list[Feedback] | None = None, tools=None, tool_calls=None) -> Record:
     return Record(id=f"r{i}", source_format="test", source=SourceRef(file="logs.jsonl", line=i + 1),
                   timestamp=T0 + timedelta(minutes=i), model=model, system=system,
-                  messages=[Message(role="user", content=user)], output=output, finish_reason=finish,
+                  messages=[Message(role="user", content=user)], output=output, finish_reason=FinishReason(finish),
                   status=status, refusal=refusal, feedback=feedback or [], tools=tools, output_tool_calls=tool_calls)
 
 

@@ -313,11 +313,11 @@ def test_openai_batch_pairs_join_on_custom_id(all_formats: Path) -> None:
 
 
 def test_canonical_lines_are_valid_records(all_formats: Path) -> None:
-    from advisor.kernel.record import Record
+    from advisor.kernel.record import Record, validated
 
     lines = _lines(all_formats / "canonical" / "canonical.jsonl")
     for n, ln in enumerate(lines, 1):
-        rec = Record(**ln, source_format="canonical", source={"file": "canonical.jsonl", "line": n})
+        rec = validated(Record, {**ln, "source_format": "canonical", "source": {"file": "canonical.jsonl", "line": n}})
         if rec.status == "ok":
             assert rec.usage is not None and rec.output
 

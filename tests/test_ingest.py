@@ -7,13 +7,14 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
+import msgspec
 import orjson
 import pytest
 
 from advisor.ingest import FileStats, IngestReport, format_names, read_records
 from advisor.ingest.reader import iter_items
 from advisor.kernel.errors import AdviseError, ParseError
-from advisor.kernel.record import FinishReason, Origin, Record
+from advisor.kernel.record import FinishReason, Origin, Record, replace
 
 FIX = Path(__file__).parent / "fixtures" / "ingest"
 
@@ -44,7 +45,7 @@ def test_openai_chat_fields_and_usage() -> None:
     assert r.system == "You extract order details as JSON.\n\nNever invent fields."
     assert [m.role for m in r.messages] == ["user"]
     assert r.messages[0].content == "Order #4411: 2x walnut shelf, ship to Oslo.\n[image]"
-    assert "base64" not in r.model_dump_json()
+    assert b"base64" not in msgspec.json.encode(r)
     assert r.response_format and r.response_format["type"] == "json_schema"
     assert r.max_tokens == 300 and r.latency_ms == 612.5 and r.service_tier == "default"
     assert r.output == '{"order_id":"4411","items":[{"sku":"walnut-shelf","qty":2}]}'
@@ -193,8 +194,7 @@ def test_gzip_gives_the_same_records_as_plain() -> None:
     plain = read(FIX / "openai_chat" / "chat.jsonl")[0]
     packed, report, _ = read(FIX / "openai_chat" / "chat.jsonl.gz")
     assert report.files[0].format == "openai_chat" and len(report.files[0].sha256 or "") == 64
-    strip = {"source"}
-    assert [r.model_dump(exclude=strip) for r in packed] == [r.model_dump(exclude=strip) for r in plain]
+    assert [replace(r, source=None) for r in packed] == [replace(r, source=None) for r in plain]
 
 
 def test_gzip_is_sniffed_by_magic_not_suffix(tmp_path: Path) -> None:

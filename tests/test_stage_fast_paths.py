@@ -18,7 +18,7 @@ import advisor.failures.collector as collector_mod
 import advisor.metrics.static_prompt as sp
 from advisor.failures.checks import _LAX_JSON, _PHRASE_CUES, _has_cue, needs_json_module
 from advisor.failures.collector import FailureCollector
-from advisor.kernel.record import FinishReason, Message, Record, SourceRef, Usage
+from advisor.kernel.record import FinishReason, Message, Record, SourceRef, Usage, replace
 from advisor.metrics.sketch import QuantileSketch
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
@@ -229,8 +229,7 @@ def test_sketch_add_many_equals_adding_one_by_one(batches: list[list[int]]) -> N
 def test_static_cache_reads_in_batches_equal_the_sketch_of_every_read() -> None:
     # three families of ~230 requests (> CACHE_READ_BATCH), one with a 65-bit count that cannot wait in the batch
     records = [_record(i, model="m", system=f"system {i % 3}", user="u") for i in range(700)]
-    records[350] = records[350].model_copy(update={"usage": Usage(input_tokens=2**70, output_tokens=1,
-                                                                  cache_read_tokens=2**65)})
+    records[350] = replace(records[350], usage=Usage(input_tokens=2**70, output_tokens=1, cache_read_tokens=2**65))
     acc = sp.StaticPromptAccumulator(tokenize=lambda text, model: list(text.encode()))
     for r in records:
         acc.add(r)

@@ -38,7 +38,7 @@ from advisor.failures.result import (
 )
 from advisor.failures.signatures import KNOWLEDGE, STRUCTURAL, bucket_of, normalise_detail
 from advisor.failures.volatility import SIGNALS, volatility_signals
-from advisor.kernel.record import Feedback, FinishReason, Record
+from advisor.kernel.record import Feedback, FinishReason, Record, replace
 from advisor.metrics.static_prompt import BoundedMemo
 
 _ERROR = FinishReason.error  # an enum attribute lookup costs ~0.1 µs: once, not per record
@@ -79,7 +79,7 @@ def feedback_verdict(feedback: list[Feedback], min_score: float | None) -> Feedb
         return None
     decided = [f for f in feedback if f.ok is not None]
     if not decided and min_score is not None:
-        decided = [f.model_copy(update={"ok": f.score >= min_score}) for f in feedback if f.score is not None]
+        decided = [replace(f, ok=f.score >= min_score) for f in feedback if f.score is not None]
     for f in decided:
         if f.ok is False:
             return f

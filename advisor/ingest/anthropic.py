@@ -36,7 +36,7 @@ from advisor.ingest.common import (
     tokens,
 )
 from advisor.kernel.errors import ParseError
-from advisor.kernel.record import FinishReason, Record
+from advisor.kernel.record import FinishReason, Record, validated
 
 NAME = "anthropic"
 DESCRIPTION = "Anthropic Messages request/response logs ({request, response, ...} per line)"
@@ -125,7 +125,7 @@ def _build(obj: dict[str, Any], file: str, line: int) -> Record:
     usage = as_dict(resp.get("usage"))
     calls = [_tool_call(b) for b in blocks if b.get("type") == "tool_use"]
     has_output = "content" in resp
-    return Record.model_validate({
+    return validated(Record, {
         "id": opt_str(resp.get("id")) or opt_str(obj.get("id")) or opt_str(obj.get("request_id"))
         or fallback_id(file, line, obj),
         "source_format": NAME,

@@ -35,7 +35,7 @@ from advisor.ingest.common import (
     tokens,
 )
 from advisor.kernel.errors import ParseError
-from advisor.kernel.record import Feedback, FinishReason, Record
+from advisor.kernel.record import Feedback, FinishReason, Record, validated
 
 NAME = "canonical"
 DESCRIPTION = 'advise canonical JSONL (docs/canonical-format.md; "format": "advise")'
@@ -115,7 +115,7 @@ def _feedback(value: Any) -> list[Feedback]:
     out: list[Feedback] = []
     for entry in as_list(value) if isinstance(value, list) else [value]:
         if isinstance(entry, dict) and "source" in entry and ("ok" in entry or "score" in entry):
-            out.append(Feedback.model_validate(entry))
+            out.append(validated(Feedback, entry))
         else:
             out.extend(log_feedback(entry))
     return out
@@ -132,7 +132,7 @@ def _build(obj: dict[str, Any], file: str, line: int) -> Record:
     meta, meta_feedback = split_metadata(c.metadata)
     status = c.status or ("error" if c.error else "ok")
     reason = finish(c.finish_reason, OPENAI_FINISH) or (FinishReason.error if status == "error" else None)
-    return Record.model_validate({
+    return validated(Record, {
         "id": str(c.id) if c.id not in (None, "") else fallback_id(file, line, obj),
         "source_format": NAME,
         "source": {"file": file, "line": line},

@@ -17,11 +17,12 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import orjson
 from pydantic import ValidationError
 
 from advisor.kernel.errors import ParseError
-from advisor.kernel.record import Feedback, FinishReason, Record
+from advisor.kernel.record import Feedback, FinishReason, Record, error_field
 
 Item = tuple[int, object]
 Parsed = Record | ParseError
@@ -50,11 +51,15 @@ def reason_of(err: ParseError) -> str:
     return str(getattr(err, "reason", None) or err.message)
 
 
-def from_validation(exc: ValidationError, file: str, line: int) -> ParseError:
-    """Turn pydantic's complaint about a built Record into a one-line error naming the field."""
-    first = exc.errors()[0]
-    loc = ".".join(str(p) for p in first.get("loc", ())) or None
-    msg = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+def from_validation(exc: ValidationError | msgspec.ValidationError, file: str, line: int) -> ParseError:
+    """Turn a complaint about a built Record (msgspec) or a format's own model (pydantic) into a one-line
+    error naming the field."""
+    if isinstance(exc, msgspec.ValidationError):
+        loc, msg = error_field(exc)
+    else:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first.get("loc", ())) or None
+        msg = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
     if loc == "model":
         return parse_error(file, line, "record has no model", field="model",
                            hint="every call needs the model it was sent to; check the line (or --format if mis-detected)")
@@ -110,7 +115,7 @@ def guarded(build: Callable[[dict[str, Any], str, int], Any], obj: dict[str, Any
         if exc.line is None:
             exc.line = line
         return exc
-    except ValidationError as exc:
+    except (ValidationError, msgspec.ValidationError) as exc:
         return from_validation(exc, file, line)
     except Exception as exc:  # noqa: BLE001 - a malformed line must never stop the run
         return parse_error(file, line, "unreadable record", f"{type(exc).__name__}: {exc}",

@@ -30,7 +30,7 @@ from advisor.ingest.common import (
     usage_from_counts,
 )
 from advisor.kernel.errors import ParseError
-from advisor.kernel.record import Feedback, Record, Usage
+from advisor.kernel.record import Feedback, Record, Usage, replace
 
 NAME = "helicone"
 DESCRIPTION = "Helicone request exports (request_id, request_body, response_body, tokens, cost per line)"
@@ -99,9 +99,8 @@ def _build(obj: dict[str, Any], file: str, line: int) -> Record:
                                          source_format=NAME, log=log, status_code=status,
                                          record_id=opt_str(obj.get("request_id")))
     usage = record.usage or _column_usage(obj, is_anthropic, file, line)
-    return record.model_copy(update={"source_format": NAME, "id": opt_str(obj.get("request_id")) or record.id,
-                                     "provider": provider or record.provider, "usage": usage,
-                                     "feedback": record.feedback + _feedback(obj)})
+    return replace(record, source_format=NAME, id=opt_str(obj.get("request_id")) or record.id,
+                   provider=provider or record.provider, usage=usage, feedback=record.feedback + _feedback(obj))
 
 
 def parse(items: Iterable[Item], file: str) -> Iterator[Record | ParseError]:

@@ -53,7 +53,7 @@ from advisor.ingest.common import (
     tokens,
 )
 from advisor.kernel.errors import ParseError
-from advisor.kernel.record import Feedback, FinishReason, Record
+from advisor.kernel.record import Feedback, FinishReason, Record, validated
 
 NAME = "langfuse"
 DESCRIPTION = "Langfuse observation/generation exports ({trace, observations} or one observation per line; scores)"
@@ -280,7 +280,7 @@ def _record(obs: dict[str, Any], file: str, line: int, feedback: list[Feedback])
     meta.update({k: v for k, v in {"trace_id": opt_str(obs.get("traceId")), "name": opt_str(obs.get("name")),
                                    "prompt_name": opt_str(obs.get("promptName"))}.items() if v})
     fb = list(feedback) + log_feedback(meta_feedback)
-    return Record.model_validate({
+    return validated(Record, {
         "id": opt_str(obs.get("id")) or fallback_id(file, line, obs),
         "source_format": NAME,
         "source": {"file": file, "line": line},

@@ -48,7 +48,7 @@ from advisor.ingest.common import (
     usage_from_counts,
 )
 from advisor.kernel.errors import ParseError
-from advisor.kernel.record import Feedback, FinishReason, Record
+from advisor.kernel.record import Feedback, FinishReason, Record, validated
 
 NAME = "langsmith"
 DESCRIPTION = "LangSmith runs (exported runs, or post/patch ingest payloads merged by id)"
@@ -259,7 +259,7 @@ def _record(run: dict[str, Any], file: str, line: int) -> Record | Skipped:
         "name": opt_str(run.get("name")), "session_id": opt_str(run.get("session_id")),
         "tags": run.get("tags") if isinstance(run.get("tags"), list) and run.get("tags") else None,
     }.items() if v}
-    return Record.model_validate({
+    return validated(Record, {
         "id": opt_str(run.get("id")) or fallback_id(file, line, run),
         "source_format": NAME,
         "source": {"file": file, "line": line},

@@ -32,7 +32,7 @@ from advisor.ingest.common import (
 )
 from advisor.ingest.openai_chat import chat_record
 from advisor.kernel.errors import ParseError
-from advisor.kernel.record import Record, Usage
+from advisor.kernel.record import Record, Usage, replace
 
 NAME = "litellm"
 DESCRIPTION = "LiteLLM StandardLoggingPayload / proxy spend logs (call_type, response_cost/spend, tokens)"
@@ -112,8 +112,8 @@ def _build(obj: dict[str, Any], file: str, line: int) -> Record | Skipped:
                          file=file, line=line, source_format=NAME, log=log,
                          record_id=opt_str(obj.get("id")) or opt_str(obj.get("request_id")))
     provider = opt_str(obj.get("custom_llm_provider"))
-    return record.model_copy(update={"usage": usage_of(obj, response, file, line),
-                                     "provider": provider.lower() if provider else record.provider})
+    return replace(record, usage=usage_of(obj, response, file, line),
+                   provider=provider.lower() if provider else record.provider)
 
 
 def parse(items: Iterable[Item], file: str) -> Iterator[Record | ParseError | Skipped]:

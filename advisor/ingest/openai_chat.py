@@ -35,7 +35,7 @@ from advisor.ingest.common import (
     tokens,
 )
 from advisor.kernel.errors import ParseError
-from advisor.kernel.record import FinishReason, Record
+from advisor.kernel.record import FinishReason, Record, validated
 
 NAME = "openai_chat"
 DESCRIPTION = "OpenAI Chat Completions request/response logs ({request, response, ...} per line)"
@@ -116,7 +116,7 @@ def chat_record(request: Any, response: Any, *, file: str, line: int, source_for
     calls = dict_list(message.get("tool_calls"))
     if calls is None and isinstance(message.get("function_call"), dict):
         calls = [{"type": "function", "function": message["function_call"]}]
-    return Record.model_validate({
+    return validated(Record, {
         "id": record_id or opt_str(resp.get("id")) or opt_str(log.get("id")) or opt_str(log.get("request_id"))
         or fallback_id(file, line, log or resp),
         "source_format": source_format,

@@ -34,7 +34,7 @@ from advisor.ingest.common import (
     tokens,
 )
 from advisor.kernel.errors import ParseError
-from advisor.kernel.record import FinishReason, Record
+from advisor.kernel.record import FinishReason, Record, validated
 
 NAME = "openai_responses"
 DESCRIPTION = "OpenAI Responses API request/response logs ({request, response} per line, or bare Response objects)"
@@ -188,7 +188,7 @@ def _build(obj: dict[str, Any], file: str, line: int) -> Record:
     req_model, resp_model = opt_str(req.get("model")), opt_str(resp.get("model"))
     if req_model and resp_model and req_model != resp_model:
         meta.setdefault("request_model", req_model)
-    return Record.model_validate({
+    return validated(Record, {
         "id": opt_str(resp.get("id")) or opt_str(obj.get("id")) or fallback_id(file, line, obj),
         "source_format": NAME,
         "source": {"file": file, "line": line},

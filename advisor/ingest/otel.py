@@ -51,7 +51,7 @@ from advisor.ingest.common import (
     usage_from_counts,
 )
 from advisor.kernel.errors import ParseError
-from advisor.kernel.record import FinishReason, Record
+from advisor.kernel.record import FinishReason, Record, validated
 
 NAME = "otel"
 DESCRIPTION = "OpenTelemetry GenAI spans (OTLP JSON export or one span / attribute dict per line)"
@@ -413,7 +413,7 @@ def _build(span: dict[str, Any], resource: dict[str, Any], file: str, line: int,
     if index:
         meta["span_index"] = index
     output_type = opt_str(attrs.get("gen_ai.output.type"))
-    return Record.model_validate({
+    return validated(Record, {
         "id": span_id or opt_str(attrs.get("gen_ai.response.id")) or fallback_id(file, line, [index, attrs]),
         "source_format": NAME,
         "source": {"file": file, "line": line},

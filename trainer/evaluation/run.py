@@ -500,7 +500,7 @@ def make_checker(config_path: Path | None) -> tuple[Checker | None, list[str], b
     from advisor.failures.checks import check_record
     from advisor.failures.config import from_advise_config
     from advisor.kernel.config import load_config
-    from advisor.kernel.record import Record, SourceRef
+    from advisor.kernel.record import FinishReason, Record, SourceRef
 
     cfg = load_config(config_path)
     fcfg = from_advise_config(cfg)
@@ -510,7 +510,7 @@ def make_checker(config_path: Path | None) -> tuple[Checker | None, list[str], b
 
     def checker(text: str) -> list[str]:
         rec = Record(id="eval", source_format="eval", source=SourceRef(file="eval", line=1), timestamp=stamp,
-                     model="eval", output=text, finish_reason="stop")
+                     model="eval", output=text, finish_reason=FinishReason.stop)
         return [f.signature for f in check_record(rec, fcfg)]
 
     names = [c.signature for c in fcfg.checks]
