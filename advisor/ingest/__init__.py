@@ -399,11 +399,14 @@ def read_unit(unit: Unit, report: IngestReport, *, strict: bool = False,
     module = _module(unit.fmt)
     stats = [state.start(f, unit.fmt) for f in unit.files]
     digests = [FileDigest() for _ in unit.files]
+    fast = getattr(module, "fast_reader", None)  # the format's typed decoder of its usual lines (fastpath.py)
     if unit.whole:
-        streams = [(st.path, _counted(iter_items(st.path, d), st)) for st, d in zip(stats, digests, strict=True)]
+        streams = [(st.path, _counted(iter_items(st.path, d, fast(st.path) if fast else None), st))
+                   for st, d in zip(stats, digests, strict=True)]
     else:
         span = (iter_parquet(stats[0].path, (unit.start, unit.end), unit.first_line) if is_parquet(stats[0].path)
-                else iter_span(stats[0].path, unit.start, unit.end, unit.first_line))
+                else iter_span(stats[0].path, unit.start, unit.end, unit.first_line,
+                               fast(stats[0].path) if fast else None))
         streams = [(stats[0].path, _counted(span,
                                             stats[0]))]
     try:

@@ -86,6 +86,8 @@ def drive(items: Iterable[Item], file: str,
     for line, obj in items:  # `objects` inlined: this loop runs once per log line
         if type(obj) is dict:
             yield guarded(build, obj, file, line)
+        elif type(obj) is Record:  # already built by the format's typed fast path (advisor.ingest.fastpath)
+            yield obj
         elif isinstance(obj, ParseError):
             yield obj
         elif isinstance(obj, dict):

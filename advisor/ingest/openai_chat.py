@@ -13,6 +13,8 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
+import msgspec
+
 from advisor.ingest.common import (
     OPENAI_FINISH,
     Item,
@@ -34,8 +36,9 @@ from advisor.ingest.common import (
     split_metadata,
     tokens,
 )
+from advisor.ingest.fastpath import UNSET, Decode, Int64, Number, Raw, Refuse, cost_ok, latency_ok, raw_value
 from advisor.kernel.errors import ParseError
-from advisor.kernel.record import FinishReason, Record, validated
+from advisor.kernel.record import FinishReason, Message, Record, SourceRef, Usage, validated
 
 NAME = "openai_chat"
 DESCRIPTION = "OpenAI Chat Completions request/response logs ({request, response, ...} per line)"
@@ -155,3 +158,167 @@ def _build(obj: dict[str, Any], file: str, line: int) -> Record:
 def parse(items: Iterable[Item], file: str) -> Iterator[Record | ParseError]:
     """One Record per log line; malformed lines come out as ParseError with file:line."""
     yield from drive(items, file, _build)  # type: ignore[misc]
+
+
+# ------------------------------------------------------------------ typed fast path (see advisor.ingest.fastpath)
+# The usual `{request, response, timestamp, latency_ms, metadata}` line. Every key chat_record reads is declared;
+# the ones left to it are `Refuse` (present: the general path takes the line).
+
+
+class _RequestMessage(msgspec.Struct):
+    role: str | None = None
+    content: str | None = None  # a list of parts: no match
+    tool_calls: Raw | Refuse = UNSET
+    tool_call_id: str | None = None
+    name: str | None = None
+    function_call: Refuse = UNSET
+
+
+class _Request(msgspec.Struct):
+    model: str | None = None
+    messages: list[_RequestMessage] | Refuse = UNSET  # absent: the line's own `messages` (refused below)
+    tools: Raw | Refuse = UNSET
+    response_format: Raw | Refuse = UNSET
+    max_tokens: Number | None = None
+    max_completion_tokens: Number | None = None
+    metadata: Raw | Refuse = UNSET
+
+
+class _ResponseMessage(msgspec.Struct):
+    content: str | None = None
+    tool_calls: Raw | Refuse = UNSET
+    refusal: str | None = None
+    function_call: Refuse = UNSET
+
+
+class _Choice(msgspec.Struct):
+    message: _ResponseMessage | None = None
+    finish_reason: str | None = None
+    content_filter_results: Refuse = UNSET
+
+
+class _TokenDetails(msgspec.Struct):
+    cached_tokens: Int64 | None = None
+    reasoning_tokens: Int64 | None = None
+
+
+class _Usage(msgspec.Struct):
+    prompt_tokens: Int64 | None | Refuse = UNSET  # absent and null differ: usage_of needs one of the two keys
+    completion_tokens: Int64 | None | Refuse = UNSET
+    prompt_tokens_details: _TokenDetails | None = None
+    completion_tokens_details: _TokenDetails | None = None
+
+
+def _typed_usage(u: _Usage | None, file: str, line: int) -> Usage | None:
+    """usage_of on the typed counts (the same `tokens` checks: a bad count raises, so the line falls back)."""
+    if u is None or (u.prompt_tokens is UNSET and u.completion_tokens is UNSET):
+        return None
+    prompt = u.prompt_tokens_details or _TokenDetails()
+    completion = u.completion_tokens_details or _TokenDetails()
+    return Usage(input_tokens=tokens(None if u.prompt_tokens is UNSET else u.prompt_tokens, "usage.prompt_tokens",
+                                     file, line),
+                 output_tokens=tokens(None if u.completion_tokens is UNSET else u.completion_tokens,
+                                      "usage.completion_tokens", file, line),
+                 cache_read_tokens=tokens(prompt.cached_tokens, "usage.prompt_tokens_details.cached_tokens", file,
+                                          line),
+                 reasoning_tokens=tokens(completion.reasoning_tokens,
+                                         "usage.completion_tokens_details.reasoning_tokens", file, line))
+
+
+class _Response(msgspec.Struct):
+    id: str | None = None
+    model: str | None = None
+    choices: list[_Choice] | None = None
+    usage: _Usage | None = None
+    created: Number | str | None = None
+    service_tier: str | None = None
+    error: Refuse = UNSET
+    prompt_filter_results: Refuse = UNSET
+
+
+class _Line(msgspec.Struct):
+    request: _Request
+    response: _Response
+    timestamp: Number | str | None = None
+    created_at: Number | str | None = None
+    latency_ms: Number | None = None
+    cost: Number | None | Refuse = UNSET
+    metadata: Raw | Refuse = UNSET
+    feedback: Raw | Refuse = UNSET
+    messages: Refuse = UNSET
+    status_code: Refuse = UNSET
+    error: Refuse = UNSET
+    duration_ms: Refuse = UNSET
+    cost_usd: Refuse = UNSET
+
+
+def _request_messages(raw: list[_RequestMessage]) -> tuple[str | None, list[Message]]:
+    """common.messages_of on typed messages: system + developer text joined, other roles mapped."""
+    system: list[str] = []
+    out: list[Message] = []
+    for m in raw:
+        role, text = m.role, m.content or ""
+        if role in ("system", "developer"):
+            if text:
+                system.append(text)
+            continue
+        if role == "function":
+            role = "tool"
+        if role not in ("user", "assistant", "tool"):
+            role = "user"
+        calls = None
+        if m.tool_calls is not UNSET:
+            got = raw_value(m.tool_calls)
+            calls = None if got is None else dict_list(got)
+        out.append(Message(role=role, content=text, tool_calls=calls or None,  # type: ignore[arg-type]
+                           tool_call_id=m.tool_call_id or None, name=m.name or None))
+    return ("\n\n".join(system) if system else None), out
+
+
+def fast_reader(file: str) -> Decode:
+    """The typed decoder of this file's usual lines (see advisor.ingest.fastpath); None: not that shape."""
+    decode = msgspec.json.Decoder(_Line).decode
+    source_format = NAME
+
+    def build(raw: Any, line: int) -> Record | None:
+        try:
+            obj = decode(raw)
+            req, resp = obj.request, obj.response
+            record_id, model = resp.id, resp.model or req.model
+            if not record_id or not model:
+                return None  # the general path looks further (line id, line model, a content hash)
+            ts = first_time(file, line, ("timestamp", obj.timestamp), ("created_at", obj.created_at),
+                            ("response.created", resp.created))
+            if ts is None:
+                return None  # an assumed time is counted by the general path
+            latency = opt_number(obj.latency_ms)
+            cost = None if obj.cost is UNSET else opt_number(obj.cost)
+            if not latency_ok(latency) or not cost_ok(cost):
+                return None
+            choices = resp.choices or []
+            choice = choices[0] if choices else _Choice()
+            message = choice.message or _ResponseMessage()
+            system, messages = (None, []) if req.messages is UNSET else _request_messages(req.messages)
+            meta, meta_feedback = split_metadata(raw_value(obj.metadata))
+            meta = {**as_dict(raw_value(req.metadata)), **meta}
+            if req.model and resp.model and req.model != resp.model:
+                meta.setdefault("request_model", req.model)
+            if len(choices) > 1:
+                meta.setdefault("choices", len(choices))
+            fmt = raw_value(req.response_format)
+            return Record(
+                id=record_id, source_format=source_format, source=SourceRef(file=file, line=line), timestamp=ts,
+                provider="openai", model=model, system=system, messages=messages,
+                tools=dict_list(raw_value(req.tools)),
+                response_format=fmt if isinstance(fmt, dict) else None,
+                max_tokens=opt_int(req.max_completion_tokens) or opt_int(req.max_tokens),
+                output=message.content, output_tool_calls=dict_list(raw_value(message.tool_calls)),
+                refusal=message.refusal, finish_reason=finish(choice.finish_reason, OPENAI_FINISH),
+                usage=_typed_usage(resp.usage, file, line), cost_reported=cost, latency_ms=latency,
+                feedback=log_feedback(raw_value(obj.feedback), meta_feedback), metadata=meta,
+                service_tier=resp.service_tier,
+            )
+        except Exception:  # noqa: BLE001 - any doubt: the general path decides, with its own error message
+            return None
+
+    return build

@@ -23,6 +23,7 @@ import orjson
 
 from advisor.ingest.columnar import is_parquet, iter_parquet
 from advisor.ingest.common import Item, parse_error
+from advisor.ingest.fastpath import Decode
 from advisor.kernel.errors import AdviseError
 from advisor.kernel.io import open_binary
 
@@ -83,7 +84,7 @@ def _read_failure(exc: BaseException, file: str, line: int) -> object:
                        hint="the rest of this file was not read; re-export or re-download it")
 
 
-def _stream_lines(fh: Any, file: str) -> Iterator[Item]:
+def _stream_lines(fh: Any, file: str, fast: Decode | None = None) -> Iterator[Item]:
     """Line by line (gzip: a truncated stream still gives every line before the cut)."""
     line = 0
     try:
@@ -93,7 +94,8 @@ def _stream_lines(fh: Any, file: str) -> Iterator[Item]:
                 raw = raw[len(_BOM):]
             raw = raw.strip()
             if raw:
-                yield line, _decode(raw, file, line)
+                got = fast(raw, line) if fast is not None else None
+                yield line, (got if got is not None else _decode(raw, file, line))
     except (EOFError, zlib.error, OSError) as exc:
         yield line + 1, _read_failure(exc, file, line + 1)
 
@@ -120,13 +122,15 @@ BUFFER = 8 << 20  # bytes read at a time into one reused buffer (grown only for 
 
 
 def _buffered_lines(fh: Any, file: str, start: int = 0, end: int | None = None, first_line: int = 1,
-                    digest: Any = None) -> Generator[Item, None, bool]:
+                    digest: Any = None, fast: Decode | None = None) -> Generator[Item, None, bool]:
     """JSONL items of bytes [start, end) of a plain file (`end` None: to its end), numbered from `first_line`.
 
     The bytes go into one reused buffer and each line is parsed in place (orjson reads a memoryview of
     the buffer), so there is one copy per block and none per line, and memory stays one buffer whatever
     the file size. A file that shrinks while it is read simply ends (no crash, unlike a memory map).
-    Each block also feeds `digest`. Returns True when the range was read to its end.
+    Each block also feeds `digest`. With `fast` (a format's typed decoder, :mod:`advisor.ingest.fastpath`), a
+    line it recognises comes out as its Record, any other line as parsed JSON. Returns True when the range was
+    read to its end.
     """
     loads, buf = orjson.loads, bytearray(BUFFER)
     filled, pos, line = 0, start, first_line - 1
@@ -155,6 +159,10 @@ def _buffered_lines(fh: Any, file: str, start: int = 0, end: int | None = None, 
                         j = filled  # the last line has no newline
                     line += 1
                     if j > i:
+                        if fast is not None and (got := fast(view[i:j], line)) is not None:
+                            yield line, got
+                            i = j + 1
+                            continue
                         try:
                             obj = loads(view[i:j])
                         except orjson.JSONDecodeError:
@@ -179,13 +187,14 @@ def _buffered_lines(fh: Any, file: str, start: int = 0, end: int | None = None, 
         return False
 
 
-def iter_span(path: str | Path, start: int = 0, end: int | None = None, first_line: int = 1) -> Iterator[Item]:
+def iter_span(path: str | Path, start: int = 0, end: int | None = None, first_line: int = 1,
+              fast: Decode | None = None) -> Iterator[Item]:
     """Items of the JSONL lines in bytes [start, end) of a plain file, numbered from `first_line`.
 
-    `start` must be 0 or just after a newline (see :func:`split_lines`).
+    `start` must be 0 or just after a newline (see :func:`split_lines`); `fast` as in :func:`_buffered_lines`.
     """
     with open(path, "rb", buffering=0) as fh:
-        yield from _buffered_lines(fh, str(path), start, end, first_line)
+        yield from _buffered_lines(fh, str(path), start, end, first_line, fast=fast)
 
 
 def split_lines(path: str | Path, size: int) -> list[tuple[int, int, int]]:
@@ -214,10 +223,12 @@ def split_lines(path: str | Path, size: int) -> list[tuple[int, int, int]]:
     return out
 
 
-def iter_items(path: str | Path, digest: FileDigest | None = None) -> Iterator[tuple[int, object]]:
+def iter_items(path: str | Path, digest: FileDigest | None = None,
+               fast: Decode | None = None) -> Iterator[tuple[int, object]]:
     """Yield (line, item) for every non-blank line or document item; malformed ones as ParseError items.
 
-    With `digest`, the file's sha256 is computed from the same reads (see :class:`FileDigest`).
+    With `digest`, the file's sha256 is computed from the same reads (see :class:`FileDigest`). With `fast`,
+    JSON Lines the format's typed decoder recognises come out as Records (see :func:`_buffered_lines`).
     """
     file = str(path)
     if is_parquet(path):  # columnar export: rows stand for lines (the digest is left to sha256_file)
@@ -230,9 +241,9 @@ def iter_items(path: str | Path, digest: FileDigest | None = None) -> Iterator[t
         sink = digest if digest is not None and digest.usable else None
         if not is_document(path):
             if gz:
-                yield from _stream_lines(fh, file)
+                yield from _stream_lines(fh, file, fast)
                 return
-            complete = yield from _buffered_lines(fh, file, digest=sink)
+            complete = yield from _buffered_lines(fh, file, digest=sink, fast=fast)
             if digest is not None:
                 digest.complete = complete
             return
