@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any, Literal
 
+import msgspec
 from pydantic import BaseModel, ConfigDict
 
 from advisor.ingest.common import (
@@ -34,8 +35,21 @@ from advisor.ingest.common import (
     split_metadata,
     tokens,
 )
+from advisor.ingest.fastpath import (
+    UNSET,
+    ChatMessage,
+    Decode,
+    Int64,
+    Number,
+    Raw,
+    Refuse,
+    chat_messages,
+    cost_ok,
+    latency_ok,
+    raw_value,
+)
 from advisor.kernel.errors import ParseError
-from advisor.kernel.record import Feedback, FinishReason, Record, validated
+from advisor.kernel.record import Feedback, FinishReason, Origin, Record, SourceRef, Usage, validated
 
 NAME = "canonical"
 DESCRIPTION = 'advise canonical JSONL (docs/canonical-format.md; "format": "advise")'
@@ -163,3 +177,96 @@ def _build(obj: dict[str, Any], file: str, line: int) -> Record:
 def parse(items: Iterable[Item], file: str) -> Iterator[Record | ParseError]:
     """One Record per line; malformed lines come out as ParseError with file:line."""
     yield from drive(items, file, _build)  # type: ignore[misc]
+
+
+# ------------------------------------------------------------------ typed fast path (see advisor.ingest.fastpath)
+# A canonical line as CanonicalLine reads it, with the narrow types a writer normally uses (a count given as
+# "12", a list of content parts, a non-object metadata: the general path takes the line).
+
+
+class _Usage(msgspec.Struct):
+    input_tokens: Int64 | None = None
+    output_tokens: Int64 | None = None
+    cache_read_tokens: Int64 | None = None
+    cache_write_tokens: Int64 | None = None
+    cache_write_1h_tokens: Int64 | None = None
+    reasoning_tokens: Int64 | None = None
+    origin: Literal["reported", "estimated"] = "reported"
+
+
+class _Line(msgspec.Struct):
+    id: str | Int64 | None = None
+    model: str | None = None
+    timestamp: Number | str | None = None
+    format: str | None = None
+    advise_version: Int64 | None = None
+    provider: str | None = None
+    system: str | None = None
+    messages: list[ChatMessage] = []
+    tools: Raw | Refuse = UNSET
+    response_format: Raw | Refuse = UNSET
+    max_tokens: Int64 | None = None
+    output: str | None = None
+    output_tool_calls: Raw | Refuse = UNSET
+    refusal: str | None = None
+    finish_reason: str | None = None
+    usage: _Usage | None = None
+    cost_usd: Number | None = None
+    latency_ms: Number | None = None
+    status: Literal["ok", "error"] | None = None
+    error: str | None = None
+    batch: bool = False
+    service_tier: str | None = None
+    feedback: Raw | Refuse = UNSET
+    metadata: Raw | Refuse = UNSET
+
+
+def _typed_usage(u: _Usage | None, file: str, line: int) -> Usage | None:
+    """_usage on the typed counts (the same `tokens` checks: a bad count raises, so the line falls back)."""
+    if u is None:
+        return None
+    return Usage(input_tokens=tokens(u.input_tokens, "usage.input_tokens", file, line),
+                 output_tokens=tokens(u.output_tokens, "usage.output_tokens", file, line),
+                 cache_read_tokens=tokens(u.cache_read_tokens, "usage.cache_read_tokens", file, line),
+                 cache_write_tokens=tokens(u.cache_write_tokens, "usage.cache_write_tokens", file, line),
+                 cache_write_1h_tokens=tokens(u.cache_write_1h_tokens, "usage.cache_write_1h_tokens", file, line),
+                 reasoning_tokens=tokens(u.reasoning_tokens, "usage.reasoning_tokens", file, line),
+                 origin=Origin(u.origin))
+
+
+def fast_reader(file: str) -> Decode:
+    """The typed decoder of this file's usual lines (see advisor.ingest.fastpath); None: not that shape."""
+    decode = msgspec.json.Decoder(_Line).decode
+
+    def build(raw: Any, line: int) -> Record | None:
+        try:
+            c = decode(raw)
+            if c.id is None or c.id == "" or not c.model or c.format not in (None, "advise"):
+                return None  # a content-hash id, a missing model, another format: the general path's
+            ts = first_time(file, line, ("timestamp", c.timestamp))
+            meta_raw, tools, fmt = raw_value(c.metadata), raw_value(c.tools), raw_value(c.response_format)
+            calls = raw_value(c.output_tool_calls)
+            latency = None if c.latency_ms is None else float(c.latency_ms)
+            cost = opt_number(c.cost_usd)
+            if (ts is None or not latency_ok(latency) or not cost_ok(cost)
+                    or not isinstance(meta_raw, dict | None) or not isinstance(tools, list | None)
+                    or not isinstance(fmt, dict | None) or not isinstance(calls, list | None)):
+                return None  # an assumed time, a broken value, a shape CanonicalLine refuses
+            inline, messages = chat_messages(c.messages)
+            parts = [t for t in (c.system, inline) if t]
+            meta, meta_feedback = split_metadata(meta_raw)
+            status = c.status or ("error" if c.error else "ok")
+            reason = finish(c.finish_reason, OPENAI_FINISH) or (FinishReason.error if status == "error" else None)
+            return Record(
+                id=str(c.id), source_format=NAME, source=SourceRef(file=file, line=line), timestamp=ts,
+                provider=c.provider, model=c.model, system="\n\n".join(parts) if parts else None,
+                messages=messages, tools=dict_list(tools), response_format=fmt, max_tokens=c.max_tokens,
+                output=c.output, output_tool_calls=dict_list(calls), refusal=c.refusal, finish_reason=reason,
+                usage=_typed_usage(c.usage, file, line), cost_reported=cost, latency_ms=latency, status=status,
+                error=c.error, batch=c.batch, service_tier=c.service_tier,
+                feedback=_feedback(raw_value(c.feedback)) + log_feedback(meta_feedback), metadata=meta,
+            )
+        except Exception:  # noqa: BLE001 - any doubt: the general path decides, with its own error message
+            return None
+
+    return build

@@ -30,14 +30,14 @@ import msgspec
 import orjson
 from msgspec import UNSET, Meta, Raw, UnsetType
 
-from advisor.kernel.record import MAX_LATENCY_MS
+from advisor.ingest.common import dict_list
+from advisor.kernel.record import MAX_LATENCY_MS, Message
 
 Decode = Callable[[Any, int], Any]  # (raw line bytes, line number) -> Record | None
 
 Int64 = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]
 Number = Int64 | float  # what orjson gives for a JSON number that fits 64 bits (larger ints: no match)
 Refuse = UnsetType  # a key the fast path leaves to the general parser: present (even null) → no match
-DECODE_ERRORS = (msgspec.ValidationError, msgspec.DecodeError)
 
 
 def raw_value(raw: Raw | UnsetType) -> Any:
@@ -55,5 +55,39 @@ def cost_ok(value: float | None) -> bool:
     return value is None or (value >= 0 and math.isfinite(value))
 
 
-__all__ = ["DECODE_ERRORS", "UNSET", "Decode", "Int64", "Number", "Raw", "Refuse", "cost_ok", "latency_ok",
-           "raw_value"]
+class ChatMessage(msgspec.Struct):
+    """An OpenAI-shaped chat message, as :func:`advisor.ingest.common.messages_of` reads it."""
+
+    role: str | None = None
+    content: str | None = None  # a list of parts: no match
+    tool_calls: Raw | Refuse = UNSET
+    tool_call_id: str | None = None
+    name: str | None = None
+    function_call: Refuse = UNSET
+
+
+def chat_messages(raw: list[ChatMessage]) -> tuple[str | None, list[Message]]:
+    """`messages_of` on typed messages: system + developer text joined, the other roles mapped the same way."""
+    system: list[str] = []
+    out: list[Message] = []
+    for m in raw:
+        role, text = m.role, m.content or ""
+        if role in ("system", "developer"):
+            if text:
+                system.append(text)
+            continue
+        if role == "function":
+            role = "tool"
+        if role not in ("user", "assistant", "tool"):
+            role = "user"
+        calls = None
+        if m.tool_calls is not UNSET:
+            got = raw_value(m.tool_calls)
+            calls = None if got is None else dict_list(got)
+        out.append(Message(role=role, content=text, tool_calls=calls or None,  # type: ignore[arg-type]
+                           tool_call_id=m.tool_call_id or None, name=m.name or None))
+    return ("\n\n".join(system) if system else None), out
+
+
+__all__ = ["UNSET", "ChatMessage", "Decode", "Int64", "Number", "Raw", "Refuse", "chat_messages",
+           "cost_ok", "latency_ok", "raw_value"]

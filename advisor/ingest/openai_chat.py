@@ -36,9 +36,21 @@ from advisor.ingest.common import (
     split_metadata,
     tokens,
 )
-from advisor.ingest.fastpath import UNSET, Decode, Int64, Number, Raw, Refuse, cost_ok, latency_ok, raw_value
+from advisor.ingest.fastpath import (
+    UNSET,
+    ChatMessage,
+    Decode,
+    Int64,
+    Number,
+    Raw,
+    Refuse,
+    chat_messages,
+    cost_ok,
+    latency_ok,
+    raw_value,
+)
 from advisor.kernel.errors import ParseError
-from advisor.kernel.record import FinishReason, Message, Record, SourceRef, Usage, validated
+from advisor.kernel.record import FinishReason, Record, SourceRef, Usage, validated
 
 NAME = "openai_chat"
 DESCRIPTION = "OpenAI Chat Completions request/response logs ({request, response, ...} per line)"
@@ -165,18 +177,9 @@ def parse(items: Iterable[Item], file: str) -> Iterator[Record | ParseError]:
 # the ones left to it are `Refuse` (present: the general path takes the line).
 
 
-class _RequestMessage(msgspec.Struct):
-    role: str | None = None
-    content: str | None = None  # a list of parts: no match
-    tool_calls: Raw | Refuse = UNSET
-    tool_call_id: str | None = None
-    name: str | None = None
-    function_call: Refuse = UNSET
-
-
 class _Request(msgspec.Struct):
     model: str | None = None
-    messages: list[_RequestMessage] | Refuse = UNSET  # absent: the line's own `messages` (refused below)
+    messages: list[ChatMessage] | Refuse = UNSET  # absent: the line's own `messages` (refused below)
     tools: Raw | Refuse = UNSET
     response_format: Raw | Refuse = UNSET
     max_tokens: Number | None = None
@@ -252,29 +255,6 @@ class _Line(msgspec.Struct):
     cost_usd: Refuse = UNSET
 
 
-def _request_messages(raw: list[_RequestMessage]) -> tuple[str | None, list[Message]]:
-    """common.messages_of on typed messages: system + developer text joined, other roles mapped."""
-    system: list[str] = []
-    out: list[Message] = []
-    for m in raw:
-        role, text = m.role, m.content or ""
-        if role in ("system", "developer"):
-            if text:
-                system.append(text)
-            continue
-        if role == "function":
-            role = "tool"
-        if role not in ("user", "assistant", "tool"):
-            role = "user"
-        calls = None
-        if m.tool_calls is not UNSET:
-            got = raw_value(m.tool_calls)
-            calls = None if got is None else dict_list(got)
-        out.append(Message(role=role, content=text, tool_calls=calls or None,  # type: ignore[arg-type]
-                           tool_call_id=m.tool_call_id or None, name=m.name or None))
-    return ("\n\n".join(system) if system else None), out
-
-
 def fast_reader(file: str) -> Decode:
     """The typed decoder of this file's usual lines (see advisor.ingest.fastpath); None: not that shape."""
     decode = msgspec.json.Decoder(_Line).decode
@@ -298,7 +278,7 @@ def fast_reader(file: str) -> Decode:
             choices = resp.choices or []
             choice = choices[0] if choices else _Choice()
             message = choice.message or _ResponseMessage()
-            system, messages = (None, []) if req.messages is UNSET else _request_messages(req.messages)
+            system, messages = (None, []) if req.messages is UNSET else chat_messages(req.messages)
             meta, meta_feedback = split_metadata(raw_value(obj.metadata))
             meta = {**as_dict(raw_value(req.metadata)), **meta}
             if req.model and resp.model and req.model != resp.model:
