@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import msgspec
+
 from advisor.ingest.common import (
     ANTHROPIC_FINISH,
     Item,
@@ -35,8 +37,9 @@ from advisor.ingest.common import (
     split_metadata,
     tokens,
 )
+from advisor.ingest.fastpath import UNSET, Decode, Int64, Number, Raw, Refuse, cost_ok, latency_ok, raw_value
 from advisor.kernel.errors import ParseError
-from advisor.kernel.record import FinishReason, Record, validated
+from advisor.kernel.record import FinishReason, Message, Record, SourceRef, Usage, validated
 
 NAME = "anthropic"
 DESCRIPTION = "Anthropic Messages request/response logs ({request, response, ...} per line)"
@@ -159,3 +162,119 @@ def record_of(obj: dict[str, Any], file: str, line: int) -> Record:
 def parse(items: Iterable[Item], file: str) -> Iterator[Record | ParseError]:
     """One Record per log line; malformed lines come out as ParseError with file:line."""
     yield from drive(items, file, _build)  # type: ignore[misc]
+
+
+# ------------------------------------------------------------------ typed fast path (see advisor.ingest.fastpath)
+# The usual `{request, response, timestamp, latency_ms, metadata}` line. Every key _build reads is declared; the
+# ones left to it are `Refuse`. The response content is kept Raw and read by _build's own code (blocks, tool
+# calls, thinking), so the output is the same text; a request message with content blocks is left to _build.
+
+
+class _RequestMessage(msgspec.Struct):
+    role: str | None = None
+    content: str | None = None  # blocks (tool_use, tool_result, images): no match
+
+
+class _Request(msgspec.Struct):
+    model: str | None = None
+    system: Raw | Refuse = UNSET
+    messages: list[_RequestMessage] | None = None
+    tools: Raw | Refuse = UNSET
+    max_tokens: Number | None = None
+
+
+class _CacheCreation(msgspec.Struct):
+    ephemeral_5m_input_tokens: Int64 | None = None
+    ephemeral_1h_input_tokens: Int64 | None = None
+
+
+class _Usage(msgspec.Struct):
+    input_tokens: Int64 | None | Refuse = UNSET  # absent and null differ: usage_of needs one of the two keys
+    output_tokens: Int64 | None | Refuse = UNSET
+    cache_read_input_tokens: Int64 | None = None
+    cache_creation_input_tokens: Int64 | None = None
+    cache_creation: _CacheCreation | None = None
+    service_tier: str | None = None
+
+
+def _typed_usage(u: _Usage, file: str, line: int) -> Usage | None:
+    """usage_of on the typed counts (the same `tokens` checks: a bad count raises, so the line falls back)."""
+    if u.input_tokens is UNSET and u.output_tokens is UNSET:
+        return None
+    uncached = tokens(None if u.input_tokens is UNSET else u.input_tokens, "usage.input_tokens", file, line)
+    read = tokens(u.cache_read_input_tokens, "usage.cache_read_input_tokens", file, line)
+    split = u.cache_creation or _CacheCreation()
+    w5 = tokens(split.ephemeral_5m_input_tokens, "usage.cache_creation.ephemeral_5m_input_tokens", file, line)
+    w1h = tokens(split.ephemeral_1h_input_tokens, "usage.cache_creation.ephemeral_1h_input_tokens", file, line)
+    write = (w5 + w1h if u.cache_creation_input_tokens is None else
+             tokens(u.cache_creation_input_tokens, "usage.cache_creation_input_tokens", file, line))
+    return Usage(input_tokens=uncached + read + write,
+                 output_tokens=tokens(None if u.output_tokens is UNSET else u.output_tokens, "usage.output_tokens",
+                                      file, line),
+                 cache_read_tokens=read, cache_write_tokens=write, cache_write_1h_tokens=w1h)
+
+
+class _Response(msgspec.Struct):
+    id: str | None = None
+    model: str | None = None
+    content: Raw | Refuse = UNSET
+    stop_reason: str | None = None
+    usage: _Usage | None = None
+    error: Refuse = UNSET
+
+
+class _Line(msgspec.Struct):
+    request: _Request
+    response: _Response
+    timestamp: Number | str | None = None
+    created_at: Number | str | None = None
+    latency_ms: Number | None = None
+    cost: Number | None | Refuse = UNSET
+    metadata: Raw | Refuse = UNSET
+    feedback: Raw | Refuse = UNSET
+    status_code: Refuse = UNSET
+    error: Refuse = UNSET
+    duration_ms: Refuse = UNSET
+    cost_usd: Refuse = UNSET
+
+
+def fast_reader(file: str) -> Decode:
+    """The typed decoder of this file's usual lines (see advisor.ingest.fastpath); None: not that shape."""
+    decode = msgspec.json.Decoder(_Line).decode
+
+    def build(raw: Any, line: int) -> Record | None:
+        try:
+            obj = decode(raw)
+            req, resp = obj.request, obj.response
+            model = resp.model or req.model
+            if not resp.id or not model:
+                return None  # the general path looks further (line id, line model, a content hash)
+            ts = first_time(file, line, ("timestamp", obj.timestamp), ("created_at", obj.created_at))
+            latency = opt_number(obj.latency_ms)
+            cost = None if obj.cost is UNSET else opt_number(obj.cost)
+            if ts is None or not latency_ok(latency) or not cost_ok(cost):
+                return None  # an assumed time is counted by the general path; a broken value is its error
+            has_output = resp.content is not UNSET
+            blocks = [b for b in as_list(raw_value(resp.content)) if isinstance(b, dict)]
+            meta, meta_feedback = split_metadata(raw_value(obj.metadata))
+            if req.model and resp.model and req.model != resp.model:
+                meta.setdefault("request_model", req.model)
+            if any(b.get("type") in ("thinking", "redacted_thinking") for b in blocks):
+                meta.setdefault("thinking", True)
+            calls = [_tool_call(b) for b in blocks if b.get("type") == "tool_use"]
+            messages = [Message(role=m.role if m.role in ("user", "assistant") else "user",  # type: ignore[arg-type]
+                                content=m.content or "") for m in req.messages or ()]
+            return Record(
+                id=resp.id, source_format=NAME, source=SourceRef(file=file, line=line), timestamp=ts,
+                provider="anthropic", model=model, system=system_text(raw_value(req.system)), messages=messages,
+                tools=dict_list(raw_value(req.tools)), max_tokens=opt_int(req.max_tokens),
+                output=content_text(blocks) if has_output else None, output_tool_calls=calls or None,
+                finish_reason=finish(resp.stop_reason, ANTHROPIC_FINISH),
+                usage=None if resp.usage is None else _typed_usage(resp.usage, file, line), cost_reported=cost,
+                latency_ms=latency, service_tier=None if resp.usage is None else resp.usage.service_tier,
+                feedback=log_feedback(raw_value(obj.feedback), meta_feedback), metadata=meta,
+            )
+        except Exception:  # noqa: BLE001 - any doubt: the general path decides, with its own error message
+            return None
+
+    return build
