@@ -372,8 +372,9 @@ def test_langsmith_js_sdk_post_then_patch_payloads():
 
 # ----------------------------------------------------------------------------- 17.5 format modules stand alone
 
-# A format module may use common helpers and the record model; wrapping another provider's body goes through
-# that format's one public composition function, nothing else.
+# A format module may use common helpers (common.py, and fastpath.py for its typed fast path) and the record model;
+# wrapping another provider's body goes through that format's one public composition function, nothing else.
+SHARED = ("advisor.ingest.common", "advisor.ingest.fastpath")
 COMPOSITION = {("advisor.ingest.openai_chat", "chat_record"), ("advisor.ingest.anthropic", "record_of")}
 
 
@@ -391,7 +392,7 @@ def test_format_modules_import_only_common_helpers():
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("advisor.ingest"):
                 if node.module == "advisor.ingest":  # `from advisor.ingest import anthropic`: check its uses
                     aliases.update({a.asname or a.name: f"advisor.ingest.{a.name}" for a in node.names})
-                elif node.module != "advisor.ingest.common":
+                elif node.module not in SHARED:
                     bad += [f"{name}: {node.module}.{a.name}" for a in node.names
                             if (node.module, a.name) not in COMPOSITION]
         for node in ast.walk(tree):
