@@ -2,7 +2,9 @@
 
 A format is one module with ``NAME``, ``DESCRIPTION``, ``sniff(obj) -> bool`` and
 ``parse(items, file) -> Iterator[Record | ParseError]``; a format whose calls span several
-files (OpenAI Batch input + output) also has ``parse_group([(file, items), ...])``.
+files (OpenAI Batch input + output) also has ``parse_group([(file, items), ...])``; one whose lines usually
+have one shape may add ``fast_reader(file)``, a typed msgspec decoder of that shape that must give the same
+Record as ``parse`` or decline the line (:mod:`advisor.ingest.fastpath`, tests/test_fast_path.py).
 Adding a format = one module + one line below (put it above any format its lines also match).
 """
 
