@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -181,3 +182,23 @@ def test_mutated_lines_read_the_same_by_both_paths(fmt: str, varied: Path, data:
     except (TypeError, orjson.JSONEncodeError):  # 2**64 and beyond: orjson will not write them, json will
         mutated = json.dumps(obj).encode()
     _agree(fmt, [mutated], "mutated.jsonl")
+
+
+class _ToolsLine(msgspec.Struct):
+    tools: msgspec.Raw
+
+
+def test_repeated_tool_schemas_are_decoded_once_and_equal_to_orjson() -> None:
+    from advisor.ingest import fastpath
+
+    Line = _ToolsLine  # noqa: N806
+    line = b'{"tools": [{"type": "function", "function": {"name": "f", "parameters": {"maxItems": 18446744073709551615}}}]}'
+    first = fastpath.shared_value(msgspec.json.decode(line, type=Line).tools)
+    again = fastpath.shared_value(msgspec.json.decode(line, type=Line).tools)
+    assert first == orjson.loads(line)["tools"] and again is first
+    assert fastpath.shared_value(msgspec.UNSET) is None
+    with pytest.MonkeyPatch.context() as mp:  # a memo over its budget starts over instead of growing
+        mp.setattr(fastpath, "_SHARED", fastpath.BoundedMemo(2, budget=200))
+        for i in range(10):
+            fastpath.shared_value(msgspec.json.decode(b'{"tools": [%d]}' % i, type=Line).tools)
+        assert len(fastpath._SHARED) <= 2 and fastpath._SHARED.chars <= 200

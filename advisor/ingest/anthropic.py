@@ -37,7 +37,18 @@ from advisor.ingest.common import (
     split_metadata,
     tokens,
 )
-from advisor.ingest.fastpath import UNSET, Decode, Int64, Number, Raw, Refuse, cost_ok, latency_ok, raw_value
+from advisor.ingest.fastpath import (
+    UNSET,
+    Decode,
+    Int64,
+    Number,
+    Raw,
+    Refuse,
+    cost_ok,
+    latency_ok,
+    raw_value,
+    shared_value,
+)
 from advisor.kernel.errors import ParseError
 from advisor.kernel.record import FinishReason, Message, Record, SourceRef, Usage, validated
 
@@ -267,7 +278,7 @@ def fast_reader(file: str) -> Decode:
             return Record(
                 id=resp.id, source_format=NAME, source=SourceRef(file=file, line=line), timestamp=ts,
                 provider="anthropic", model=model, system=system_text(raw_value(req.system)), messages=messages,
-                tools=dict_list(raw_value(req.tools)), max_tokens=opt_int(req.max_tokens),
+                tools=dict_list(shared_value(req.tools)), max_tokens=opt_int(req.max_tokens),
                 output=content_text(blocks) if has_output else None, output_tool_calls=calls or None,
                 finish_reason=finish(resp.stop_reason, ANTHROPIC_FINISH),
                 usage=None if resp.usage is None else _typed_usage(resp.usage, file, line), cost_reported=cost,

@@ -47,6 +47,7 @@ from advisor.ingest.fastpath import (
     cost_ok,
     latency_ok,
     raw_value,
+    shared_value,
 )
 from advisor.kernel.errors import ParseError
 from advisor.kernel.record import Feedback, FinishReason, Origin, Record, SourceRef, Usage, validated
@@ -244,7 +245,7 @@ def fast_reader(file: str) -> Decode:
             if c.id is None or c.id == "" or not c.model or c.format not in (None, "advise"):
                 return None  # a content-hash id, a missing model, another format: the general path's
             ts = first_time(file, line, ("timestamp", c.timestamp))
-            meta_raw, tools, fmt = raw_value(c.metadata), raw_value(c.tools), raw_value(c.response_format)
+            meta_raw, tools, fmt = raw_value(c.metadata), shared_value(c.tools), raw_value(c.response_format)
             calls = raw_value(c.output_tool_calls)
             latency = None if c.latency_ms is None else float(c.latency_ms)
             cost = opt_number(c.cost_usd)

@@ -32,6 +32,7 @@ from msgspec import UNSET, Meta, Raw, UnsetType
 
 from advisor.ingest.common import dict_list
 from advisor.kernel.record import MAX_LATENCY_MS, Message
+from advisor.metrics.static_prompt import BoundedMemo
 
 Decode = Callable[[Any, int], Any]  # (raw line bytes, line number) -> Record | None
 
@@ -43,6 +44,23 @@ Refuse = UnsetType  # a key the fast path leaves to the general parser: present 
 def raw_value(raw: Raw | UnsetType) -> Any:
     """A Raw-kept JSON value as orjson decodes it (None when the key was absent)."""
     return None if raw is UNSET else orjson.loads(memoryview(raw))  # type: ignore[arg-type]
+
+
+_MISSING = object()
+_SHARED = BoundedMemo(4096)  # JSON text → its decoded value, for values that repeat line after line
+
+
+def shared_value(raw: Raw | UnsetType) -> Any:
+    """`raw_value` for values that repeat across lines (an agent's tool schemas): decoded once per distinct
+    text and the same object handed to every record that has it, so it must be treated as read-only (the
+    analysis only reads tool schemas). Equal to what orjson gives; the memo's text is bounded (BoundedMemo)."""
+    if raw is UNSET:
+        return None
+    key = bytes(raw)  # type: ignore[arg-type]
+    got = _SHARED.get(key, _MISSING)
+    if got is _MISSING:
+        got = _SHARED.put(key, orjson.loads(key), len(key))
+    return got
 
 
 def latency_ok(value: float | None) -> bool:
@@ -90,4 +108,4 @@ def chat_messages(raw: list[ChatMessage]) -> tuple[str | None, list[Message]]:
 
 
 __all__ = ["UNSET", "ChatMessage", "Decode", "Int64", "Number", "Raw", "Refuse", "chat_messages",
-           "cost_ok", "latency_ok", "raw_value"]
+           "cost_ok", "latency_ok", "raw_value", "shared_value"]

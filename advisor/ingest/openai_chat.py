@@ -48,6 +48,7 @@ from advisor.ingest.fastpath import (
     cost_ok,
     latency_ok,
     raw_value,
+    shared_value,
 )
 from advisor.kernel.errors import ParseError
 from advisor.kernel.record import FinishReason, Record, SourceRef, Usage, validated
@@ -289,7 +290,7 @@ def fast_reader(file: str) -> Decode:
             return Record(
                 id=record_id, source_format=source_format, source=SourceRef(file=file, line=line), timestamp=ts,
                 provider="openai", model=model, system=system, messages=messages,
-                tools=dict_list(raw_value(req.tools)),
+                tools=dict_list(shared_value(req.tools)),
                 response_format=fmt if isinstance(fmt, dict) else None,
                 max_tokens=opt_int(req.max_completion_tokens) or opt_int(req.max_tokens),
                 output=message.content, output_tool_calls=dict_list(raw_value(message.tool_calls)),
