@@ -202,3 +202,21 @@ def test_repeated_tool_schemas_are_decoded_once_and_equal_to_orjson() -> None:
         for i in range(10):
             fastpath.shared_value(msgspec.json.decode(b'{"tools": [%d]}' % i, type=Line).tools)
         assert len(fastpath._SHARED) <= 2 and fastpath._SHARED.chars <= 200
+
+
+@pytest.mark.parametrize("fmt", sorted(FAST))
+def test_crlf_bom_blank_lines_and_gzip_read_the_same_with_or_without_the_fast_path(
+        fmt: str, varied: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gzip
+
+    (_, lines), = _varied_lines(varied, fmt)
+    body = b"\xef\xbb\xbf" + b"\r\n".join([*lines[:40], b"", b"   ", *lines[40:80]]) + b"\r\n"
+    plain, packed = tmp_path / "calls.jsonl", tmp_path / "calls.jsonl.gz"
+    plain.write_bytes(body)
+    packed.write_bytes(gzip.compress(body))
+    for path in (plain, packed):
+        fast = list(read_records([path]))
+        monkeypatch.delattr(FORMATS[fmt], "fast_reader")
+        general_records = list(read_records([path]))
+        monkeypatch.undo()
+        assert len(fast) == 80 and fast == general_records
