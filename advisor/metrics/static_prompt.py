@@ -472,6 +472,9 @@ class BoundedMemo(dict):  # type: ignore[type-arg]
         return BoundedMemo, (self.limit, self.budget)
 
 
+_KNOWN_TOOL_TEXTS = BoundedMemo(KNOWN_TOOL_LISTS)  # repr(tools) → tool_texts(tools), for the whole process
+
+
 class StaticPromptAccumulator:
     """Streaming static-prefix detector: `add(record)` per call, `result(...)` once at the end."""
 
@@ -483,7 +486,6 @@ class StaticPromptAccumulator:
         self._families: dict[tuple[str, str], _Family] = {}
         self.overflow = 0
         self._known_keys = BoundedMemo(KNOWN_KEYS)  # (model, system) → family (None: overflow)
-        self._known_tools = BoundedMemo(KNOWN_TOOL_LISTS)  # repr(tools) → tool_texts(tools)
 
     def _family_of(self, record: Record) -> _Family | None:
         """The record's family (by family_key), new if there is room; None when it overflows MAX_FAMILIES.
@@ -503,14 +505,18 @@ class StaticPromptAccumulator:
             self._known_keys.put((record.model, record.system), fam, len(record.system or ""))
         return fam
 
-    def _tool_texts(self, tools: list[dict[str, Any]]) -> list[str]:
+    @staticmethod
+    def _tool_texts(tools: list[dict[str, Any]]) -> list[str]:
         """tool_texts(tools), remembered by the tools' repr: many prompt families (and every new family of a
         templated system prompt) send the same tool schemas, and json.dumps of them costs ~35 µs a time where
-        repr costs ~3. Equal reprs give equal JSON (same keys in the same order, same scalar types)."""
+        repr costs ~3. Equal reprs give equal JSON (same keys in the same order, same scalar types). The memo is
+        the process's, not the accumulator's: a pure function's results stay right across the pieces of the
+        logs one process reads (each piece has its own accumulator; at 1M records a per-piece memo re-serialised
+        every family's tools ~135 times)."""
         key = repr(tools)
-        texts = self._known_tools.get(key)
+        texts = _KNOWN_TOOL_TEXTS.get(key)
         if texts is None:
-            texts = self._known_tools.put(key, tool_texts(tools), len(key))
+            texts = _KNOWN_TOOL_TEXTS.put(key, tool_texts(tools), len(key))
         return texts
 
     def add(self, record: Record) -> None:
@@ -561,10 +567,9 @@ class StaticPromptAccumulator:
                 self._families[key] = fam
         self.overflow += later.overflow
         self._known_keys.clear()
-        self._known_tools.clear()
 
     def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_known_keys": BoundedMemo(KNOWN_KEYS), "_known_tools": BoundedMemo(KNOWN_TOOL_LISTS)}
+        return {**self.__dict__, "_known_keys": BoundedMemo(KNOWN_KEYS)}
 
     # ---- end of stream -------------------------------------------------------------------------
     def _static_tokens(self, fam: _Family) -> tuple[int, str, list[str], dict[str, int]]:
