@@ -403,11 +403,21 @@ def gap_quantiles(gaps: list[float], k: int = GAP_QUANTILES) -> list[float]:
     return sorted_quantiles(sorted(gaps), k)
 
 
+@functools.lru_cache(maxsize=256)
+def _nearest_ranks(n: int, k: int) -> tuple[int, ...]:
+    """The positions of k evenly spaced nearest-rank quantiles in n sorted values (the same for every family of n)."""
+    return tuple(min(n - 1, round(i * (n - 1) / (k - 1))) for i in range(k))
+
+
 def sorted_quantiles(xs: Any, k: int = GAP_QUANTILES) -> list[float]:
     """gap_quantiles of gaps already sorted (a list, or a numpy array: the values come back as Python floats)."""
     if not len(xs):
         return []
-    return [round(float(xs[min(len(xs) - 1, round(i * (len(xs) - 1) / (k - 1)))]), 3) for i in range(k)]
+    ranks = _nearest_ranks(len(xs), k)
+    # A numpy array is read in one take, not 101 scalar indexings (2,000 families made that 0.15 s of CPU at the
+    # end of the run); tolist() gives the same Python floats as float() of each element.
+    picked = xs.take(ranks).tolist() if hasattr(xs, "take") else [xs[r] for r in ranks]
+    return [round(float(v), 3) for v in picked]
 
 
 def resimulate_hit_rate(gap_quantiles_s: list[float], ttl_s: float, volume_factor: float,
