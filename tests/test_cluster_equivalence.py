@@ -176,3 +176,17 @@ def test_label_terms_equal_per_group_sparse_sums(seed: int) -> None:
     want = [_scipy_top_terms(matrix.to_scipy(), rows, [weights[r] for r in rows], vocab, cluster.LABEL_TERMS)
             for rows in groups.values()]
     assert got == want
+
+
+def test_cluster_texts_past_max_unique_same_with_either_product() -> None:
+    """End to end with more than MAX_UNIQUE distinct texts (the tail joins clusters through scipy.sparse):
+    the numpy and the scipy product for the head give the same clusters."""
+    texts = _synthetic(3, 1800, 8000, 25)
+    assert len({cluster._clean(t) for t in texts}) > cluster.MAX_UNIQUE
+    items = [cluster.TextItem(record_id=str(i), text=t, excerpt=t[:40], category="format") for i, t in enumerate(texts)]
+    runs = []
+    for limit in (-1, 10**12):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(cluster, "SCIPY_PRODUCT_FROM", limit)
+            runs.append([(c.label, c.size, [m.record_id for m in c.members]) for c in cluster.cluster_texts(items)])
+    assert runs[0] == runs[1] and len(runs[0]) > 1

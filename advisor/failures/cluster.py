@@ -210,7 +210,8 @@ def cluster_texts(items: list[TextItem], *, scale: float = 1.0,
     labels = [0] if len(head) == 1 else _average_linkage_labels(_cosine_distances(matrix[: len(head)]),
                                                                 distance_threshold)
     if tail:
-        labels += _assign_nearest(matrix, labels, len(head), distance_threshold)
+        # only past MAX_UNIQUE distinct texts: scipy.sparse's products (and its import) pay off there
+        labels += _assign_nearest(matrix.to_scipy(), labels, len(head), distance_threshold)
     groups: dict[int, list[int]] = defaultdict(list)
     for row, lab in enumerate(labels):
         groups[int(lab)].append(row)
@@ -230,11 +231,11 @@ def _clean(text: str) -> str:
 
 
 def _assign_nearest(matrix, labels: list[int], n_head: int, threshold: float) -> list[int]:
-    """Texts beyond MAX_UNIQUE join the nearest head cluster centroid, or start their own."""
+    """Texts beyond MAX_UNIQUE join the nearest head cluster centroid, or start their own (`matrix`: a scipy
+    csr_matrix, all rows)."""
     import numpy as np
     from scipy import sparse
 
-    matrix = matrix.to_scipy()  # only past MAX_UNIQUE distinct texts: the products below are scipy's
     ids = sorted(set(labels))
     # Centroids stay sparse (clusters × terms): dense, a thousand clusters of 20,000 terms are 160 MB, and the
     # analysis of a big log would peak there. Each centroid is the mean of its members' rows, as a product.
