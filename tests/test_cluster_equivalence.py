@@ -73,15 +73,22 @@ def _assert_same(texts: list[str]) -> None:
     assert np.array_equal(got.indices, want.indices)
     assert np.array_equal(got.data, want.data)  # bit for bit, not approximately
     head = got[: cluster.MAX_UNIQUE]
+    assert (head.to_scipy() != want[: cluster.MAX_UNIQUE]).nnz == 0
     if head.shape[0] > 1:
         from sklearn.metrics.pairwise import cosine_distances
 
+        want_dist = cosine_distances(head.to_scipy()).astype("float32")
         dist = cluster._cosine_distances(head)
-        assert np.array_equal(dist, cosine_distances(head).astype("float32"))
+        assert np.array_equal(dist, want_dist)
+        # both ways of taking the product (numpy below SCIPY_PRODUCT_FROM, scipy above) give those bits
+        for limit in (-1, 10**12):
+            with pytest.MonkeyPatch.context() as mp:
+                mp.setattr(cluster, "SCIPY_PRODUCT_FROM", limit)
+                assert np.array_equal(cluster._cosine_distances(head), want_dist)
         _assert_same_linkage(dist)
         for threshold in (cluster.DISTANCE_THRESHOLD, 0.3, 0.95):
             ours = cluster._average_linkage_labels(cluster._cosine_distances(head), threshold)
-            assert ours == _sklearn_labels(head, threshold)
+            assert ours == _sklearn_labels(head.to_scipy(), threshold)
 
 
 def test_example_notes_match_scikit_learn() -> None:
@@ -166,6 +173,20 @@ def test_label_terms_equal_per_group_sparse_sums(seed: int) -> None:
         groups.setdefault(lab, []).append(row)
     weights = rng.integers(1, 9, len(texts)).tolist()
     got = cluster._top_terms(matrix, list(groups.values()), weights, vocab)
-    want = [_scipy_top_terms(matrix, rows, [weights[r] for r in rows], vocab, cluster.LABEL_TERMS)
+    want = [_scipy_top_terms(matrix.to_scipy(), rows, [weights[r] for r in rows], vocab, cluster.LABEL_TERMS)
             for rows in groups.values()]
     assert got == want
+
+
+def test_cluster_texts_past_max_unique_same_with_either_product() -> None:
+    """End to end with more than MAX_UNIQUE distinct texts (the tail joins clusters through scipy.sparse):
+    the numpy and the scipy product for the head give the same clusters."""
+    texts = _synthetic(3, 1800, 8000, 25)
+    assert len({cluster._clean(t) for t in texts}) > cluster.MAX_UNIQUE
+    items = [cluster.TextItem(record_id=str(i), text=t, excerpt=t[:40], category="format") for i, t in enumerate(texts)]
+    runs = []
+    for limit in (-1, 10**12):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(cluster, "SCIPY_PRODUCT_FROM", limit)
+            runs.append([(c.label, c.size, [m.record_id for m in c.members]) for c in cluster.cluster_texts(items)])
+    assert runs[0] == runs[1] and len(runs[0]) > 1

@@ -388,6 +388,21 @@ def test_cache_simulation_on_arrays_equals_the_list_arithmetic() -> None:
         assert sim.gap_quantiles_s == gap_quantiles(gaps)
 
 
+def test_sorted_quantiles_take_equals_the_nearest_rank_formula() -> None:
+    import random
+
+    import numpy as np
+
+    from advisor.metrics.static_prompt import sorted_quantiles
+
+    rnd = random.Random(11)
+    for n in [*range(1, 260), 1000, 4099, 100_003]:
+        xs = np.sort(np.array([rnd.expovariate(1 / 300) for _ in range(n)]))
+        for k in (2, 5, 101):
+            expected = [round(float(xs[min(n - 1, round(i * (n - 1) / (k - 1)))]), 3) for i in range(k)]
+            assert sorted_quantiles(xs, k) == expected == sorted_quantiles(xs.tolist(), k)
+
+
 def test_tool_json_memo_equals_tool_texts() -> None:
     from advisor.metrics.static_prompt import tool_texts
 

@@ -403,11 +403,26 @@ def gap_quantiles(gaps: list[float], k: int = GAP_QUANTILES) -> list[float]:
     return sorted_quantiles(sorted(gaps), k)
 
 
+@functools.lru_cache(maxsize=256)
+def _nearest_ranks(n: int, k: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """k evenly spaced nearest-rank quantiles of n sorted values, as (the distinct positions, ascending; for each
+    quantile, which of them): the same for every family of n, and a family with fewer than k gaps repeats them."""
+    ranks = [min(n - 1, round(i * (n - 1) / (k - 1))) for i in range(k)]
+    distinct = sorted(set(ranks))
+    where = {r: j for j, r in enumerate(distinct)}
+    return tuple(distinct), tuple(where[r] for r in ranks)
+
+
 def sorted_quantiles(xs: Any, k: int = GAP_QUANTILES) -> list[float]:
     """gap_quantiles of gaps already sorted (a list, or a numpy array: the values come back as Python floats)."""
     if not len(xs):
         return []
-    return [round(float(xs[min(len(xs) - 1, round(i * (len(xs) - 1) / (k - 1)))]), 3) for i in range(k)]
+    distinct, which = _nearest_ranks(len(xs), k)
+    # A numpy array is read in one take, not 101 scalar indexings, and each distinct value is rounded once (2,000
+    # families made these 0.2 s of CPU at the end of the run); tolist() gives the same floats as float() of each.
+    picked = xs.take(distinct).tolist() if hasattr(xs, "take") else [xs[r] for r in distinct]
+    rounded = [round(float(v), 3) for v in picked]
+    return [rounded[j] for j in which]
 
 
 def resimulate_hit_rate(gap_quantiles_s: list[float], ttl_s: float, volume_factor: float,
