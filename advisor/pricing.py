@@ -219,47 +219,9 @@ def load_price_file(path: str | Path) -> dict[str, ModelPrice]:
 # ---------------------------------------------------------------------------------------------
 
 
-def defer_genai_prices_init() -> None:
-    """Make ``genai_prices`` importable without running its ``__init__`` until a name defined there is used.
-
-    The package's ``__init__`` imports its online price updater (httpx2, asyncio, ssl …: ~40 ms of CPU per
-    `advise analyze`), which advise never starts; advise reads only the submodules ``data``, ``data_snapshot``
-    and ``types``. So the package module is created from its spec without executing it, and executed in place
-    the first time anything reads a name the ``__init__`` defines (``calc_price``, ``__version__``,
-    ``UpdatePrices``…): to other code it is the same package, only later. Submodules import as usual. No-op
-    when genai_prices is already imported. tests/test_pricing.py checks both halves.
-    """
-    import importlib.util
-    import sys
-
-    if "genai_prices" in sys.modules:
-        return
-    spec = importlib.util.find_spec("genai_prices")
-    if spec is None or spec.loader is None or not spec.submodule_search_locations:  # pragma: no cover
-        return
-    module = importlib.util.module_from_spec(spec)
-    state = {"done": False}
-
-    def __getattr__(name: str) -> Any:  # noqa: N807 - the module-level hook (PEP 562)
-        if not state["done"]:
-            public = not name.startswith("__")
-            if public and importlib.util.find_spec(f"genai_prices.{name}") is not None:
-                raise AttributeError(name)  # a submodule not imported yet: the import system loads it
-            if public or name in ("__version__", "__all__"):
-                state["done"] = True
-                spec.loader.exec_module(module)  # the real __init__, run in this same module object
-                if name in module.__dict__:
-                    return module.__dict__[name]
-        raise AttributeError(f"module 'genai_prices' has no attribute {name!r}")
-
-    module.__getattr__ = __getattr__  # type: ignore[attr-defined]
-    sys.modules["genai_prices"] = module
-
-
 @functools.cache
 def _snapshot() -> Any:
     """The price snapshot bundled in the genai-prices wheel; its online updater is never started."""
-    defer_genai_prices_init()
     from genai_prices.data import providers
     from genai_prices.data_snapshot import DataSnapshot
 
@@ -281,7 +243,6 @@ def snapshot_date() -> str:
     start dates, "verified on" notes) that is not after the day the data file was installed —
     later dates are announced future price changes, which still apply to requests on those days.
     """
-    defer_genai_prices_init()
     import genai_prices.data as data_mod
     from genai_prices.types import ConditionalPrice
 

@@ -159,38 +159,6 @@ def test_agrees_with_genai_prices_own_calculator(book: PriceBook) -> None:
     assert ours == pytest.approx(float(theirs.total_price), abs=1e-12)
 
 
-def test_genai_prices_init_is_deferred_until_a_package_name_is_used() -> None:
-    """advise reads the bundled snapshot without genai_prices' __init__ (its online updater imports httpx2);
-    the package still works in full once something asks for a name its __init__ defines."""
-    import subprocess
-    import sys
-
-    code = """
-import sys
-from advisor.pricing import PriceBook, snapshot_date
-book = PriceBook()
-price = book.lookup("claude-sonnet-4-5", "anthropic")
-snapshot_date()
-from genai_prices import data  # a submodule: still no __init__
-assert data.providers
-assert "genai_prices.update_prices" not in sys.modules and "httpx2" not in sys.modules, "updater imported"
-import genai_prices
-assert genai_prices.data is data
-usage = genai_prices.Usage(input_tokens=1000, output_tokens=10)  # runs the real __init__ in place
-assert "genai_prices.update_prices" in sys.modules
-from genai_prices import UpdatePrices, calc_price, __version__
-assert sorted(genai_prices.__all__) == sorted(["Usage", "calc_price", "UpdatePrices", "wait_prices_updated_sync",
-                                              "wait_prices_updated_async", "__version__"])
-total = calc_price(usage, "claude-sonnet-4-5", provider_id="anthropic").total_price
-print(total, __version__)
-"""
-    deferred = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    plain = subprocess.run([sys.executable, "-c", "import genai_prices as g; print(g.calc_price(g.Usage("
-                            "input_tokens=1000, output_tokens=10), 'claude-sonnet-4-5', provider_id='anthropic')"
-                            ".total_price, g.__version__)"], capture_output=True, text=True, check=True).stdout
-    assert deferred == plain and deferred.strip()
-
-
 # --- user price file --------------------------------------------------------------------------
 
 def test_user_file_overrides_and_prices_self_hosted(fixtures) -> None:  # type: ignore[no-untyped-def]
