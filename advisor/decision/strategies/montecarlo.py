@@ -75,50 +75,6 @@ def _failures(p: TrafficProfile, rng: np.random.Generator) -> dict[str, float]:
             "schema_share": schema / f}
 
 
-def percentiles(values: np.ndarray, qs: list[float]) -> list[float]:
-    """``np.percentile(values, qs)`` (linear, 1-D float) as floats, with numpy's own partition and interpolation.
-
-    numpy's percentile and median look up ``np.ma`` on the way (np.unique, the NaN check), which imports
-    numpy.ma: ~35 ms of CPU per `advise analyze`, for six order statistics. This does the same steps: the
-    virtual index (n − 1)·q/100, a partition of a copy with the same kth list (so equal values, -0.0 and 0.0
-    included, land where numpy puts them), and numpy's _lerp; NaN in the input gives NaN.
-    tests/test_montecarlo_percentiles.py pins it to numpy bit for bit.
-    """
-    n = len(values)
-    at: list[tuple[int, int, float]] = []
-    for q in qs:
-        v = (n - 1) * (q / 100)
-        lo = math.floor(v)
-        if v >= n - 1:
-            lo = hi = -1
-        else:
-            hi = lo + 1
-        at.append((lo, hi, v - lo))
-    part = values.copy()
-    part.partition(np.array(sorted({0, -1, *(i for lo, hi, _ in at for i in (lo, hi))}), dtype=np.intp))
-    if math.isnan(part[-1]):
-        return [math.nan] * len(qs)
-    out = []
-    for lo, hi, t in at:
-        a, b = part[lo], part[hi]
-        diff = b - a
-        out.append(float(b - diff * (1 - t)) if t >= 0.5 else float(a + diff * t))
-    return out
-
-
-def median(values: np.ndarray) -> float:
-    """``np.median(values)`` for a 1-D float array, without numpy's np.ma lookup (see :func:`percentiles`)."""
-    n = len(values)
-    kth = [n // 2 - 1, n // 2] if n % 2 == 0 else [(n - 1) // 2]
-    part = np.partition(values, [*kth, -1])
-    if math.isnan(part[-1]):
-        return math.nan
-    # numpy's mean of the middle one or two: a sum that starts from +0.0, then divided by the count
-    if n % 2:
-        return 0.0 + float(part[n // 2])
-    return (0.0 + float(part[n // 2 - 1]) + float(part[n // 2])) / 2
-
-
 class _Days:
     """The logged days with requests, as arrays: what every draw's resample reads (built once per run)."""
 
@@ -183,11 +139,11 @@ def run_monte_carlo(p: TrafficProfile, a: Assumptions, keys: list[str], samples:
     stats: dict[str, Stats] = {}
     for j, k in enumerate(live):
         finite = np.where(np.isfinite(pays[k]), pays[k], NEVER)
-        pay_lo, pay_hi = percentiles(finite, [10, 90])
-        stats[k] = Stats(net=(percentiles(nets[k], [10])[0], percentiles(nets[k], [90])[0]),
-                         monthly=(percentiles(months[k], [10])[0], percentiles(months[k], [90])[0]),
+        pay_lo, pay_hi = (float(x) for x in np.percentile(finite, [10, 90]))
+        stats[k] = Stats(net=(float(np.percentile(nets[k], 10)), float(np.percentile(nets[k], 90))),
+                         monthly=(float(np.percentile(months[k], 10)), float(np.percentile(months[k], 90))),
                          payback=(None if pay_lo >= NEVER else pay_lo, None if pay_hi >= NEVER else pay_hi),
-                         median_net=median(nets[k]), p_positive=float((nets[k] > 0).mean()),
+                         median_net=float(np.median(nets[k])), p_positive=float((nets[k] > 0).mean()),
                          p_payback_30=float((pays[k] <= 30).mean()), p_best=float((best == j).mean()))
     n_days = len([d for d in p.days if d.requests > 0])
     basis = (f"80% interval (10th–90th percentile) of {samples} Monte Carlo draws (seed {seed}): priors from their "
