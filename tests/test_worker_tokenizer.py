@@ -1,9 +1,8 @@
 """Forked workers inherit the parent's tokenizer instead of each building it again (~0.3 s of CPU apiece).
 
 advisor.scan._workers loads o200k_base before the pool forks (advisor.tokens.warm_encodings); the support
-example's Anthropic lines carry no usage, so every worker counts tokens. advisor.tokens.seed_encoding (run once
-per process and encoding, on get_encoding's load path) is wrapped to record the process that loads: only the
-parent may.
+example's Anthropic lines carry no usage, so every worker counts tokens. tiktoken's Encoding constructor is
+wrapped to record the process that runs it: only the parent may.
 """
 
 from __future__ import annotations
@@ -29,24 +28,27 @@ def _fresh_token_caches() -> None:
 
 
 def test_workers_do_not_rebuild_the_encoding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import tiktoken.core
+
     log = tmp_path / "anthropic.jsonl"
     with gzip.open(EXAMPLES / "support" / "anthropic.jsonl.gz", "rb") as fin, open(log, "wb") as fout:
         shutil.copyfileobj(fin, fout)
-    loaded = tmp_path / "loaded.txt"
-    original = tokens.seed_encoding
+    built = tmp_path / "built.txt"
+    original = tiktoken.core.Encoding.__init__
 
-    def recording(name: str, directory: Path | None = None) -> tokens.SeedResult:
-        with open(loaded, "a") as fh:
-            fh.write(f"{os.getpid()}:{name}\n")
-        return original(name, directory)
+    def recording(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        with open(built, "a") as fh:
+            fh.write(f"{os.getpid()}\n")
+        original(self, *args, **kwargs)
 
     _fresh_token_caches()
-    monkeypatch.setattr(tokens, "seed_encoding", recording)
+    monkeypatch.setattr(tiktoken.core.Encoding, "__init__", recording)
     try:
         two = json.loads(analysis_json(analyze_logs([log], jobs=2, chunk_bytes=64 << 10)))
     finally:
         monkeypatch.undo()
-    assert loaded.read_text().split() == [f"{os.getpid()}:o200k_base"]  # once, in this process
+        _fresh_token_caches()  # the recorded Encoding must not serve later tests
+    assert built.read_text().split() == [str(os.getpid())]  # once, in this process
     one = json.loads(analysis_json(analyze_logs([log], jobs=1, chunk_bytes=64 << 10)))
     two.pop("generated_at"), one.pop("generated_at")
     assert two == one
