@@ -301,9 +301,6 @@ def _workers(jobs: int, proto: Pass, strict: bool, units: list[Any]) -> Iterator
     warm = getattr(proto.settings.book, "warm", None)
     if warm is not None:
         warm()  # workers inherit the loaded price data instead of each loading it
-    from advisor.tokens import warm_encodings
-
-    warm_encodings()  # and the tokenizer (records without usage are counted in the workers)
     pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=_init_worker)
     try:
         # submit, not map: map's iterator cancels the pending futures when an error leaves it, and on Python

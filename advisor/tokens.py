@@ -293,14 +293,6 @@ def get_encoding(name: str) -> tiktoken.Encoding:
     return enc
 
 
-def warm_encodings(names: Sequence[str] = (ESTIMATE_ENCODING,)) -> None:
-    """Load encodings now, before worker processes fork, so that they inherit them instead of each paying
-    ~0.3 s of CPU to parse the rank file and build tiktoken's core. o200k_base is the one nearly every analysis
-    needs (every non-OpenAI model and current OpenAI models, and the parent counts static prefixes with it)."""
-    for name in names:
-        get_encoding(name)
-
-
 # ---------------------------------------------------------------------------------------------
 # counting
 # ---------------------------------------------------------------------------------------------
