@@ -40,12 +40,12 @@ from advisor.ingest.common import (
 from advisor.ingest.fastpath import (
     UNSET,
     Decode,
+    Envelope,
     Int64,
     Number,
     Raw,
     Refuse,
-    cost_ok,
-    latency_ok,
+    envelope_values,
     raw_value,
     shared_value,
 )
@@ -234,19 +234,9 @@ class _Response(msgspec.Struct):
     error: Refuse = UNSET
 
 
-class _Line(msgspec.Struct):
+class _Line(Envelope, kw_only=True):
     request: _Request
     response: _Response
-    timestamp: Number | str | None = None
-    created_at: Number | str | None = None
-    latency_ms: Number | None = None
-    cost: Number | None | Refuse = UNSET
-    metadata: Raw | Refuse = UNSET
-    feedback: Raw | Refuse = UNSET
-    status_code: Refuse = UNSET
-    error: Refuse = UNSET
-    duration_ms: Refuse = UNSET
-    cost_usd: Refuse = UNSET
 
 
 def fast_reader(file: str) -> Decode:
@@ -260,11 +250,10 @@ def fast_reader(file: str) -> Decode:
             model = resp.model or req.model
             if not resp.id or not model:
                 return None  # the general path looks further (line id, line model, a content hash)
-            ts = first_time(file, line, ("timestamp", obj.timestamp), ("created_at", obj.created_at))
-            latency = opt_number(obj.latency_ms)
-            cost = None if obj.cost is UNSET else opt_number(obj.cost)
-            if ts is None or not latency_ok(latency) or not cost_ok(cost):
-                return None  # an assumed time is counted by the general path; a broken value is its error
+            got = envelope_values(obj, file, line)
+            if got is None:
+                return None  # an assumed time (counted by the general path) or a value it rejects
+            ts, latency, cost = got
             has_output = resp.content is not UNSET
             blocks = [b for b in as_list(raw_value(resp.content)) if isinstance(b, dict)]
             meta, meta_feedback = split_metadata(raw_value(obj.metadata))

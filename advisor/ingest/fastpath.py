@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, Any
 
 import msgspec
 import orjson
 from msgspec import UNSET, Meta, Raw, UnsetType
 
-from advisor.ingest.common import dict_list
+from advisor.ingest.common import dict_list, first_time, opt_number
 from advisor.kernel.record import MAX_LATENCY_MS, Message
 from advisor.metrics.static_prompt import BoundedMemo
 
@@ -73,6 +74,35 @@ def cost_ok(value: float | None) -> bool:
     return value is None or (value >= 0 and math.isfinite(value))
 
 
+class Envelope(msgspec.Struct, kw_only=True):
+    """The `{request, response, timestamp, latency_ms, metadata, ...}` line around a provider's bodies, as the
+    OpenAI chat and Anthropic parsers read it: a subclass adds the typed `request` and `response`. The status,
+    error and the alternative spellings (duration_ms, cost_usd) are left to the general parsers."""
+
+    timestamp: Number | str | None = None
+    created_at: Number | str | None = None
+    latency_ms: Number | None = None
+    cost: Number | None | Refuse = UNSET
+    metadata: Raw | Refuse = UNSET
+    feedback: Raw | Refuse = UNSET
+    status_code: Refuse = UNSET
+    error: Refuse = UNSET
+    duration_ms: Refuse = UNSET
+    cost_usd: Refuse = UNSET
+
+
+def envelope_values(line_obj: Envelope, file: str, line: int,
+                    *times: tuple[str, Any]) -> tuple[datetime, float | None, float | None] | None:
+    """(time, latency ms, cost) of an envelope as the general parsers read them (`times`: later time fields to
+    try, e.g. the response's `created`), or None where they would assume a time or reject a value."""
+    ts = first_time(file, line, ("timestamp", line_obj.timestamp), ("created_at", line_obj.created_at), *times)
+    latency = opt_number(line_obj.latency_ms)
+    cost = None if line_obj.cost is UNSET else opt_number(line_obj.cost)
+    if ts is None or not latency_ok(latency) or not cost_ok(cost):
+        return None
+    return ts, latency, cost
+
+
 class ChatMessage(msgspec.Struct):
     """An OpenAI-shaped chat message, as :func:`advisor.ingest.common.messages_of` reads it."""
 
@@ -107,5 +137,5 @@ def chat_messages(raw: list[ChatMessage]) -> tuple[str | None, list[Message]]:
     return ("\n\n".join(system) if system else None), out
 
 
-__all__ = ["UNSET", "ChatMessage", "Decode", "Int64", "Number", "Raw", "Refuse", "chat_messages",
+__all__ = ["UNSET", "ChatMessage", "Envelope", "envelope_values", "Decode", "Int64", "Number", "Raw", "Refuse", "chat_messages",
            "cost_ok", "latency_ok", "raw_value", "shared_value"]

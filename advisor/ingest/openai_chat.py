@@ -40,13 +40,13 @@ from advisor.ingest.fastpath import (
     UNSET,
     ChatMessage,
     Decode,
+    Envelope,
     Int64,
     Number,
     Raw,
     Refuse,
     chat_messages,
-    cost_ok,
-    latency_ok,
+    envelope_values,
     raw_value,
     shared_value,
 )
@@ -240,20 +240,10 @@ class _Response(msgspec.Struct):
     prompt_filter_results: Refuse = UNSET
 
 
-class _Line(msgspec.Struct):
+class _Line(Envelope, kw_only=True):
     request: _Request
     response: _Response
-    timestamp: Number | str | None = None
-    created_at: Number | str | None = None
-    latency_ms: Number | None = None
-    cost: Number | None | Refuse = UNSET
-    metadata: Raw | Refuse = UNSET
-    feedback: Raw | Refuse = UNSET
     messages: Refuse = UNSET
-    status_code: Refuse = UNSET
-    error: Refuse = UNSET
-    duration_ms: Refuse = UNSET
-    cost_usd: Refuse = UNSET
 
 
 def fast_reader(file: str) -> Decode:
@@ -268,14 +258,10 @@ def fast_reader(file: str) -> Decode:
             record_id, model = resp.id, resp.model or req.model
             if not record_id or not model:
                 return None  # the general path looks further (line id, line model, a content hash)
-            ts = first_time(file, line, ("timestamp", obj.timestamp), ("created_at", obj.created_at),
-                            ("response.created", resp.created))
-            if ts is None:
-                return None  # an assumed time is counted by the general path
-            latency = opt_number(obj.latency_ms)
-            cost = None if obj.cost is UNSET else opt_number(obj.cost)
-            if not latency_ok(latency) or not cost_ok(cost):
-                return None
+            got = envelope_values(obj, file, line, ("response.created", resp.created))
+            if got is None:
+                return None  # an assumed time (counted by the general path) or a value it rejects
+            ts, latency, cost = got
             choices = resp.choices or []
             choice = choices[0] if choices else _Choice()
             message = choice.message or _ResponseMessage()
