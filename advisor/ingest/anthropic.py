@@ -48,6 +48,7 @@ from advisor.ingest.fastpath import (
     envelope_values,
     raw_value,
     shared_value,
+    unset_none,
 )
 from advisor.kernel.errors import ParseError
 from advisor.kernel.record import FinishReason, Message, Record, SourceRef, Usage, validated
@@ -65,18 +66,24 @@ def usage_of(usage: Any, file: str, line: int) -> dict[str, int] | None:
     """Anthropic usage → Usage fields: input = uncached + cache reads + cache writes."""
     if not isinstance(usage, dict) or not any(k in usage for k in ("input_tokens", "output_tokens")):
         return None
-    uncached = tokens(usage.get("input_tokens"), "usage.input_tokens", file, line)
-    read = tokens(usage.get("cache_read_input_tokens"), "usage.cache_read_input_tokens", file, line)
     split = as_dict(usage.get("cache_creation"))
-    w5 = tokens(split.get("ephemeral_5m_input_tokens"), "usage.cache_creation.ephemeral_5m_input_tokens", file, line)
-    w1h = tokens(split.get("ephemeral_1h_input_tokens"), "usage.cache_creation.ephemeral_1h_input_tokens", file, line)
-    if usage.get("cache_creation_input_tokens") is not None:
-        write = tokens(usage.get("cache_creation_input_tokens"), "usage.cache_creation_input_tokens", file, line)
-    else:
-        write = w5 + w1h
+    return usage_fields(usage.get("input_tokens"), usage.get("output_tokens"), usage.get("cache_read_input_tokens"),
+                        split.get("ephemeral_5m_input_tokens"), split.get("ephemeral_1h_input_tokens"),
+                        usage.get("cache_creation_input_tokens"), file, line)
+
+
+def usage_fields(uncached: Any, output: Any, read: Any, w5: Any, w1h: Any, write: Any, file: str,
+                 line: int) -> dict[str, int]:
+    """The counts of an Anthropic usage → Usage fields (each through `tokens`; the writes are the reported total,
+    else the 5-minute + 1-hour split). Shared by usage_of and the typed fast path."""
+    uncached = tokens(uncached, "usage.input_tokens", file, line)
+    read = tokens(read, "usage.cache_read_input_tokens", file, line)
+    w5 = tokens(w5, "usage.cache_creation.ephemeral_5m_input_tokens", file, line)
+    w1h = tokens(w1h, "usage.cache_creation.ephemeral_1h_input_tokens", file, line)
+    write = w5 + w1h if write is None else tokens(write, "usage.cache_creation_input_tokens", file, line)
     return {
         "input_tokens": uncached + read + write,
-        "output_tokens": tokens(usage.get("output_tokens"), "usage.output_tokens", file, line),
+        "output_tokens": tokens(output, "usage.output_tokens", file, line),
         "cache_read_tokens": read,
         "cache_write_tokens": write,
         "cache_write_1h_tokens": w1h,
@@ -209,20 +216,13 @@ class _Usage(msgspec.Struct):
 
 
 def _typed_usage(u: _Usage, file: str, line: int) -> Usage | None:
-    """usage_of on the typed counts (the same `tokens` checks: a bad count raises, so the line falls back)."""
+    """usage_of on the typed counts (a bad count raises, so the line falls back)."""
     if u.input_tokens is UNSET and u.output_tokens is UNSET:
         return None
-    uncached = tokens(None if u.input_tokens is UNSET else u.input_tokens, "usage.input_tokens", file, line)
-    read = tokens(u.cache_read_input_tokens, "usage.cache_read_input_tokens", file, line)
     split = u.cache_creation or _CacheCreation()
-    w5 = tokens(split.ephemeral_5m_input_tokens, "usage.cache_creation.ephemeral_5m_input_tokens", file, line)
-    w1h = tokens(split.ephemeral_1h_input_tokens, "usage.cache_creation.ephemeral_1h_input_tokens", file, line)
-    write = (w5 + w1h if u.cache_creation_input_tokens is None else
-             tokens(u.cache_creation_input_tokens, "usage.cache_creation_input_tokens", file, line))
-    return Usage(input_tokens=uncached + read + write,
-                 output_tokens=tokens(None if u.output_tokens is UNSET else u.output_tokens, "usage.output_tokens",
-                                      file, line),
-                 cache_read_tokens=read, cache_write_tokens=write, cache_write_1h_tokens=w1h)
+    return Usage(**usage_fields(unset_none(u.input_tokens), unset_none(u.output_tokens), u.cache_read_input_tokens,
+                                split.ephemeral_5m_input_tokens, split.ephemeral_1h_input_tokens,
+                                u.cache_creation_input_tokens, file, line))
 
 
 class _Response(msgspec.Struct):

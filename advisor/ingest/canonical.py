@@ -44,8 +44,6 @@ from advisor.ingest.fastpath import (
     Raw,
     Refuse,
     chat_messages,
-    cost_ok,
-    latency_ok,
     raw_value,
     shared_value,
 )
@@ -109,13 +107,14 @@ def sniff(obj: dict) -> bool:
             and not any(k in obj for k in _WRAPPERS))
 
 
-def _usage(u: CanonicalUsage | None, file: str, line: int) -> dict[str, Any] | None:
+def _usage(u: CanonicalUsage | _Usage | None, file: str, line: int) -> dict[str, Any] | None:
+    """Usage fields of a canonical line's usage (the pydantic model or the fast path's struct: same names)."""
     if u is None:
         return None
     fields = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
               "reasoning_tokens")
     out: dict[str, Any] = {f: tokens(getattr(u, f), f"usage.{f}", file, line) for f in fields}
-    out["origin"] = u.origin
+    out["origin"] = Origin(u.origin)
     return out
 
 
@@ -222,19 +221,6 @@ class _Line(msgspec.Struct):
     metadata: Raw | Refuse = UNSET
 
 
-def _typed_usage(u: _Usage | None, file: str, line: int) -> Usage | None:
-    """_usage on the typed counts (the same `tokens` checks: a bad count raises, so the line falls back)."""
-    if u is None:
-        return None
-    return Usage(input_tokens=tokens(u.input_tokens, "usage.input_tokens", file, line),
-                 output_tokens=tokens(u.output_tokens, "usage.output_tokens", file, line),
-                 cache_read_tokens=tokens(u.cache_read_tokens, "usage.cache_read_tokens", file, line),
-                 cache_write_tokens=tokens(u.cache_write_tokens, "usage.cache_write_tokens", file, line),
-                 cache_write_1h_tokens=tokens(u.cache_write_1h_tokens, "usage.cache_write_1h_tokens", file, line),
-                 reasoning_tokens=tokens(u.reasoning_tokens, "usage.reasoning_tokens", file, line),
-                 origin=Origin(u.origin))
-
-
 def fast_reader(file: str) -> Decode:
     """The typed decoder of this file's usual lines (see advisor.ingest.fastpath); None: not that shape."""
     decode = msgspec.json.Decoder(_Line).decode
@@ -249,11 +235,11 @@ def fast_reader(file: str) -> Decode:
             calls = raw_value(c.output_tool_calls)
             latency = None if c.latency_ms is None else float(c.latency_ms)
             cost = opt_number(c.cost_usd)
-            if (ts is None or not latency_ok(latency) or not cost_ok(cost)
-                    or not isinstance(meta_raw, dict | None) or not isinstance(tools, list | None)
+            if (ts is None or not isinstance(meta_raw, dict | None) or not isinstance(tools, list | None)
                     or not isinstance(fmt, dict | None) or not isinstance(calls, list | None)):
-                return None  # an assumed time, a broken value, a shape CanonicalLine refuses
+                return None  # an assumed time or a shape CanonicalLine refuses (a broken value: Record raises)
             inline, messages = chat_messages(c.messages)
+            fields = _usage(c.usage, file, line)
             parts = [t for t in (c.system, inline) if t]
             meta, meta_feedback = split_metadata(meta_raw)
             status = c.status or ("error" if c.error else "ok")
@@ -263,7 +249,7 @@ def fast_reader(file: str) -> Decode:
                 provider=c.provider, model=c.model, system="\n\n".join(parts) if parts else None,
                 messages=messages, tools=dict_list(tools), response_format=fmt, max_tokens=c.max_tokens,
                 output=c.output, output_tool_calls=dict_list(calls), refusal=c.refusal, finish_reason=reason,
-                usage=_typed_usage(c.usage, file, line), cost_reported=cost, latency_ms=latency, status=status,
+                usage=None if fields is None else Usage(**fields), cost_reported=cost, latency_ms=latency, status=status,
                 error=c.error, batch=c.batch, service_tier=c.service_tier,
                 feedback=_feedback(raw_value(c.feedback)) + log_feedback(meta_feedback), metadata=meta,
             )

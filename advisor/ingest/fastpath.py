@@ -22,7 +22,6 @@ from typed fields skips the dict lookups, type checks and the second validation 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
@@ -32,7 +31,7 @@ import orjson
 from msgspec import UNSET, Meta, Raw, UnsetType
 
 from advisor.ingest.common import dict_list, first_time, opt_number
-from advisor.kernel.record import MAX_LATENCY_MS, Message
+from advisor.kernel.record import Message
 from advisor.metrics.static_prompt import BoundedMemo
 
 Decode = Callable[[Any, int], Any]  # (raw line bytes, line number) -> Record | None
@@ -40,6 +39,11 @@ Decode = Callable[[Any, int], Any]  # (raw line bytes, line number) -> Record | 
 Int64 = Annotated[int, Meta(ge=-(2**63), le=2**63 - 1)]
 Number = Int64 | float  # what orjson gives for a JSON number that fits 64 bits (larger ints: no match)
 Refuse = UnsetType  # a key the fast path leaves to the general parser: present (even null) → no match
+
+
+def unset_none(value: Any) -> Any:
+    """An absent key (UNSET) as the general parsers see it with `dict.get`: None."""
+    return None if value is UNSET else value
 
 
 def raw_value(raw: Raw | UnsetType) -> Any:
@@ -64,16 +68,6 @@ def shared_value(raw: Raw | UnsetType) -> Any:
     return got
 
 
-def latency_ok(value: float | None) -> bool:
-    """The Record's latency rule (0 ≤ ms ≤ one day, finite), checked before building it directly."""
-    return value is None or 0 <= value <= MAX_LATENCY_MS
-
-
-def cost_ok(value: float | None) -> bool:
-    """The Record's cost rule (finite, ≥ 0)."""
-    return value is None or (value >= 0 and math.isfinite(value))
-
-
 class Envelope(msgspec.Struct, kw_only=True):
     """The `{request, response, timestamp, latency_ms, metadata, ...}` line around a provider's bodies, as the
     OpenAI chat and Anthropic parsers read it: a subclass adds the typed `request` and `response`. The status,
@@ -94,11 +88,12 @@ class Envelope(msgspec.Struct, kw_only=True):
 def envelope_values(line_obj: Envelope, file: str, line: int,
                     *times: tuple[str, Any]) -> tuple[datetime, float | None, float | None] | None:
     """(time, latency ms, cost) of an envelope as the general parsers read them (`times`: later time fields to
-    try, e.g. the response's `created`), or None where they would assume a time or reject a value."""
+    try, e.g. the response's `created`), or None where they would assume a time. The ranges of latency and
+    cost are the Record's own rules: a value out of range makes the Record raise, and the line falls back."""
     ts = first_time(file, line, ("timestamp", line_obj.timestamp), ("created_at", line_obj.created_at), *times)
     latency = opt_number(line_obj.latency_ms)
     cost = None if line_obj.cost is UNSET else opt_number(line_obj.cost)
-    if ts is None or not latency_ok(latency) or not cost_ok(cost):
+    if ts is None:
         return None
     return ts, latency, cost
 
@@ -137,5 +132,5 @@ def chat_messages(raw: list[ChatMessage]) -> tuple[str | None, list[Message]]:
     return ("\n\n".join(system) if system else None), out
 
 
-__all__ = ["UNSET", "ChatMessage", "Envelope", "envelope_values", "Decode", "Int64", "Number", "Raw", "Refuse", "chat_messages",
-           "cost_ok", "latency_ok", "raw_value", "shared_value"]
+__all__ = ["UNSET", "ChatMessage", "Decode", "Envelope", "Int64", "Number", "Raw", "Refuse", "chat_messages",
+           "envelope_values", "raw_value", "shared_value", "unset_none"]

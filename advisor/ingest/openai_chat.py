@@ -49,6 +49,7 @@ from advisor.ingest.fastpath import (
     envelope_values,
     raw_value,
     shared_value,
+    unset_none,
 )
 from advisor.kernel.errors import ParseError
 from advisor.kernel.record import FinishReason, Record, SourceRef, Usage, validated
@@ -81,18 +82,19 @@ def usage_of(usage: Any, file: str, line: int) -> dict[str, int] | None:
     """OpenAI usage → Usage fields. prompt_tokens includes cached; completion_tokens includes reasoning."""
     if not isinstance(usage, dict) or ("prompt_tokens" not in usage and "completion_tokens" not in usage):
         return None
-    prompt_details = as_dict(usage.get("prompt_tokens_details"))
-    completion_details = as_dict(usage.get("completion_tokens_details"))
+    return usage_fields(usage.get("prompt_tokens"), usage.get("completion_tokens"),
+                        as_dict(usage.get("prompt_tokens_details")).get("cached_tokens"),
+                        as_dict(usage.get("completion_tokens_details")).get("reasoning_tokens"), file, line)
+
+
+def usage_fields(prompt: Any, completion: Any, cached: Any, reasoning: Any, file: str, line: int) -> dict[str, int]:
+    """The counts of an OpenAI usage → Usage fields, each through `tokens`. Shared by usage_of and the fast path."""
     return {
-        "input_tokens": tokens(usage.get("prompt_tokens"), "usage.prompt_tokens", file, line),
-        "output_tokens": tokens(usage.get("completion_tokens"), "usage.completion_tokens", file, line),
-        "cache_read_tokens": tokens(prompt_details.get("cached_tokens"),
-                                    "usage.prompt_tokens_details.cached_tokens", file, line),
-        "reasoning_tokens": tokens(completion_details.get("reasoning_tokens"),
-                                   "usage.completion_tokens_details.reasoning_tokens", file, line),
+        "input_tokens": tokens(prompt, "usage.prompt_tokens", file, line),
+        "output_tokens": tokens(completion, "usage.completion_tokens", file, line),
+        "cache_read_tokens": tokens(cached, "usage.prompt_tokens_details.cached_tokens", file, line),
+        "reasoning_tokens": tokens(reasoning, "usage.completion_tokens_details.reasoning_tokens", file, line),
     }
-
-
 
 
 def chat_record(request: Any, response: Any, *, file: str, line: int, source_format: str,
@@ -214,19 +216,13 @@ class _Usage(msgspec.Struct):
 
 
 def _typed_usage(u: _Usage | None, file: str, line: int) -> Usage | None:
-    """usage_of on the typed counts (the same `tokens` checks: a bad count raises, so the line falls back)."""
+    """usage_of on the typed counts (a bad count raises, so the line falls back)."""
     if u is None or (u.prompt_tokens is UNSET and u.completion_tokens is UNSET):
         return None
     prompt = u.prompt_tokens_details or _TokenDetails()
     completion = u.completion_tokens_details or _TokenDetails()
-    return Usage(input_tokens=tokens(None if u.prompt_tokens is UNSET else u.prompt_tokens, "usage.prompt_tokens",
-                                     file, line),
-                 output_tokens=tokens(None if u.completion_tokens is UNSET else u.completion_tokens,
-                                      "usage.completion_tokens", file, line),
-                 cache_read_tokens=tokens(prompt.cached_tokens, "usage.prompt_tokens_details.cached_tokens", file,
-                                          line),
-                 reasoning_tokens=tokens(completion.reasoning_tokens,
-                                         "usage.completion_tokens_details.reasoning_tokens", file, line))
+    return Usage(**usage_fields(unset_none(u.prompt_tokens), unset_none(u.completion_tokens), prompt.cached_tokens,
+                                completion.reasoning_tokens, file, line))
 
 
 class _Response(msgspec.Struct):

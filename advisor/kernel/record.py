@@ -15,8 +15,8 @@ These are msgspec Structs, not pydantic models: one is built per log line, and m
 checks one in about a third of pydantic's time (the pydantic Record was ~13 µs of every chat line).
 They are internal: the user-facing contracts (analysis.json, configs) stay pydantic. Build one from
 untrusted values with :func:`validated` (types, ranges and the cross-field rules below are checked
-there and raise :class:`msgspec.ValidationError` naming the field); the plain constructor checks only
-the cross-field rules, for values the code made itself. :func:`replace` is ``model_copy(update=...)``.
+there and raise :class:`msgspec.ValidationError` naming the field); the plain constructor checks the
+rules of ``__post_init__`` (ranges, cross-field rules) but not the types, for values the code made itself. :func:`replace` is ``model_copy(update=...)``.
 """
 
 from __future__ import annotations
@@ -140,9 +140,9 @@ class Record(Struct, kw_only=True):
     finish_reason: FinishReason | None = None
     usage: Usage | None = None  # None only before advisor.tokens fills estimates
     # cost written by the logging tool, USD; negative, NaN or inf is a broken log line, reported and skipped
-    cost_reported: Annotated[float, Meta(ge=0)] | None = None
+    cost_reported: float | None = None
     # one call taking over a day (batch windows are 24 h) is a unit or clock error, not a latency
-    latency_ms: Annotated[float, Meta(ge=0, le=MAX_LATENCY_MS)] | None = None
+    latency_ms: float | None = None
     status: Literal["ok", "error"] = "ok"
     error: str | None = None
     batch: bool = False  # billed at the batch discount
@@ -151,6 +151,7 @@ class Record(Struct, kw_only=True):
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        """The rules beyond field types, here so that `validated`, the constructor and `replace` all keep them."""
         if self.timestamp.tzinfo is None:
             self.timestamp = self.timestamp.replace(tzinfo=UTC)
         model = self.model.strip()
@@ -158,8 +159,11 @@ class Record(Struct, kw_only=True):
             raise FieldError("model", "model is empty")
         if model is not self.model:
             self.model = model
-        if self.cost_reported is not None and not math.isfinite(self.cost_reported):
-            raise FieldError("cost_reported", "cost is not a finite number")
+        cost, latency = self.cost_reported, self.latency_ms
+        if cost is not None and not (cost >= 0 and math.isfinite(cost)):
+            raise FieldError("cost_reported", f"cost must be a finite number ≥ 0, got {cost!r}")
+        if latency is not None and not 0 <= latency <= MAX_LATENCY_MS:  # NaN and inf fail this too
+            raise FieldError("latency_ms", f"latency must be 0–{MAX_LATENCY_MS:.0f} ms (one day), got {latency!r}")
 
     def prompt_text(self) -> str:
         """System + messages as one string (for token estimates and hashing)."""
