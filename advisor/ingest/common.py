@@ -394,6 +394,16 @@ def content_text(content: Any) -> str:
     return "\n".join(out)
 
 
+def chat_role(role: Any) -> str:
+    """A chat message's role in the Record's terms: "system" for system and developer turns (their text joins the
+    system prompt), "tool" for a legacy function result, anything unknown as "user"."""
+    if role in ("system", "developer"):
+        return "system"
+    if role == "function":  # legacy function-calling result
+        return "tool"
+    return role if role in ("user", "assistant", "tool") else "user"
+
+
 def messages_of(raw: Any) -> tuple[str | None, list[dict[str, Any]]]:
     """Split chat messages into the system text (system + developer, joined) and the rest."""
     system: list[str] = []
@@ -401,16 +411,12 @@ def messages_of(raw: Any) -> tuple[str | None, list[dict[str, Any]]]:
     for m in as_list(raw):
         if not isinstance(m, dict):
             continue
-        role = m.get("role")
+        role = chat_role(m.get("role"))
         text = content_text(m.get("content"))
-        if role in ("system", "developer"):
+        if role == "system":
             if text:
                 system.append(text)
             continue
-        if role == "function":  # legacy function-calling result
-            role = "tool"
-        if role not in ("user", "assistant", "tool"):
-            role = "user"
         msg: dict[str, Any] = {"role": role, "content": text}
         raw_calls = m.get("tool_calls")
         calls = None if raw_calls is None else dict_list(raw_calls)

@@ -30,7 +30,7 @@ import msgspec
 import orjson
 from msgspec import UNSET, Meta, Raw, UnsetType
 
-from advisor.ingest.common import dict_list, first_time, opt_number
+from advisor.ingest.common import chat_role, dict_list, first_time, opt_number
 from advisor.kernel.record import Message
 from advisor.metrics.static_prompt import BoundedMemo
 
@@ -110,19 +110,15 @@ class ChatMessage(msgspec.Struct):
 
 
 def chat_messages(raw: list[ChatMessage]) -> tuple[str | None, list[Message]]:
-    """`messages_of` on typed messages: system + developer text joined, the other roles mapped the same way."""
+    """`messages_of` on typed messages: system + developer text joined, the other roles mapped by `chat_role`."""
     system: list[str] = []
     out: list[Message] = []
     for m in raw:
-        role, text = m.role, m.content or ""
-        if role in ("system", "developer"):
+        role, text = chat_role(m.role), m.content or ""
+        if role == "system":
             if text:
                 system.append(text)
             continue
-        if role == "function":
-            role = "tool"
-        if role not in ("user", "assistant", "tool"):
-            role = "user"
         calls = None
         if m.tool_calls is not UNSET:
             got = raw_value(m.tool_calls)
