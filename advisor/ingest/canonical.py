@@ -111,11 +111,15 @@ def _usage(u: CanonicalUsage | _Usage | None, file: str, line: int) -> dict[str,
     """Usage fields of a canonical line's usage (the pydantic model or the fast path's struct: same names)."""
     if u is None:
         return None
-    fields = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens",
-              "reasoning_tokens")
-    out: dict[str, Any] = {f: tokens(getattr(u, f), f"usage.{f}", file, line) for f in fields}
-    out["origin"] = Origin(u.origin)
-    return out
+    return {  # spelled out, not a loop over the names: this runs once per line
+        "input_tokens": tokens(u.input_tokens, "usage.input_tokens", file, line),
+        "output_tokens": tokens(u.output_tokens, "usage.output_tokens", file, line),
+        "cache_read_tokens": tokens(u.cache_read_tokens, "usage.cache_read_tokens", file, line),
+        "cache_write_tokens": tokens(u.cache_write_tokens, "usage.cache_write_tokens", file, line),
+        "cache_write_1h_tokens": tokens(u.cache_write_1h_tokens, "usage.cache_write_1h_tokens", file, line),
+        "reasoning_tokens": tokens(u.reasoning_tokens, "usage.reasoning_tokens", file, line),
+        "origin": Origin(u.origin),
+    }
 
 
 def _messages(raw: list[Any], system: str | None) -> tuple[str | None, list[dict[str, Any]]]:
