@@ -161,6 +161,7 @@ def test_required_literal_is_in_every_match_of_each_provider_pattern(data: st.Da
     ("PAssport No. X1234567", "passport"),  # the old gate asked for "ass" or "ASS"
     ("Anna dot Schmidt At example dot com", "email"),  # … for a lowercase "at"
     ("ann [ at ] example.com", "email"),  # … for "dot", "[at]" or "(at)"
+    ("the pa\u017fsword is hunter22", "password"),  # … for "pass" in text.lower(), which keeps the long s
 ])
 def test_texts_the_old_gates_turned_away_are_scrubbed(text: str, kind: str) -> None:
     from trainer.dataset.scrub import Scrubber

@@ -116,6 +116,19 @@ def _has_digit(t: str) -> bool:
     return _DIGIT.search(t) is not None
 
 
+# The only non-ASCII characters a case-insensitive pattern matches with an ASCII letter (re.IGNORECASE with
+# Unicode: dotted and dotless I, the Kelvin sign, the long s); tests/test_scrub_gates.py recomputes the list.
+IGNORECASE_ASCII = {0x130: "i", 0x131: "i", 0x212A: "k", 0x17F: "s"}
+
+
+def folded(t: str) -> str:
+    """`t` lowercased, with the characters of IGNORECASE_ASCII as their ASCII letter: an ASCII cue a
+    case-insensitive pattern finds in `t` is a plain substring of `folded(t)`."""
+    if not t.isascii() and any(chr(c) in t for c in IGNORECASE_ASCII):  # rare: translate is ~40 ns a character
+        t = t.translate(IGNORECASE_ASCII)
+    return t.lower()
+
+
 # ------------------------------------------------------------------ the recognizer type
 
 
@@ -295,7 +308,7 @@ def _find_keyword_secrets(text: str) -> Iterator[Span]:
     line that mentions a keyword; the two regexes above add the natural-language and header forms
     it does not cover.
     """
-    low = text.lower()  # substring tests on it are far cheaper than case-insensitive regex scans
+    low = folded(text)  # substring tests on it are far cheaper than case-insensitive regex scans
     pw = any(map(low.__contains__, _PASSWORD_WORDS))
     key = "key" in low or "token" in low or "secret" in low
     if not (pw or key or "auth" in low):
@@ -525,19 +538,6 @@ def _group1(kind: str, pattern: re.Pattern[str], valid: Callable[[str], bool] | 
 def _search(pattern: str, flags: int = 0) -> Callable[[str], bool]:
     gate = re.compile(pattern, flags)
     return lambda t: gate.search(t) is not None
-
-
-# The only non-ASCII characters a case-insensitive pattern matches with an ASCII letter (re.IGNORECASE with
-# Unicode: dotted and dotless I, the Kelvin sign, the long s); tests/test_scrub_gates.py recomputes the list.
-IGNORECASE_ASCII = {0x130: "i", 0x131: "i", 0x212A: "k", 0x17F: "s"}
-
-
-def folded(t: str) -> str:
-    """`t` lowercased, with the characters of IGNORECASE_ASCII as their ASCII letter: an ASCII cue a
-    case-insensitive pattern finds in `t` is a plain substring of `folded(t)`."""
-    if not t.isascii() and any(chr(c) in t for c in IGNORECASE_ASCII):  # rare: translate is ~40 ns a character
-        t = t.translate(IGNORECASE_ASCII)
-    return t.lower()
 
 
 def _lower_cues(cues: tuple[str, ...], also: re.Pattern[str] | None = None) -> Callable[[str], bool]:
