@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from advisor.analysis import analysis_json
@@ -186,6 +186,8 @@ _REQUEST = st.lists(st.tuples(st.sampled_from(["system", "user", "tool"]), _SEG_
 
 
 @given(st.lists(_REQUEST, min_size=1, max_size=12), st.integers(0, 12))
+# the later piece's reference equals our full segment and its witness shrinks it (found by hypothesis)
+@example([[("system", "")], [("system", "")], [("system", "You are Acme's assistant. Be brief.")]], 1)
 @settings(max_examples=300, deadline=None)
 def test_prefix_merge_equals_updating_request_by_request(requests: list, cut: int) -> None:
     def state(fam: _Family) -> list:

@@ -255,7 +255,9 @@ class _Family:
                 if st.full and ot.full and ot.text == st.text:
                     continue
                 shared = common_prefix_len(st.text, ot.text, st.common)
-                if not ot.full and ot.common < shared:
+                # their witness shrank it last: it went below what their reference keeps, or their reference was
+                # our full segment itself (a request equal to the reference changes nothing)
+                if not ot.full and (ot.common < shared or (st.full and ot.text == st.text)):
                     c, witness = ot.common, ot.witness
                 else:
                     c, witness = shared, ot.text[: shared + WITNESS_TAIL]
