@@ -33,22 +33,3 @@ def describe(packages: tuple[str, ...] = ("advise",)) -> dict:
             "python": platform.python_version(), "platform": platform.platform(), "versions": versions,
             "load_avg_at_start": [round(x, 2) for x in load] if load else None}
 
-
-def run_measured(cmd: list[str], cwd: Path) -> tuple[float, float]:
-    """Run `cmd` in a fresh process; (wall seconds, its own peak RSS in MB). Fails loudly on a non-zero exit.
-
-    os.wait4 reports the child's own ru_maxrss, unlike RUSAGE_CHILDREN which mixes in earlier children.
-    """
-    import subprocess
-    import sys
-    import time
-
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t0
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{' '.join(cmd[2:5])} failed:\n{err}")
-    rss_kb = usage.ru_maxrss if sys.platform != "darwin" else usage.ru_maxrss // 1024
-    return wall, rss_kb / 1024

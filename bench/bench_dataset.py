@@ -1,11 +1,13 @@
-"""Benchmark `advise dataset`: records/s and peak memory at two log sizes (memory should stay flat).
+"""Benchmark `advise dataset`: records/s, CPU and memory at two log sizes (memory should stay flat).
 
-    python bench/bench_dataset.py                    # 10k and 100k records of the ecommerce example
-    python bench/bench_dataset.py --sizes 20000 200000 --workdir /tmp/advise-bench
+    python bench/bench_dataset.py                    # 10k and 100k records of the ecommerce example, 5 trials
+    python bench/bench_dataset.py --sizes 20000 200000 --trials 7 --workdir /tmp/advise-bench
 
-Logs are generated under --workdir (never committed) with examples.generate; each `advise dataset`
-run is a fresh subprocess so its peak RSS (os.wait4 → ru_maxrss) is its own. Writes
-bench/results/dataset.json with the machine description.
+Logs are generated under --workdir (never committed) with examples.generate. Each size is --trials
+`advise dataset` runs, each in a fresh process (bench/_measure.py): median, min and max of wall and CPU
+seconds (the whole process tree) and of the peak RSS and PSS summed over the process tree. Writes
+bench/results/dataset.json with the machine description; the machine may be shared with other work,
+so CPU seconds are the figures to compare.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from _machine import describe, run_measured
+from _machine import describe
+from _measure import NOTE, run_trials
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "dataset.json"
@@ -34,16 +37,18 @@ def generate(n: int, workdir: Path, scenario: str, seed: int) -> Path:
     return out
 
 
-def run_dataset(log_dir: Path, workdir: Path) -> dict:
-    """One `advise dataset` in a fresh process: wall time and its own peak RSS."""
+def run_dataset(log_dir: Path, workdir: Path, trials: int) -> dict:
+    """`advise dataset` `trials` times, each in a fresh process: time, CPU and tree memory."""
     out = workdir / f"dataset-{log_dir.name}"
     cmd = [sys.executable, "-m", "advisor.cli", "dataset", str(log_dir), "-o", str(out), "--force", "-q"]
-    wall, rss_mb = run_measured(cmd, ROOT)
+    summary, _ = run_trials(cmd, trials)
     counts = json.loads((out / "dataset.json").read_text())["counts"]
-    return {"records": counts["records_read"], "examples_written": counts["written"],
+    records = counts["records_read"]
+    wall, cpu = summary["wall_s"]["median"], summary["cpu_s"]["median"]
+    return {"records": records, "examples_written": counts["written"],
             "log_bytes": sum(p.stat().st_size for p in log_dir.rglob("*") if p.is_file()),
-            "wall_s": round(wall, 2), "records_per_s": round(counts["records_read"] / wall, 1),
-            "peak_rss_mb": round(rss_mb, 1)}
+            **summary, "records_per_s": round(records / wall, 1),
+            "cpu_us_per_record": round(cpu / records * 1e6, 1)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,23 +58,33 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/advise-bench"))
     ap.add_argument("--results", type=Path, default=RESULTS)
+    ap.add_argument("--trials", type=int, default=5, help="fresh-process runs per size (default 5)")
     args = ap.parse_args(argv)
+    if args.trials < 1:
+        ap.error("--trials must be at least 1")
     args.workdir.mkdir(parents=True, exist_ok=True)
     runs = []
     for n in args.sizes:
-        r = run_dataset(generate(n, args.workdir, args.scenario, args.seed), args.workdir)
+        r = run_dataset(generate(n, args.workdir, args.scenario, args.seed), args.workdir, args.trials)
         runs.append(r)
-        print(f"{r['records']:>9,} records → {r['examples_written']:>8,} examples  {r['wall_s']:7.1f} s  "
-              f"{r['records_per_s']:>8,.0f} records/s  peak RSS {r['peak_rss_mb']:.0f} MB")
+        print(f"{r['records']:>9,} records → {r['examples_written']:>8,} examples  "
+              f"wall {r['wall_s']['median']:6.1f} s [{r['wall_s']['min']:.1f}–{r['wall_s']['max']:.1f}]  "
+              f"CPU {r['cpu_s']['median']:6.1f} s "
+              f"({r['cpu_us_per_record']:.0f} µs/record)  {r['records_per_s']:>8,.0f} records/s  "
+              f"tree RSS {r['peak_rss_tree_mb']['median']:.0f} MB (PSS {r['peak_pss_tree_mb']['median']:.0f} MB, "
+              f"{r['processes']} processes)", flush=True)
     small, large = runs
-    growth = large["peak_rss_mb"] / small["peak_rss_mb"]
+    growth = large["peak_rss_tree_mb"]["median"] / small["peak_rss_tree_mb"]["median"]
     ratio = large["records"] / small["records"]
-    print(f"records ×{ratio:.1f} → peak memory ×{growth:.2f}")
+    print(f"records ×{ratio:.1f} → peak tree memory ×{growth:.2f}")
     result = {
         "benchmark": "advise dataset",
         "scenario": args.scenario,
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": describe(),
+        "note": "runs = `advise dataset DIR -o OUT --force -q` on the generated example logs at each size. "
+                "records_per_s = records read / median wall; cpu_us_per_record = median CPU / records read; "
+                "peak_rss_ratio = larger / smaller median peak_rss_tree_mb. " + NOTE,
         "runs": runs,
         "records_ratio": round(ratio, 2),
         "peak_rss_ratio": round(growth, 3),

@@ -26,17 +26,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import statistics
-import subprocess
 import sys
-import threading
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 from _machine import describe
+from _measure import run_trials
 
 from advisor.scan import available_cpus
 
@@ -56,92 +52,6 @@ ANALYZE = ("import runpy, sys\n"
            "runpy.run_module('advisor.cli', run_name='__main__', alter_sys=True)\n")
 
 
-class TreeMemory:
-    """Peak over time of the RSS summed over a process and all its descendants (sampled every `every` s),
-    and the CPU seconds last seen per process (a cross-check of getrusage for children not waited for)."""
-
-    def __init__(self, pid: int, every: float = 0.05) -> None:
-        import psutil
-
-        self._psutil, self.pid, self.every = psutil, pid, every
-        self.peak_mb = 0.0
-        self.peak_pss_mb = 0.0  # the same with each shared page split between the processes that share it
-        self.peak_processes = 0
-        self._cpu: dict[int, float] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        ps = self._psutil
-        try:
-            root = ps.Process(self.pid)
-        except ps.Error:
-            return
-        while not self._stop.is_set():
-            try:
-                procs = [root, *root.children(recursive=True)]
-            except ps.Error:
-                break
-            total = shared_fair = 0
-            for p in procs:
-                try:
-                    with p.oneshot():
-                        mem = p.memory_full_info()  # rss, and pss from /proc/PID/smaps_rollup
-                        total += mem.rss
-                        shared_fair += getattr(mem, "pss", mem.rss)
-                        t = p.cpu_times()
-                        self._cpu[p.pid] = t.user + t.system
-                except ps.Error:
-                    continue
-            self.peak_mb = max(self.peak_mb, total / 1e6)
-            self.peak_pss_mb = max(self.peak_pss_mb, shared_fair / 1e6)
-            self.peak_processes = max(self.peak_processes, len(procs))
-            self._stop.wait(self.every)
-
-    def __enter__(self) -> TreeMemory:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    @property
-    def cpu_seen(self) -> float:
-        return sum(self._cpu.values())
-
-
-def timed(cmd: list[str]) -> dict:
-    """Run a command in a fresh process: wall and CPU seconds of its tree, the tree's peak RSS sum, its stdout."""
-    before = os.times()
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    with TreeMemory(proc.pid) as mem:
-        out, err = proc.communicate()
-    wall = time.perf_counter() - t0
-    after = os.times()
-    if proc.returncode != 0:
-        raise SystemExit(f"failed: {' '.join(cmd)}\n{err[-3000:]}")
-    cpu = (after.children_user - before.children_user) + (after.children_system - before.children_system)
-    return {"wall": wall, "cpu": cpu, "cpu_sampled": mem.cpu_seen, "rss": mem.peak_mb, "pss": mem.peak_pss_mb,
-            "processes": mem.peak_processes, "stdout": out}
-
-
-def _stats(values: list[float]) -> dict:
-    return {"median": round(statistics.median(values), 3), "min": round(min(values), 3),
-            "max": round(max(values), 3), "trials": len(values)}
-
-
-def _trials(cmd: list[str], n: int) -> tuple[dict, list[dict]]:
-    runs = [timed(cmd) for _ in range(n)]
-    summary = {"wall_s": _stats([r["wall"] for r in runs]), "cpu_s": _stats([r["cpu"] for r in runs]),
-               "peak_rss_tree_mb": _stats([r["rss"] for r in runs]),
-               "peak_pss_tree_mb": _stats([r["pss"] for r in runs]),
-               "cpu_s_sampled": _stats([r["cpu_sampled"] for r in runs]),
-               "processes": max(r["processes"] for r in runs)}
-    return summary, runs
-
-
 def _analysis_text(path: Path) -> str:
     return "\n".join(x for x in path.read_text().splitlines() if '"generated_at"' not in x)
 
@@ -154,7 +64,7 @@ def run_size(n: int, workdir: Path, seed: int, trials: int, engine: bool) -> dic
     shutil.rmtree(logs, ignore_errors=True)
     size = write_logs(logs, n, seed=seed)
     files = sorted(str(p) for p in logs.glob("*.jsonl"))
-    floor, floor_runs = _trials([sys.executable, "-c", FLOOR, *files], trials)
+    floor, floor_runs = run_trials([sys.executable, "-c", FLOOR, *files], trials)
     lines = int(floor_runs[0]["stdout"])
     outputs, rows = {}, {}
     variants = [("single_process", ["--jobs", "1"]), ("default_jobs", [])]
@@ -164,7 +74,7 @@ def run_size(n: int, workdir: Path, seed: int, trials: int, engine: bool) -> dic
         out = workdir / f"scale-{n}.{name}.analysis.json"
         cmd = [sys.executable, "-c", ANALYZE, "analyze", str(logs), "-o", str(out), "--force", "-q",
                "--allow-unpriced", *extra]
-        summary, _ = _trials(cmd, trials if name != "dask_local_cluster_2_workers" else max(1, min(trials, 3)))
+        summary, _ = run_trials(cmd, trials if name != "dask_local_cluster_2_workers" else max(1, min(trials, 3)))
         outputs[name] = _analysis_text(out)
         records = json.loads(out.read_text())["data_quality"]["records"]
         wall, cpu = summary["wall_s"]["median"], summary["cpu_s"]["median"]
