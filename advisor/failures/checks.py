@@ -16,6 +16,7 @@ import orjson
 from advisor.failures.config import FailureConfig, UserCheck
 from advisor.failures.signatures import json_path
 from advisor.kernel.record import FinishReason, Record
+from advisor.textgate import IGNORECASE_ASCII, Gate, gate
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +166,11 @@ class _Compiled:
     counted: re.Pattern[str] | None = None
     count_min: int = 0
     count_max: int | None = None
+    # advisor.textgate gates of must / full / counted / must_not: False proves the pattern finds nothing there
+    must_gate: Gate | None = None
+    full_gate: Gate | None = None
+    counted_gate: Gate | None = None
+    must_not_gate: Gate | None = None
 
 
 _COMPILED: dict[int, tuple[FailureConfig, _Plan]] = {}
@@ -193,29 +199,31 @@ def _compiled(config: FailureConfig) -> _Plan:
 
 def _compile(c: UserCheck) -> _Compiled:
     lo, hi = c.count_range
+    gates = [gate(p) if p is not None else None for p in (c.must, c.full, c.counted, c.must_not)]
     return _Compiled(c.signature, c.category, c.must, c.must_match, c.must_not, c.max_chars,
-                     tuple(c.required_fields or ()), c.full, c.each_line, c.counted, lo, hi)
+                     tuple(c.required_fields or ()), c.full, c.each_line, c.counted, lo, hi, *gates)
 
 
 def _user_check(check: _Compiled, text: str, parsed: Any, parse_problem: str | None) -> str | None:
     """The first violated rule of one user check, as a detail string; None when it passes."""
-    if check.must is not None and not check.must.search(text):
+    if check.must is not None and not ((check.must_gate is None or check.must_gate(text)) and check.must.search(text)):
         return f"does not match {check.must_match!r}"
-    if check.full is not None and not check.full.fullmatch(text.strip()):
+    if check.full is not None and not ((check.full_gate is None or check.full_gate(text))
+                                       and check.full.fullmatch(text.strip())):
         return f"the whole output does not match {check.full.pattern!r}"
     if check.each_line is not None:
         for i, line in enumerate(text.splitlines(), 1):
             if line.strip() and not check.each_line.fullmatch(line.rstrip()):
                 return f"line {i} {line[:60]!r} does not match {check.each_line.pattern!r}"
     if check.counted is not None:
-        k = sum(1 for _ in check.counted.finditer(text))
+        k = sum(1 for _ in check.counted.finditer(text)) if check.counted_gate is None or check.counted_gate(text) else 0
         if k < check.count_min or (check.count_max is not None and k > check.count_max):
             want = (f"exactly {check.count_min}" if check.count_max == check.count_min else
                     f"at least {check.count_min}" if check.count_max is None else
                     f"{check.count_min}–{check.count_max}")
             return f"{k} matches of {check.counted.pattern!r}, want {want}"
     if check.must_not is not None:
-        m = check.must_not.search(text)
+        m = check.must_not.search(text) if check.must_not_gate is None or check.must_not_gate(text) else None
         if m:
             return f"matches forbidden {m.group(0)[:60]!r}"
     if check.max_chars is not None and len(text) > check.max_chars:
@@ -244,9 +252,9 @@ def _has_cue(head: str) -> bool:
             or "my last" in head)
 
 
-# The only non-ASCII characters re.I matches to an ASCII letter (İ ı → i, ſ → s, K → k); all others match
-# themselves or their ASCII case pair. str.lower() turns İ into two characters, so it is mapped first.
-_CASE_SPECIALS = {0x130: "i", 0x131: "i", 0x17F: "s", 0x212A: "k"}
+# The only non-ASCII characters re.I matches to an ASCII letter (İ ı → i, ſ → s, K → k): advisor.textgate.
+# str.lower() turns İ into two characters, so they are mapped first.
+_CASE_SPECIALS = IGNORECASE_ASCII
 
 
 def _may_say_no_answer(head: str, window: str) -> bool:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import operator
 import re
 
-from advisor.failures.checks import _CASE_SPECIALS
 from advisor.kernel.record import Record
+from advisor.textgate import IGNORECASE_ASCII as _CASE_SPECIALS
 
 _QUESTION = re.compile(
     r"\?|^\W*(?:what|when|where|which|who|how|is|are|does|do|can|could|will|would|should|tell me|"

@@ -21,7 +21,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+
+from advisor.textgate import Gate, folded, gate
 
 Span = tuple[int, int, str]
 
@@ -116,19 +117,6 @@ def _has_digit(t: str) -> bool:
     return _DIGIT.search(t) is not None
 
 
-# The only non-ASCII characters a case-insensitive pattern matches with an ASCII letter (re.IGNORECASE with
-# Unicode: dotted and dotless I, the Kelvin sign, the long s); tests/test_scrub_gates.py recomputes the list.
-IGNORECASE_ASCII = {0x130: "i", 0x131: "i", 0x212A: "k", 0x17F: "s"}
-
-
-def folded(t: str) -> str:
-    """`t` lowercased, with the characters of IGNORECASE_ASCII as their ASCII letter: an ASCII cue a
-    case-insensitive pattern finds in `t` is a plain substring of `folded(t)`."""
-    if not t.isascii() and any(chr(c) in t for c in IGNORECASE_ASCII):  # rare: translate is ~40 ns a character
-        t = t.translate(IGNORECASE_ASCII)
-    return t.lower()
-
-
 # ------------------------------------------------------------------ the recognizer type
 
 
@@ -183,45 +171,10 @@ _DETECT_SECRETS_PLUGINS = {
 }
 
 
-def required_literal(pattern: re.Pattern[str]) -> str | None:
-    """The longest run of literal characters every match of `pattern` contains, or None (none, or case-insensitive).
-
-    Read from the parsed pattern's top-level sequence (groups opened, nothing else: a branch, a class, a repeat or
-    an assertion ends a run), so `literal not in text` proves that `pattern` cannot match anywhere in `text`: a
-    substring test (C speed) stands in for a regex scan on the texts that cannot hold the shape.
-    """
-    if pattern.flags & re.IGNORECASE:
-        return None
-    try:
-        from re import _parser as parser  # Python ≥ 3.11
-    except ImportError:  # pragma: no cover
-        import sre_parse as parser  # type: ignore[no-redef]
-    from re import _constants as sre  # noqa: PLC0415
-
-    best, run = "", []
-
-    def walk(items: Any) -> None:
-        nonlocal best, run
-        for op, av in items:
-            if op is sre.LITERAL:
-                run.append(chr(av))
-                continue
-            if op is sre.SUBPATTERN and not av[1] and not av[2]:  # a plain group (no inline flags): its sequence
-                walk(av[3])
-                continue
-            if len(run) > len(best):
-                best = "".join(run)
-            run = []
-    walk(parser.parse(pattern.pattern, pattern.flags & ~re.UNICODE & ~re.ASCII))
-    if len(run) > len(best):
-        best = "".join(run)
-    return best or None
-
-
 @cache
-def _provider_patterns() -> tuple[tuple[re.Pattern[str], int, str | None], ...]:
-    """detect-secrets' maintained provider key regexes, compiled once and run in-process, each with the literal
-    every match of it contains (:func:`required_literal`; None: always run).
+def _provider_patterns() -> tuple[tuple[re.Pattern[str], int, Gate | None], ...]:
+    """detect-secrets' maintained provider key regexes, compiled once and run in-process, each with its gate
+    (:func:`advisor.textgate.gate`: the literal text every match contains; None: always run).
 
     Its ``scan_line`` costs ~0.6 ms a line (every plugin, no positions); the plugins' own
     ``denylist`` patterns give the same detections with match positions at regex speed.
@@ -237,7 +190,7 @@ def _provider_patterns() -> tuple[tuple[re.Pattern[str], int, str | None], ...]:
             g = group
             if cls.__name__ == "AWSKeyDetector" and pat.groups:
                 g = 1  # the `aws … key = "…"` form: the quoted value
-            out.append((pat, g, required_literal(pat)))
+            out.append((pat, g, gate(pat)))
     return tuple(out)
 
 
@@ -249,8 +202,8 @@ _LONG_RUN = re.compile(r"[\w.:/+=@-]{20}")
 def _find_provider(text: str) -> Iterator[Span]:
     if "://" not in text and _LONG_RUN.search(text) is None:
         return
-    for pat, g, literal in _provider_patterns():
-        if literal is not None and literal not in text:
+    for pat, g, needed in _provider_patterns():
+        if needed is not None and not needed(text):
             continue
         for m in pat.finditer(text):
             if m.group(g):
