@@ -37,29 +37,42 @@ def folded(t: str) -> str:
     return t.lower()
 
 
+def _parse(pattern: re.Pattern[str]) -> list | None:
+    try:
+        return list(_parser.parse(pattern.pattern, pattern.flags & ~(re.UNICODE | re.ASCII)))
+    except Exception:  # noqa: BLE001 - a pattern re compiled but we cannot read: no gate
+        return None
+
+
 def required(pattern: re.Pattern[str]) -> frozenset[str] | None:
     """Strings of which every match of `pattern` contains at least one (lowercased when the pattern ignores
     case), or None when no such set can be read off it. Of several candidates, the most selective (longest
     shortest string) is kept."""
-    ignorecase = bool(pattern.flags & re.IGNORECASE)
-    try:
-        parsed = _parser.parse(pattern.pattern, pattern.flags & ~(re.UNICODE | re.ASCII))
-    except Exception:  # noqa: BLE001 - a pattern re compiled but we cannot read: no gate
-        return None
-    need = _sequence(list(parsed))
+    parsed = _parse(pattern)
+    need = None if parsed is None else _sequence(parsed)
     if need is None:
         return None
-    if ignorecase:
+    if pattern.flags & re.IGNORECASE:
         if not all(s.isascii() for s in need):
             return None
         need = frozenset(s.lower() for s in need)
     return need
 
 
+def _opens_with_literal(parsed: list) -> bool:
+    """re itself jumps from one occurrence of a leading literal to the next: a gate would only repeat that."""
+    while parsed and parsed[0][0] is sre.SUBPATTERN and not parsed[0][1][1] and not parsed[0][1][2]:
+        parsed = list(parsed[0][1][3])
+    return bool(parsed) and parsed[0][0] is sre.LITERAL
+
+
 def gate(pattern: re.Pattern[str]) -> Gate | None:
-    """A test False only for texts `pattern` cannot match anywhere; None when there is none worth running."""
+    """A test False only for texts `pattern` cannot match anywhere; None when there is none worth running (none
+    can be read, or the case-sensitive pattern opens with a literal, which re's own search already skips to)."""
     need = required(pattern)
     if not need:
+        return None
+    if not pattern.flags & re.IGNORECASE and _opens_with_literal(_parse(pattern) or []):
         return None
     strings = tuple(sorted(need, key=lambda s: (-len(s), s)))
     if pattern.flags & re.IGNORECASE:

@@ -107,3 +107,10 @@ def test_a_match_always_passes_the_gate_of_real_patterns(source: str, data: st.D
     text = data.draw(st.from_regex(pattern))
     if pattern.search(text) is not None:
         assert test(text), (source, text)
+
+
+def test_no_gate_where_re_already_skips_to_a_leading_literal() -> None:
+    assert gate(re.compile(r"\nMade to last by Northwind\.$")) is None  # re's own prefix search does this
+    assert gate(re.compile(r"(Made) to last")) is None
+    assert gate(re.compile(r"(?i)made to last")) is not None  # case-insensitive: re tries every position
+    assert gate(re.compile(r"\bmade to last")) is not None
