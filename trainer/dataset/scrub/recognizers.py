@@ -489,8 +489,8 @@ def _group1(kind: str, pattern: re.Pattern[str], valid: Callable[[str], bool] | 
 
 
 def _search(pattern: str, flags: int = 0) -> Callable[[str], bool]:
-    gate = re.compile(pattern, flags)
-    return lambda t: gate.search(t) is not None
+    compiled = re.compile(pattern, flags)
+    return lambda t: compiled.search(t) is not None
 
 
 def _lower_cues(cues: tuple[str, ...], also: re.Pattern[str] | None = None) -> Callable[[str], bool]:
@@ -545,7 +545,6 @@ def _address_gate(t: str) -> bool:
     if any(map(low.__contains__, _FRENCH_WORDS)) and _NUMBER_THEN_SPACE.search(t) is not None:
         return True
     return any(map(low.__contains__, _SOUTHERN_WORDS)) and _SPACE_THEN_NUMBER.search(t) is not None
-
 
 
 def _spelled_email_gate(t: str) -> bool:
