@@ -252,17 +252,12 @@ def _has_cue(head: str) -> bool:
             or "my last" in head)
 
 
-# The only non-ASCII characters re.I matches to an ASCII letter (İ ı → i, ſ → s, K → k): advisor.textgate.
-# str.lower() turns İ into two characters, so they are mapped first.
-_CASE_SPECIALS = IGNORECASE_ASCII
-
-
 def _may_say_no_answer(head: str, window: str) -> bool:
     """False only when _NO_ANSWER cannot match `window` (head = its lower-case with ’ as '): every branch holds one
     of these phrases, letter for letter in lower case. The regex costs ~20 µs on a 250-character answer, and
     "I can"/"I am"/"I'm" (which open the cue gate) are common in ordinary answers."""
-    if not window.isascii() and any(chr(c) in window for c in _CASE_SPECIALS):
-        head = window.translate(_CASE_SPECIALS).lower().replace("’", "'")
+    if not window.isascii() and any(chr(c) in window for c in IGNORECASE_ASCII):  # see advisor.textgate
+        head = window.translate(IGNORECASE_ASCII).lower().replace("’", "'")
     return ("i don't" in head or "not sure" in head or "i cannot" in head or "i can't" in head
             or "i do not have" in head or "my last" in head or "my knowledge" in head)
 

@@ -12,7 +12,7 @@ import operator
 import re
 
 from advisor.kernel.record import Record
-from advisor.textgate import IGNORECASE_ASCII as _CASE_SPECIALS
+from advisor.textgate import IGNORECASE_ASCII
 
 _QUESTION = re.compile(
     r"\?|^\W*(?:what|when|where|which|who|how|is|are|does|do|can|could|will|would|should|tell me|"
@@ -74,7 +74,7 @@ def volatility_signals(record: Record) -> tuple[str, ...]:
 # Each SIGNALS pattern is whole words (\b…\b) or a few multi-word/number branches, and costs 3–15 µs per question
 # (five of them ~45 µs, on most requests of a support log). The words of the text as \b sees them (maximal runs of
 # \w) compared in lower case answer the one-word branches exactly (re.I is lower-casing, once the four characters
-# it folds otherwise are mapped: see _CASE_SPECIALS); a pattern is run only when one of its other branches could
+# it folds otherwise are mapped: see advisor.textgate.IGNORECASE_ASCII); a pattern is run only when one of its other branches could
 # match (their words, digits or currency signs are there).
 _WORDS = {
     "price": frozenset("price prices pricing cost costs fee fees charge charges rate rates tariff discount refund "
@@ -98,8 +98,8 @@ def words_of(text: str) -> set[str]:
         # only ASCII word characters ([A-Za-z0-9_]; curly quotes, € and emoji are not word characters): one C pass
         # maps every other character to a space
         return set(text.encode("ascii", "replace").lower().translate(_NOT_WORD).decode("ascii").split())
-    if any(chr(c) in text for c in _CASE_SPECIALS):
-        text = text.translate(_CASE_SPECIALS)  # word characters to word characters: the runs stay the same
+    if any(chr(c) in text for c in IGNORECASE_ASCII):
+        text = text.translate(IGNORECASE_ASCII)  # word characters to word characters: the runs stay the same
     return {w.lower() for w in _WORD.findall(text)}
 
 
