@@ -49,10 +49,14 @@ def required(pattern: re.Pattern[str]) -> frozenset[str] | None:
     case), or None when no such set can be read off it. Of several candidates, the most selective (longest
     shortest string) is kept."""
     parsed = _parse(pattern)
-    need = None if parsed is None else _sequence(parsed)
+    return None if parsed is None else _required(parsed, pattern.flags)
+
+
+def _required(parsed: list, flags: int) -> frozenset[str] | None:
+    need = _sequence(parsed)
     if need is None:
         return None
-    if pattern.flags & re.IGNORECASE:
+    if flags & re.IGNORECASE:
         if not all(s.isascii() for s in need):
             return None
         need = frozenset(s.lower() for s in need)
@@ -69,10 +73,9 @@ def _opens_with_literal(parsed: list) -> bool:
 def gate(pattern: re.Pattern[str]) -> Gate | None:
     """A test False only for texts `pattern` cannot match anywhere; None when there is none worth running (none
     can be read, or the case-sensitive pattern opens with a literal, which re's own search already skips to)."""
-    need = required(pattern)
-    if not need:
-        return None
-    if not pattern.flags & re.IGNORECASE and _opens_with_literal(_parse(pattern) or []):
+    parsed = _parse(pattern)
+    need = None if parsed is None else _required(parsed, pattern.flags)
+    if not need or (not pattern.flags & re.IGNORECASE and _opens_with_literal(parsed)):
         return None
     strings = tuple(sorted(need, key=lambda s: (-len(s), s)))
     if pattern.flags & re.IGNORECASE:
