@@ -493,6 +493,13 @@ def _search(pattern: str, flags: int = 0) -> Callable[[str], bool]:
     return lambda t: compiled.search(t) is not None
 
 
+def _literal_gate(pattern: re.Pattern[str]) -> Callable[[str], bool]:
+    """advisor.textgate's gate, read off the pattern itself (so it follows the pattern when that changes)."""
+    test = gate(pattern)
+    assert test is not None, f"no literal text to gate {pattern.pattern!r} on"
+    return test
+
+
 def _lower_cues(cues: tuple[str, ...], also: re.Pattern[str] | None = None) -> Callable[[str], bool]:
     """Gate for a case-insensitive pattern with ASCII cue words: any cue in the folded text, or `also` found in it."""
     def needed(t: str) -> bool:
@@ -555,11 +562,10 @@ def _spelled_email_gate(t: str) -> bool:
 # Order = priority when spans overlap (most specific first: a JWT is not half-eaten by the entropy rule).
 RECOGNIZERS: tuple[Recognizer, ...] = (
     Recognizer("private_key", _regex("private_key", _PEM), lambda t: "PRIVATE KEY" in t),
-    Recognizer("jwt", _regex("jwt", _JWT), lambda t: "eyJ" in t),
+    Recognizer("jwt", _regex("jwt", _JWT), _literal_gate(_JWT)),
     Recognizer("api_key", _regex("api_key", _API_KEY), lambda t: any(map(t.__contains__, _API_KEY_STARTS))),
     Recognizer("api_key", _find_provider),
-    Recognizer("bearer", _regex("bearer", _BEARER, group=2), lambda t: "earer" in t or "uthorization" in t
-               or "EARER" in t or "UTHORIZATION" in t),
+    Recognizer("bearer", _regex("bearer", _BEARER, group=2), _literal_gate(_BEARER)),
     Recognizer("password", _find_keyword_secrets),
     Recognizer("email", _regex("email", _EMAIL), lambda t: "@" in t or "&#" in t or "&commat;" in t or "%40" in t
                or "＠" in t),
@@ -570,7 +576,7 @@ RECOGNIZERS: tuple[Recognizer, ...] = (
     Recognizer("ip", _regex("ip", _IPV4), lambda t: "." in t and _IPV4_GATE(t), True),
     Recognizer("ip", _regex("ip", _IPV6, _ipv6_ok), lambda t: ("::" in t or t.count(":") >= 2) and _IPV6_GATE(t)),
     Recognizer("date_of_birth", _group1("date_of_birth", _DOB), _DOB_GATE, digits=True),
-    Recognizer("passport", _group1("passport", _PASSPORT, _has_digit), _lower_cues(("pass",)), True),
+    Recognizer("passport", _group1("passport", _PASSPORT, _has_digit), _literal_gate(_PASSPORT), True),
     Recognizer("phone", _find_phones, _PHONE_GATE, digits=True),
     Recognizer("address", _regex("address", _ADDRESS), _address_gate, digits=True),
     Recognizer("name", _find_names, _name_gate),
