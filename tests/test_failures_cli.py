@@ -27,6 +27,47 @@ def test_labels_file_loads_and_joins_on_id(fixtures, tmp_path):
     assert len(LabelIndex.load(gz)) == 3
 
 
+def test_label_index_keeps_labels_packed_and_gives_back_the_same_labels(tmp_path):
+    from advisor.failures import FailureCollector, Label
+
+    lines = [{"id": f"c{i}", "ok": True} for i in range(50)]
+    lines += [{"id": "f1", "ok": False, "category": "format"}, {"id": "f2", "ok": False, "category": "format"},
+              {"id": "f3", "ok": False, "category": "factual", "expected": "42", "note": "wrong total"},
+              {"id": "c7", "ok": False, "category": "style"}]  # a repeated id: the last label wins
+    path = tmp_path / "labels.jsonl"
+    path.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    idx = LabelIndex.load(path)
+    assert len(idx) == 53 and idx.duplicates == 1
+    assert idx._labels["c0"] is idx._labels["c49"] and idx._labels["f1"] is idx._labels["f2"]  # one tuple each
+    for x in lines[:7] + lines[50:]:
+        want = Label.model_validate(x if x["id"] != "c7" else lines[-1])
+        got = idx.take(x["id"])
+        assert got == want and got.model_dump() == want.model_dump()
+    assert idx.take("nope") is None
+    assert set(idx.unknown_ids()) == {f"c{i}" for i in range(7, 50)} - {"c7"}
+    # a worker's piece reports the ids it matched itself, not every match its process made before it
+    first, second = FailureCollector(labels=idx), FailureCollector(labels=idx)
+    for rid, piece in (("c3", first), ("f3", second), ("nope", second)):
+        piece.add(_record(rid))
+    assert first.label_hits == ["c3"] and second.label_hits == ["f3"]
+    parent = FailureCollector(labels=LabelIndex.load(path))
+    import pickle
+
+    for piece in (first, second):
+        parent.merge(pickle.loads(pickle.dumps(piece)))
+    assert parent.labels.matched == 2 and "c3" not in parent.labels.unknown_ids()
+
+
+def _record(rid: str):
+    from datetime import UTC, datetime
+
+    from advisor.kernel.record import Message, Record, SourceRef, Usage
+
+    return Record(id=rid, source_format="canonical", source=SourceRef(file="x", line=1),
+                  timestamp=datetime(2025, 1, 1, tzinfo=UTC), model="gpt-4o", output="fine",
+                  messages=[Message(role="user", content="hi")], usage=Usage(input_tokens=3, output_tokens=1))
+
+
 def test_bad_label_line_names_file_line_and_field(fixtures, tmp_path):
     with pytest.raises(AdviseError) as e:
         LabelIndex.load(fixtures / "failures" / "labels_bad.jsonl")

@@ -15,6 +15,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import advisor.failures.collector as collector_mod
+import advisor.kernel.memo as memo_mod
 import advisor.metrics.static_prompt as sp
 from advisor.failures.checks import _LAX_JSON, _PHRASE_CUES, _has_cue, needs_json_module
 from advisor.failures.collector import FailureCollector
@@ -116,7 +117,7 @@ def test_static_family_memo_that_starts_over_gives_the_same_analysis() -> None:
         remembered = _static(records)
         with patch.object(sp, "KNOWN_KEYS", 2):
             forgetful = _static(records)
-        with patch.object(sp, "KNOWN_CHARS", 500):  # ~1 system prompt of these: starts over on almost every put
+        with patch.object(memo_mod, "KNOWN_CHARS", 500):  # ~1 system prompt of these: starts over on almost every put
             short_of_room = _static(records)
     assert forgetful == remembered and short_of_room == remembered
     assert remembered["overflow_requests"] > 0
@@ -135,7 +136,7 @@ def test_failure_family_memo_that_starts_over_gives_the_same_analysis() -> None:
         remembered = _failures(records)
         with patch.object(collector_mod, "KNOWN_PROMPTS", 2):
             forgetful = _failures(records)
-        with patch.object(sp, "KNOWN_CHARS", 500):
+        with patch.object(memo_mod, "KNOWN_CHARS", 500):
             short_of_room = _failures(records)
     assert forgetful == remembered and short_of_room == remembered
     assert len(remembered["by_family"]) == 5 and remembered["failures"] > 0
@@ -232,7 +233,7 @@ def test_static_cache_reads_in_batches_equal_the_sketch_of_every_read() -> None:
 def test_bounded_memo_starts_over_past_its_entries_or_characters_and_travels_empty() -> None:
     import pickle
 
-    memo = sp.BoundedMemo(3, budget=100)
+    memo = memo_mod.BoundedMemo(3, budget=100)
     for k in range(3):
         memo.put(k, k, 10)
     assert dict(memo) == {0: 0, 1: 1, 2: 2} and memo.chars == 30
@@ -241,6 +242,6 @@ def test_bounded_memo_starts_over_past_its_entries_or_characters_and_travels_emp
     memo.put(4, 4, 95)  # over the character budget: starts over
     assert dict(memo) == {4: 4} and memo.chars == 95
     copy = pickle.loads(pickle.dumps(memo))
-    assert isinstance(copy, sp.BoundedMemo) and not copy and (copy.limit, copy.budget, copy.chars) == (3, 100, 0)
+    assert isinstance(copy, memo_mod.BoundedMemo) and not copy and (copy.limit, copy.budget, copy.chars) == (3, 100, 0)
     memo.clear()
     assert memo.chars == 0

@@ -100,13 +100,30 @@ def test_fill_usage_only_when_missing() -> None:
     assert filled.usage is not None and filled.usage.origin is Origin.estimated
 
 
-def test_count_text_cache_hits_for_repeated_prompts() -> None:
-    big = "You are a support agent. " * 500
-    tokens.count_text(big, "gpt-4o")
-    before = tokens._count_cached.cache_info().hits
-    for _ in range(50):
-        tokens.count_text(big, "gpt-4o")
-    assert tokens._count_cached.cache_info().hits - before == 50
+def test_count_text_counts_a_repeated_prompt_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    big = f"You are a support agent answering about orders #{id(monkeypatch)}. " * 500  # unseen text
+    encodes: list[str] = []
+    real = tokens.get_encoding
+    monkeypatch.setattr(tokens, "get_encoding", lambda name: encodes.append(name) or real(name))
+    counts = {tokens.count_text(big, "gpt-4o") for _ in range(50)}
+    assert counts == {len(real("o200k_base").encode_ordinary(big))} and encodes == ["o200k_base"]
+    assert list(tokens.tokenize(big, "gpt-4o")) == real("o200k_base").encode_ordinary(big)
+    tokens.tokenize(big, "gpt-4o")
+    assert encodes == ["o200k_base", "o200k_base"]  # one encode for the ids, then remembered too
+
+
+def test_token_memos_keep_a_bounded_amount_of_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    from advisor.kernel.memo import BoundedMemo
+
+    monkeypatch.setattr(tokens, "_COUNTED", BoundedMemo(1000, budget=10_000))
+    monkeypatch.setattr(tokens, "_ENCODED", BoundedMemo(1000, budget=10_000))
+    texts = [f"prompt {i} " + "lorem ipsum dolor " * 100 for i in range(40)]  # ~1.8k characters each
+    want = [len(tokens.get_encoding("o200k_base").encode_ordinary(t)) for t in texts]
+    for _ in range(2):
+        assert [tokens.count_text(t, "gpt-4o") for t in texts] == want
+        assert [len(tokens.tokenize(t, "gpt-4o")) for t in texts] == want
+        for memo in (tokens._COUNTED, tokens._ENCODED):
+            assert 0 < memo.chars <= 10_000 and sum(len(k[0]) for k in memo) == memo.chars
 
 
 # --- offline seeding --------------------------------------------------------------------------

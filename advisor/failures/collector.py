@@ -38,8 +38,8 @@ from advisor.failures.result import (
 )
 from advisor.failures.signatures import KNOWLEDGE, STRUCTURAL, bucket_of, normalise_detail
 from advisor.failures.volatility import SIGNALS, volatility_signals
+from advisor.kernel.memo import BoundedMemo
 from advisor.kernel.record import Feedback, FinishReason, Record, replace
-from advisor.metrics.static_prompt import BoundedMemo
 
 _ERROR = FinishReason.error  # an enum attribute lookup costs ~0.1 µs: once, not per record
 
@@ -105,6 +105,7 @@ class FailureCollector:
                  text_capacity: int = 4000, seed: int = 0) -> None:
         self.config = config or FailureConfig()
         self.labels = labels
+        self.label_hits: list[str] = []  # ids whose label this piece took (what a worker reports as matched)
         self.requests = 0
         self.failures = 0
         self.errors: Counter[str] = Counter()
@@ -128,6 +129,8 @@ class FailureCollector:
     # -- streaming -------------------------------------------------------------------------
     def add(self, record: Record) -> None:
         label = self.labels.take(record.id) if self.labels is not None else None
+        if label is not None:
+            self.label_hits.append(record.id)
         if record.finish_reason == _ERROR or record.status == "error":
             self.errors[check_record(record, self.config)[0].signature] += 1
             return
@@ -244,9 +247,7 @@ class FailureCollector:
 
     def __getstate__(self) -> dict[str, Any]:
         # what comes back from a worker: counts and samples, not the configuration or the labels file
-        state = {**self.__dict__, "config": None, "labels": None, "_days": {}, "_rows": BoundedMemo(KNOWN_PROMPTS)}
-        state["matched_labels"] = set(self.labels.matched_ids) if self.labels is not None else set()
-        return state
+        return {**self.__dict__, "config": None, "labels": None, "_days": {}, "_rows": BoundedMemo(KNOWN_PROMPTS)}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -283,8 +284,8 @@ class FailureCollector:
     def merge(self, later: FailureCollector) -> None:
         """Add the counts and samples of a later piece of the logs, as if its records had come to `add`."""
         self._rows.clear()  # merged rows may be new: the memo of who has a row starts over
-        if self.labels is not None and later.labels is not self.labels:  # a worker's copy came back pickled
-            self.labels.mark_matched(later.__dict__.get("matched_labels", ()))
+        if self.labels is not None and later.labels is not self.labels:  # a worker's piece came back pickled
+            self.labels.mark_matched(later.label_hits)
         self.requests += later.requests
         self.failures += later.failures
         self.errors.update(later.errors)

@@ -31,8 +31,8 @@ import orjson
 from msgspec import UNSET, Meta, Raw, UnsetType
 
 from advisor.ingest.common import chat_role, dict_list, first_time, opt_number
+from advisor.kernel.memo import BoundedMemo
 from advisor.kernel.record import Message
-from advisor.metrics.static_prompt import BoundedMemo
 
 Decode = Callable[[Any, int], Any]  # (raw line bytes, line number) -> Record | None
 

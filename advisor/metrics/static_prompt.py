@@ -34,6 +34,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from advisor.kernel.memo import BoundedMemo
 from advisor.kernel.record import Message, Record
 from advisor.metrics.merging import add_counts
 from advisor.metrics.sketch import QuantileSketch
@@ -54,7 +55,6 @@ GAP_QUANTILES = 101  # quantiles of inter-arrival gaps kept per family for re-si
 CACHE_READ_BATCH = 128  # cache-read counts a family collects before adding them to its sketch in one call
 KNOWN_TOOL_LISTS = 256  # distinct tool lists whose JSON `_tool_texts` remembers
 KNOWN_KEYS = 4096  # (model, system prompt) → family pairs remembered by `_family_of` (bounded memory)
-KNOWN_CHARS = 16_000_000  # characters of prompt text a memo may keep alive (~16 MB of ASCII)
 
 
 def tool_texts(tools: list[dict[str, Any]] | None) -> list[str]:
@@ -461,32 +461,6 @@ def _relative_error(model: str) -> tuple[float, bool]:
 
 _UNSEEN: Any = object()  # a memo's "not remembered" (None is a remembered answer)
 _NO_TOOLS: tuple[str, ...] = ()
-
-
-class BoundedMemo(dict):  # type: ignore[type-arg]
-    """A memo (a dict: `get` stays C-fast) that starts over past `limit` entries or `budget` characters of the
-    text it keeps alive (`size` per entry: the prompt or tool list it is keyed by), so its memory stays bounded
-    even when every prompt is megabytes long."""
-
-    __slots__ = ("limit", "budget", "chars")
-
-    def __init__(self, limit: int, budget: int | None = None) -> None:
-        super().__init__()
-        self.limit, self.budget, self.chars = limit, KNOWN_CHARS if budget is None else budget, 0
-
-    def put(self, key: Any, value: Any, size: int) -> Any:
-        if len(self) >= self.limit or self.chars + size > self.budget:
-            self.clear()
-        self[key] = value
-        self.chars += size
-        return value
-
-    def clear(self) -> None:
-        super().clear()
-        self.chars = 0
-
-    def __reduce__(self) -> tuple[Any, ...]:  # a memo travels empty (to and from worker processes)
-        return BoundedMemo, (self.limit, self.budget)
 
 
 _KNOWN_TOOL_TEXTS = BoundedMemo(KNOWN_TOOL_LISTS)  # repr(tools) → tool_texts(tools), for the whole process
