@@ -192,7 +192,7 @@ def test_duplicates_found_through_spilled_id_files_give_the_same_result(tmp_path
 
     def counted(self):
         real(self)
-        spills.append(self._dir)
+        spills.append(self._files._dir)
 
     monkeypatch.setattr(dup, "SPILL_AT", 300)
     monkeypatch.setattr(dup.IdLedger.__init__, "__defaults__", (300,))

@@ -307,7 +307,7 @@ def test_repeated_ids_equal_a_plain_count(units: list[tuple[int, list[int]]], sp
     got, n_repeats = ledger.repeated()
     assert got == expected and list(got) == list(expected)
     assert n_repeats == expected_n
-    spilled = ledger._dir
+    spilled = ledger._files._dir
     ledger.clear()
     assert ledger.repeated() == ({}, 0)
     assert spilled is None or not Path(spilled).exists()  # the files go with clear()
@@ -316,7 +316,7 @@ def test_repeated_ids_equal_a_plain_count(units: list[tuple[int, list[int]]], sp
 def test_ledger_spills_big_ledgers_and_keeps_memory_small() -> None:
     units = [(i, [(i * 7919 + k) % 5000 * 10**15 - 2**62 for k in range(1000)]) for i in range(12)]
     ledger = _ledger(units, spill_at=2500)
-    assert ledger._dir is not None and ledger._held < 2500  # most ids are on disk, not in memory
+    assert ledger._files.used and ledger._held < 2500  # most ids are on disk, not in memory
     assert ledger.repeated() == _expected_repeats(units)
     ledger.clear()
 
@@ -325,7 +325,7 @@ def test_ledger_keeps_ids_in_memory_when_the_spill_fails(monkeypatch: pytest.Mon
     """A full disk mid-spill: the partial appends are undone and the ids stay in memory; same answer."""
     import builtins
 
-    import advisor.ingest.duplicates as dup
+    import advisor.spill as spill
 
     units = [(i, [(i * 31 + k) % 300 * 10**16 for k in range(100)]) for i in range(9)]
     calls = {"n": 0}
@@ -337,7 +337,7 @@ def test_ledger_keeps_ids_in_memory_when_the_spill_fails(monkeypatch: pytest.Mon
                 raise OSError(28, "No space left on device")
         return builtins.open(path, mode, *a, **k)
 
-    monkeypatch.setattr(dup, "open", failing, raising=False)
+    monkeypatch.setattr(spill, "open", failing, raising=False)
     ledger = _ledger(units, spill_at=250)
     assert calls["n"] >= 20 and ledger.spill_at > 10**9
     assert ledger.repeated() == _expected_repeats(units)

@@ -9,8 +9,10 @@ after two entries).
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from unittest.mock import patch
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -121,6 +123,56 @@ def test_static_family_memo_that_starts_over_gives_the_same_analysis() -> None:
             short_of_room = _static(records)
     assert forgetful == remembered and short_of_room == remembered
     assert remembered["overflow_requests"] > 0
+
+
+def _merged_static(records: list[Record], spill_at: int, piece: int = 13) -> tuple[dict, sp.StaticPromptAccumulator]:
+    """The records in pieces of `piece`, each measured by its own accumulator and merged in, as run_units does."""
+    proto = sp.StaticPromptAccumulator(tokenize=lambda text, model: list(text.encode()), error_of=lambda m: (0.0, True))
+    proto.times_spill_at = spill_at
+    for at in range(0, len(records), piece):
+        part = sp.StaticPromptAccumulator(tokenize=proto._tokenize, error_of=proto._error_of)
+        for r in records[at:at + piece]:
+            part.add(r)
+        proto.merge(part)
+    return proto.result().model_dump(), proto
+
+
+def test_arrival_seconds_spilled_to_files_give_the_same_cache_simulation(monkeypatch) -> None:
+    """Past times_spill_at held arrival seconds the merged families move them to partition files, read back a
+    partition at a time at the end: the same families, hit rates and gap quantiles. Arrivals out of order, some
+    within the cache TTLs."""
+    records = [replace(r, timestamp=T0 + timedelta(seconds=(i * 7919) % 20_000)) for i, r in enumerate(_records(600))]
+    in_memory, _ = _merged_static(records, spill_at=1 << 40)
+    spilled, acc = _merged_static(records, spill_at=50)
+    assert acc._times_files is not None and acc._times_files.used and acc._held_times < 50 + 13
+    assert spilled == in_memory
+    assert any(0 < f["cache"]["hit_rate_5m"] < 1 for f in in_memory["families"])
+    # a temporary directory that cannot be written: the seconds stay in memory, the same result
+    monkeypatch.setattr(sp.PartitionedSpill, "append", lambda self, rows, part: False)
+    kept, acc = _merged_static(records, spill_at=50)
+    assert kept == in_memory and acc.times_spill_at > 10**9 and not acc._times_files.used
+
+
+def test_partitioned_spill_reads_back_each_part_in_order_and_stays_in_its_process() -> None:
+    import pickle
+
+    import numpy as np
+
+    from advisor.spill import PartitionedSpill
+
+    files = PartitionedSpill([("k", "<i4"), ("v", "<u4")], parts=4)
+    assert not files.used and len(files.read(2)) == 0
+    pickle.loads(pickle.dumps(files))  # unused: travels (as an empty spill)
+    for batch in range(3):
+        rows = np.zeros(10, dtype=files.dtype)
+        rows["k"], rows["v"] = np.arange(10), np.arange(10) + 100 * batch
+        assert files.append(rows, rows["k"] % 4)
+    assert files.read(1)["v"].tolist() == [1, 5, 9, 101, 105, 109, 201, 205, 209]
+    with pytest.raises(TypeError, match="cannot travel"):
+        pickle.dumps(files)
+    where = files._dir
+    files.close()
+    assert not files.used and where is not None and not Path(where).exists()
 
 
 def _failures(records: list[Record]) -> dict:

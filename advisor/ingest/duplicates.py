@@ -20,7 +20,6 @@ would break with worker processes that are not forked).
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import hashlib
 import os
@@ -33,6 +32,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from advisor.kernel.record import Record
+from advisor.spill import PartitionedSpill
 
 MAX_EXAMPLES = 5
 
@@ -116,15 +116,14 @@ class IdLedger:
     A ledger that never reaches `spill_at` (~500k records) writes nothing. Same answer either way.
     """
 
-    __slots__ = ("units", "current", "spill_at", "_held", "_dir", "_cleanup", "__weakref__")
+    __slots__ = ("units", "current", "spill_at", "_held", "_files")
 
     def __init__(self, spill_at: int = SPILL_AT) -> None:
         self.units: list[tuple[int, array]] = []  # (unit index, hashes) still in memory
         self.current: array | None = None
         self.spill_at = spill_at
         self._held = 0  # ids in `units`
-        self._dir: str | None = None  # the spill directory, once anything went there
-        self._cleanup: Any = None
+        self._files = PartitionedSpill(_ROW, prefix="advise-ids-")
 
     def start(self, unit: int) -> array:
         self.current = array("q")
@@ -140,40 +139,18 @@ class IdLedger:
     def clear(self) -> None:
         """Forget the hashes (once :meth:`repeated` has been asked): the memory and files go before the results."""
         self.units, self.current, self._held = [], None, 0
-        if self._cleanup is not None:
-            self._cleanup()
-        self._dir = self._cleanup = None
+        self._files.close()
 
     def _spill(self) -> None:
         """Append the held hashes (but the unit still being filled) to the partition files and let them go.
         Where no file can be written they stay in memory, the files as they were: correct, only bigger."""
         spill = [(u, a) for u, a in self.units if a is not self.current]
-        sizes: list[int] = []
-        try:
-            if self._dir is None:
-                import shutil
-                import tempfile
-                import weakref
-
-                self._dir = tempfile.mkdtemp(prefix="advise-ids-")
-                self._cleanup = weakref.finalize(self, shutil.rmtree, self._dir, ignore_errors=True)
-            rows = _rows(spill)
-            part = rows["hash"] >> 60  # arithmetic shift: -8..7, in the order of the signed hashes
-            for p in range(16):
-                with open(self._part(p), "ab") as fh:
-                    sizes.append(fh.tell())
-                    rows[part == p - 8].tofile(fh)
-        except OSError:
-            for p, size in enumerate(sizes):  # undo this spill's appends: the files hold earlier spills only
-                with contextlib.suppress(OSError):
-                    os.truncate(self._part(p), size)
+        rows = _rows(spill)
+        if not self._files.append(rows, (rows["hash"] >> 60) + 8):  # the top 4 bits, in signed order: 0..15
             self.spill_at = 1 << 62  # keep everything in memory from now on
             return
         self.units = [(u, a) for u, a in self.units if a is self.current]
         self._held = sum(len(a) for _, a in self.units)
-
-    def _part(self, p: int) -> str:
-        return os.path.join(self._dir or "", f"{p:02d}")
 
     def repeated(self) -> tuple[dict[int, int], int]:
         """Hashes occurring more than once → the unit of their first occurrence (in ascending hash order), and
@@ -188,8 +165,7 @@ class IdLedger:
         first: dict[int, int] = {}
         n_repeats = 0
         for p in range(16):
-            path = self._part(p) if self._dir is not None else None
-            on_disk = np.fromfile(path, dtype=_ROW) if path and os.path.exists(path) else np.empty(0, dtype=_ROW)
+            on_disk = self._files.read(p)
             rows = np.concatenate((on_disk, held[held_part == p - 8]))
             del on_disk
             if len(rows) < 2:

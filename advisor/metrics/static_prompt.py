@@ -38,6 +38,7 @@ from advisor.kernel.memo import BoundedMemo
 from advisor.kernel.record import Message, Record
 from advisor.metrics.merging import add_counts
 from advisor.metrics.sketch import QuantileSketch
+from advisor.spill import PartitionedSpill
 
 Tokenizer = Callable[[str, str], list[int]]
 
@@ -55,6 +56,8 @@ GAP_QUANTILES = 101  # quantiles of inter-arrival gaps kept per family for re-si
 CACHE_READ_BATCH = 128  # cache-read counts a family collects before adding them to its sketch in one call
 KNOWN_TOOL_LISTS = 256  # distinct tool lists whose JSON `_tool_texts` remembers
 KNOWN_KEYS = 4096  # (model, system prompt) → family pairs remembered by `_family_of` (bounded memory)
+TIMES_SPILL_AT = 1 << 20  # arrival seconds held in memory (4 MiB) before merged families move them to files
+_TIME_ROW = [("family", "<i4"), ("time", "<u4")]  # one spilled arrival: the family's position, its epoch second
 
 
 def tool_texts(tools: list[dict[str, Any]] | None) -> list[str]:
@@ -477,6 +480,9 @@ class StaticPromptAccumulator:
         self._families: dict[tuple[str, str], _Family] = {}
         self.overflow = 0
         self._known_keys = BoundedMemo(KNOWN_KEYS)  # (model, system) → family (None: overflow)
+        self.times_spill_at = TIMES_SPILL_AT
+        self._held_times = 0  # arrival seconds merged in and still in memory (see _spill_times)
+        self._times_files: PartitionedSpill | None = None
 
     def _family_of(self, record: Record) -> _Family | None:
         """The record's family (by family_key), new if there is room; None when it overflows MAX_FAMILIES.
@@ -554,10 +560,38 @@ class StaticPromptAccumulator:
                 mine.merge(fam)
             elif len(self._families) >= MAX_FAMILIES:
                 self.overflow += fam.requests
+                continue
             else:
                 self._families[key] = fam
+            self._held_times += len(fam.times)
         self.overflow += later.overflow
         self._known_keys.clear()
+        if self._held_times >= self.times_spill_at:
+            self._spill_times()
+
+    def _spill_times(self) -> None:
+        """Move the arrival seconds held in memory to partition files (by family position: families are never
+        dropped, so a position names one family for good). They are 4 bytes a request, 120 MB at 30M records;
+        `result` reads them back a partition (1/16 of the families) at a time. Where no file can be written they
+        stay in memory."""
+        import numpy as np
+
+        held = [(i, fam) for i, fam in enumerate(self._families.values()) if len(fam.times)]
+        rows = np.empty(sum(len(fam.times) for _, fam in held), dtype=_TIME_ROW)
+        at = 0
+        for i, fam in held:
+            n = len(fam.times)
+            rows["family"][at:at + n] = i
+            rows["time"][at:at + n] = np.frombuffer(fam.times, dtype=f"u{fam.times.itemsize}")
+            at += n
+        if self._times_files is None:
+            self._times_files = PartitionedSpill(_TIME_ROW, prefix="advise-times-")
+        if not self._times_files.append(rows, rows["family"] % self._times_files.parts):
+            self.times_spill_at = 1 << 62  # keep everything in memory from now on
+            return
+        for _, fam in held:
+            fam.times = array("I")
+        self._held_times = 0
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_known_keys": BoundedMemo(KNOWN_KEYS)}
@@ -597,19 +631,50 @@ class StaticPromptAccumulator:
                                        share_of_requests=share))
         return sorted(out, key=lambda b: -b.tokens * b.share_of_requests)
 
-    def _cache(self, fam: _Family, static_tokens: int) -> CacheSimulation:
+    def _gap_stats(self, times: Any) -> tuple[int, int, int, list[float]]:
+        """(requests, gaps ≤ 5 min, gaps ≤ 1 h, gap quantiles) of a family's arrival seconds, in any order.
+
+        As arrays (8 bytes a request, a few at a time), not lists of Python numbers (~70 bytes): a family
+        with half a million requests made the end of a 1M-record analysis peak 33 MB higher. The same
+        arithmetic: int gaps times the sample rate in float64, and the same nearest-rank quantiles."""
         import numpy as np
 
-        # As arrays (8 bytes a request, a few at a time), not lists of Python numbers (~70 bytes): a family
-        # with half a million requests made the end of a 1M-record analysis peak 33 MB higher. The same
-        # arithmetic: int gaps times the sample rate in float64, and the same nearest-rank quantiles.
-        times = np.sort(np.frombuffer(fam.times, dtype=f"u{fam.times.itemsize}").astype(np.int64))
+        times = np.sort(times.astype(np.int64))
         n = len(times)
         gaps = np.diff(times) * float(self.sample_rate)
         del times
         hits_5m = int(np.count_nonzero(gaps <= TTL_5M))
         hits_1h = int(np.count_nonzero(gaps <= TTL_1H))
         gaps.sort()
+        return n, hits_5m, hits_1h, sorted_quantiles(gaps)
+
+    def _spilled_gap_stats(self) -> dict[int, tuple[int, int, int, list[float]]]:
+        """_gap_stats of every family with spilled arrival seconds (by family position), a partition at a time:
+        the spilled ones of the partition's families and the ones they still hold in memory."""
+        import numpy as np
+
+        files, out = self._times_files, {}
+        if files is None or not files.used:
+            return out
+        families = list(self._families.values())
+        for p in range(files.parts):
+            rows = files.read(p)
+            rows = rows[np.argsort(rows["family"], kind="stable")]
+            which, starts = np.unique(rows["family"], return_index=True)
+            for i, start, end in zip(which.tolist(), starts.tolist(), [*starts[1:].tolist(), len(rows)], strict=True):
+                held = families[i].times
+                out[i] = self._gap_stats(np.concatenate((rows["time"][start:end],
+                                                         np.frombuffer(held, dtype=f"u{held.itemsize}"))))
+            del rows
+        return out
+
+    def _cache(self, fam: _Family, static_tokens: int,
+               stats: tuple[int, int, int, list[float]] | None = None) -> CacheSimulation:
+        import numpy as np
+
+        if stats is None:
+            stats = self._gap_stats(np.frombuffer(fam.times, dtype=f"u{fam.times.itemsize}"))
+        n, hits_5m, hits_1h, quantiles = stats
         minimum = cache_minimum(fam.model)
         return CacheSimulation(
             hit_rate_5m=hits_5m / n if n else None,
@@ -617,13 +682,15 @@ class StaticPromptAccumulator:
             openai_cacheable=static_tokens >= OPENAI_MIN_CACHEABLE,
             cache_min_tokens=minimum, cacheable=static_tokens >= minimum if minimum is not None else None,
             observed_cache_read_share=fam.cache_read.total / fam.input_tokens if fam.input_tokens else 0.0,
-            gap_quantiles_s=sorted_quantiles(gaps),
+            gap_quantiles_s=quantiles,
         )
 
     def result(self, price_of: Callable[[str], Any] | None = None) -> StaticPromptResult:
         """`price_of(model)` returns a ModelPrice (or None) for the static share of input cost."""
         families: list[PromptFamily] = []
         per_day: dict[date, float] = {}
+        spilled = self._spilled_gap_stats()
+        position = {id(fam): i for i, fam in enumerate(self._families.values())}
         for fam in sorted(self._families.values(), key=lambda f: -f.requests):
             fam.flush()
             static, text, kinds, by_kind = self._static_tokens(fam)
@@ -652,7 +719,7 @@ class StaticPromptAccumulator:
                 excerpt=text[:EXCERPT_CHARS],
                 segments_static=kinds,
                 static_tokens_by_kind=by_kind,
-                cache=self._cache(fam, static),
+                cache=self._cache(fam, static, spilled.get(position[id(fam)])),
             ))
         return StaticPromptResult(
             families=families,
