@@ -1,6 +1,6 @@
-"""Scale benchmark (issues 10, 20): `advise analyze` on 100k and 1M varied records against the JSON-parse floor.
+"""Scale benchmark (issues 10, 20): `advise analyze` on 100k, 1M and 2M varied records against the JSON-parse floor.
 
-    python bench/bench_scale.py                          # 100k and 1M records
+    python bench/bench_scale.py                          # 100k, 1M and 2M records (2M: is memory flat past 1M?)
     python bench/bench_scale.py --sizes 100000 300000    # when 1M takes too long (say so in the results)
 
 For each size, a realistic log directory (bench/gen_logs.py: 150 prompt families of 7 models, three
@@ -92,7 +92,7 @@ def run_size(n: int, workdir: Path, seed: int, trials: int, engine: bool) -> dic
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000, 2_000_000])
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--trials", type=int, default=5, help="trials per measurement for sizes up to 100k records")
     ap.add_argument("--big-trials", type=int, default=1, help="trials per measurement above 100k records")
@@ -133,6 +133,9 @@ def main(argv: list[str] | None = None) -> int:
                 "process); peak_pss_tree_mb = the same with proportional set sizes (a page shared by k processes "
                 "counts 1/k in each: the memory the run really takes). Median of the trials with min and max. " + args.note,
         "runs": runs,
+        "peak_rss_tree_mb_by_records": {str(r["records"]): {name: r[name]["peak_rss_tree_mb"]["median"]
+                                                            for name in ("single_process", "default_jobs")}
+                                        for r in runs},
         "rss_growth_single_process": round(runs[-1]["single_process"]["peak_rss_tree_mb"]["median"]
                                            / runs[0]["single_process"]["peak_rss_tree_mb"]["median"], 3)
         if len(runs) > 1 else None,
