@@ -7,6 +7,7 @@ see `Collector` and the `collectors=` / `post_process=` hooks (failures, decisio
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -35,7 +36,7 @@ from advisor.metrics import (
 )
 from advisor.metrics.cost import ModelCost
 from advisor.metrics.window import OutOfWindow, day_start, hard_bounds, isolated_bounds
-from advisor.scan import Pass, PassSettings, ProgressFn, choose_jobs, run_units
+from advisor.scan import Pass, PassSettings, ProgressFn, choose_jobs, run_units, trim_heap
 
 SCHEMA_VERSION = 2  # 2: strategies/recommendation/assumptions validated against advisor.decision.decide's models
 
@@ -373,13 +374,18 @@ def _build_analysis(paths: Iterable[str | Path], *, format: str | None, prices: 
         # occurrence of each repeated id (advisor.ingest.duplicates). Malformed lines were reported already.
         lo, hi = narrowed or (settings.lo, settings.hi)
         extra = {name: c.restart() if hasattr(c, "restart") else c.spawn() for name, c in extra.items()}
+        # The first pass's measurements go before the second pass starts: its worker processes are forked from
+        # this one and would carry those pages (counted in each worker's RSS) through the whole second pass.
+        del measured, report
+        gc.collect()
+        trim_heap()
         measured, report = measure(replace(settings, lo=lo, hi=hi, repeats=repeats or None), extra, quiet=True)
         measured.ids.clear()
     out_of_window = measured.window.result((measured.settings.lo, measured.settings.hi))
     dropped = measured.repeats
     duplicates = Duplicates(identical_files=list(getattr(report, "duplicate_files", [])),
                             records=sum(dropped.counts.values()) if dropped else 0,
-                            ids=len(dropped.first_unit) if dropped else 0,
+                            ids=len(dropped.repeated) if dropped else 0,
                             by_file=dict(dropped.counts) if dropped else {},
                             examples=list(dropped.examples) if dropped else [])
     volume, mix, money, ops, days, static = (measured.volume, measured.mix, measured.money, measured.ops,

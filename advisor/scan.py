@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from advisor.ingest.duplicates import IdLedger, RepeatFilter, id_hash
+from advisor.ingest.duplicates import IdLedger, RepeatedIds, RepeatFilter, id_hash
 from advisor.kernel.errors import AdviseError
 from advisor.kernel.record import Origin, Record
 from advisor.metrics import (
@@ -56,7 +56,7 @@ class PassSettings:
     floor: datetime | None = None
     ceiling: datetime | None = None
     # Second pass only: hash of a repeated record id → unit of its first occurrence (advisor.ingest.duplicates)
-    repeats: dict[int, int] | None = None
+    repeats: RepeatedIds | None = None
 
 
 class Pass:

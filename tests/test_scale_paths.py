@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from advisor.failures.volatility import _QUESTION, is_question
 from advisor.ingest import IngestReport, read_records
+from advisor.ingest.duplicates import RepeatedIds
 from advisor.ingest.reader import FileDigest, iter_items
 from advisor.kernel.io import sha256_file
 from advisor.kernel.record import Message, Record, SourceRef, Usage
@@ -305,11 +306,13 @@ def test_repeated_ids_equal_a_plain_count(units: list[tuple[int, list[int]]], sp
     expected, expected_n = _expected_repeats(units)
     ledger = _ledger(units, spill_at)
     got, n_repeats = ledger.repeated()
-    assert got == expected and list(got) == list(expected)
+    assert list(got.items()) == list(expected.items())  # ascending hashes
+    assert all(got.first_unit(h) == unit for h, unit in expected.items())
+    assert all(got.first_unit(h) is None for _, hashes in units for h in hashes if h not in expected)
     assert n_repeats == expected_n
     spilled = ledger._files._dir
     ledger.clear()
-    assert ledger.repeated() == ({}, 0)
+    assert ledger.repeated() == (RepeatedIds(), 0)
     assert spilled is None or not Path(spilled).exists()  # the files go with clear()
 
 
@@ -317,8 +320,12 @@ def test_ledger_spills_big_ledgers_and_keeps_memory_small() -> None:
     units = [(i, [(i * 7919 + k) % 5000 * 10**15 - 2**62 for k in range(1000)]) for i in range(12)]
     ledger = _ledger(units, spill_at=2500)
     assert ledger._files.used and ledger._held < 2500  # most ids are on disk, not in memory
-    assert ledger.repeated() == _expected_repeats(units)
+    assert _as_dicts(ledger.repeated()) == _expected_repeats(units)
     ledger.clear()
+
+
+def _as_dicts(got: tuple[Any, int]) -> tuple[dict[int, int], int]:
+    return dict(got[0].items()), got[1]
 
 
 def test_ledger_keeps_ids_in_memory_when_the_spill_fails(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -340,7 +347,7 @@ def test_ledger_keeps_ids_in_memory_when_the_spill_fails(monkeypatch: pytest.Mon
     monkeypatch.setattr(spill, "open", failing, raising=False)
     ledger = _ledger(units, spill_at=250)
     assert calls["n"] >= 20 and ledger.spill_at > 10**9
-    assert ledger.repeated() == _expected_repeats(units)
+    assert _as_dicts(ledger.repeated()) == _expected_repeats(units)
     ledger.clear()
 
 
@@ -434,3 +441,22 @@ def test_trim_heap_is_harmless() -> None:
 
     trim_heap()
     trim_heap()
+
+
+def test_repeated_ids_answer_bitmap_collisions_by_search_and_travel_whole() -> None:
+    """Ids sharing a repeated id's low bits pass the bitmap and are told apart by the search, negative hashes
+    included; a pickled table (to a Dask worker) rebuilds its bitmap and answers the same."""
+    import pickle
+    from array import array
+
+    hashes = sorted([-(2**63), -5 * 2**40 + 7, 3, 2**40 + 99, 2**63 - 1])
+    table = RepeatedIds(array("q", hashes), array("i", range(len(hashes))))
+    size = table._mask + 1
+    for copy in (table, pickle.loads(pickle.dumps(table))):
+        assert copy == table and len(copy) == 5
+        for unit, h in enumerate(hashes):
+            assert copy.first_unit(h) == unit
+            for near in (h + size, h - size, h + 1):  # the first two share its bitmap bit
+                if -(2**63) <= near < 2**63 and near not in hashes:
+                    assert copy.first_unit(near) is None
+    assert RepeatedIds().first_unit(3) is None and not RepeatedIds()

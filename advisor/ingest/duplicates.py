@@ -25,7 +25,8 @@ import hashlib
 import os
 import struct
 from array import array
-from collections.abc import Sequence
+from bisect import bisect_left
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -152,7 +153,7 @@ class IdLedger:
         self.units = [(u, a) for u, a in self.units if a is self.current]
         self._held = sum(len(a) for _, a in self.units)
 
-    def repeated(self) -> tuple[dict[int, int], int]:
+    def repeated(self) -> tuple[RepeatedIds, int]:
         """Hashes occurring more than once → the unit of their first occurrence (in ascending hash order), and
         the repeats' count.
 
@@ -162,7 +163,7 @@ class IdLedger:
 
         held = _rows(self.units)  # the ids not spilled: under `spill_at`, unless spilling failed
         held_part = held["hash"] >> 60  # arithmetic shift: -8..7, in the order of the signed hashes
-        first: dict[int, int] = {}
+        first_hashes, first_units = array("q"), array("i")
         n_repeats = 0
         for p in range(16):
             on_disk = self._files.read(p)
@@ -175,8 +176,60 @@ class IdLedger:
             same = hashes[1:] == hashes[:-1]
             n_repeats += int(same.sum())
             leads = np.flatnonzero(np.concatenate(([True], ~same)) & np.concatenate((same, [False])))
-            first.update(zip(hashes[leads].tolist(), rows["unit"][leads].tolist(), strict=True))
-        return first, n_repeats
+            first_hashes.frombytes(hashes[leads].astype("<i8").tobytes())
+            first_units.frombytes(rows["unit"][leads].astype("<i4").tobytes())
+        return RepeatedIds(first_hashes, first_units), n_repeats
+
+
+class RepeatedIds:
+    """The repeated ids' hashes (ascending) and the unit of each one's first occurrence: 12 bytes a repeated id.
+
+    The second pass asks every record whether its id repeats. A dict of Python ints took ~100 bytes an id, and
+    worker processes touching it copied its pages: two overlapping exports of 30M records would have needed
+    gigabytes. Here a bitmap of the hashes' low bits (16+ bits per repeated id, so most other ids miss) answers
+    "no" without a search, and a hit is a binary search of the sorted hashes.
+    """
+
+    __slots__ = ("hashes", "units", "_bits", "_mask")
+
+    def __init__(self, hashes: array | None = None, units: array | None = None) -> None:
+        self.hashes = hashes if hashes is not None else array("q")  # ascending
+        self.units = units if units is not None else array("i")
+        size = 1 << max(16, min(28, (16 * len(self.hashes)).bit_length()))  # bits: ≥ 16 an id, 32 MB at most
+        self._mask = size - 1
+        if self.hashes:
+            import numpy as np
+
+            low = np.frombuffer(self.hashes, dtype=np.int64) & self._mask
+            bits = np.zeros(size >> 3, dtype=np.uint8)
+            np.bitwise_or.at(bits, low >> 3, (1 << (low & 7)).astype(np.uint8))
+            self._bits = bits.tobytes()
+        else:
+            self._bits = bytes(size >> 3)
+
+    def __len__(self) -> int:
+        return len(self.hashes)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, RepeatedIds) and self.hashes == other.hashes and self.units == other.units
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def items(self) -> Iterator[tuple[int, int]]:
+        """(hash, first unit) pairs in ascending hash order."""
+        return zip(self.hashes, self.units, strict=True)
+
+    def first_unit(self, h: int) -> int | None:
+        """The unit where the id of hash `h` first occurs, or None when it does not repeat."""
+        i = h & self._mask
+        if not self._bits[i >> 3] >> (i & 7) & 1:
+            return None
+        hashes = self.hashes
+        j = bisect_left(hashes, h)
+        return self.units[j] if j < len(hashes) and hashes[j] == h else None
+
+    def __reduce__(self) -> tuple[Any, ...]:  # the bitmap is rebuilt where it lands (a Dask worker)
+        return RepeatedIds, (self.hashes, self.units)
 
 
 def _rows(units: list[tuple[int, array]]) -> Any:
@@ -196,10 +249,10 @@ def _rows(units: list[tuple[int, array]]) -> Any:
 class RepeatFilter:
     """Second pass: lets only the first occurrence (in input order) of a repeated id through."""
 
-    __slots__ = ("first_unit", "unit", "seen", "counts", "examples")
+    __slots__ = ("repeated", "unit", "seen", "counts", "examples")
 
-    def __init__(self, first_unit: dict[int, int]) -> None:
-        self.first_unit = first_unit
+    def __init__(self, repeated: RepeatedIds) -> None:
+        self.repeated = repeated
         self.unit = 0
         self.seen: set[int] = set()
         self.counts: dict[str, int] = {}
@@ -209,7 +262,7 @@ class RepeatFilter:
         self.unit, self.seen = unit, set()
 
     def keep(self, record: Record, h: int) -> bool:
-        first = self.first_unit.get(h)
+        first = self.repeated.first_unit(h)
         if first is None:
             return True
         if first == self.unit and h not in self.seen:
@@ -225,7 +278,7 @@ class RepeatFilter:
         return {"counts": self.counts, "examples": self.examples}
 
     def __setstate__(self, state: dict) -> None:
-        self.first_unit, self.unit, self.seen = {}, 0, set()
+        self.repeated, self.unit, self.seen = RepeatedIds(), 0, set()
         self.counts, self.examples = state["counts"], state["examples"]
 
     def merge(self, later: RepeatFilter) -> None:
