@@ -11,6 +11,8 @@ formats side by side, tool calls, JSON outputs checked, labels.jsonl, errors) is
 * `advise analyze DIR --jobs 1` — one process: the CPU ratio to the floor is the per-record cost;
 * `advise analyze DIR` — the default, one worker process per CPU: the wall ratio is what a user waits;
 * `advise analyze DIR --engine dask --jobs 2` — the same units on a local Dask cluster of 2 worker processes.
+* at --repeats-at records (1M), `advise analyze DIR` again with a quarter of the OpenAI chat log exported a
+  second time beside it: overlapping exports, each repeated id counted once, which takes a second pass.
 
 Each is timed for wall and CPU seconds (user+system of the process and every descendant it waited for,
 from getrusage) and its memory is the peak over time of the RSS summed over the whole process tree (parent,
@@ -56,7 +58,30 @@ def _analysis_text(path: Path) -> str:
     return "\n".join(x for x in path.read_text().splitlines() if '"generated_at"' not in x)
 
 
-def run_size(n: int, workdir: Path, seed: int, trials: int, engine: bool) -> dict:
+def _repeats_run(logs: Path, n: int, trials: int) -> dict:
+    """Overlapping exports: the first quarter of the OpenAI chat log exported again beside it. advise counts each
+    repeated id once, which takes a second pass over the logs (advisor.ingest.duplicates); default --jobs."""
+    source = logs / "openai_chat.jsonl"
+    again = logs / "openai_chat_again.jsonl"
+    with open(source, "rb") as src, open(again, "wb") as dst:
+        total = sum(1 for _ in src)
+        src.seek(0)
+        for i, line in enumerate(src):
+            if i >= total // 4:
+                break
+            dst.write(line)
+    out = logs.parent / f"scale-{n}.repeats.analysis.json"
+    cmd = [sys.executable, "-c", ANALYZE, "analyze", str(logs), "-o", str(out), "--force", "-q", "--allow-unpriced"]
+    summary, _ = run_trials(cmd, trials)
+    dq = json.loads(out.read_text())["data_quality"]
+    out.unlink(missing_ok=True)
+    again.unlink()
+    return {**summary, "records": dq["records"], "repeated_records_left_out": dq["duplicates"]["records"],
+            "cpu_us_per_record": round(summary["cpu_s"]["median"] / (dq["records"] + dq["duplicates"]["records"])
+                                       * 1e6, 1)}
+
+
+def run_size(n: int, workdir: Path, seed: int, trials: int, engine: bool, repeats: bool = False) -> dict:
     sys.path.insert(0, str(ROOT))
     from bench.gen_logs import write_logs
 
@@ -84,6 +109,8 @@ def run_size(n: int, workdir: Path, seed: int, trials: int, engine: bool) -> dic
                       "cpu_ratio_to_floor": round(cpu / floor["cpu_s"]["median"], 2)}
         out.unlink(missing_ok=True)
     first = next(iter(outputs.values()))
+    if repeats:
+        rows["default_jobs_with_repeated_ids"] = _repeats_run(logs, n, trials)
     shutil.rmtree(logs, ignore_errors=True)
     return {"records": n, "lines": lines, "log_mb": round(size / 1e6, 1), "files": [Path(f).name for f in files],
             "processes_by_default": available_cpus(), "floor_orjson": floor, **rows,
@@ -98,6 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--big-trials", type=int, default=1, help="trials per measurement above 100k records")
     ap.add_argument("--engine-max", type=int, default=100_000,
                     help="largest size also run on a local Dask cluster (0: never)")
+    ap.add_argument("--repeats-at", type=int, default=1_000_000,
+                    help="size also run with a quarter of one log exported again (repeated ids; 0: never)")
     ap.add_argument("--note", default="", help="why sizes were left out, or anything else about this run")
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/advise-scale"))
     ap.add_argument("--results", type=Path, default=RESULTS)
@@ -107,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     runs = []
     for n in args.sizes:
         r = run_size(n, args.workdir, args.seed, args.trials if n <= 100_000 else args.big_trials,
-                     engine=n <= args.engine_max)
+                     engine=n <= args.engine_max, repeats=n == args.repeats_at)
         runs.append(r)
         s, d = r["single_process"], r["default_jobs"]
         line = (f"{n:>9,} records {r['log_mb']:8.1f} MB  floor CPU {r['floor_orjson']['cpu_s']['median']:6.1f} s | "
@@ -118,6 +147,10 @@ def main(argv: list[str] | None = None) -> int:
         if "dask_local_cluster_2_workers" in r:
             e = r["dask_local_cluster_2_workers"]
             line += f" | dask: wall {e['wall_s']['median']:.1f} s, tree RSS {e['peak_rss_tree_mb']['median']:.0f} MB"
+        if "default_jobs_with_repeated_ids" in r:
+            e = r["default_jobs_with_repeated_ids"]
+            line += (f" | with {e['repeated_records_left_out']:,} repeated ids (two passes): "
+                     f"tree RSS {e['peak_rss_tree_mb']['median']:.0f} MB")
         print(line + f" | identical: {r['identical_analysis_json']}", flush=True)
     result = {
         "benchmark": "advise analyze vs orjson parse floor on varied logs (issues 10, 20)",
