@@ -15,6 +15,22 @@ import os
 from typing import Any
 
 
+def grouped_rows(groups: list[tuple[int, Any]], dtype: Any, *, key: str, value: str) -> Any:
+    """One structured array of `dtype` from (key, values) groups (`values` an array.array of the field's type):
+    a row per value, beside its group's key."""
+    import numpy as np
+
+    rows = np.empty(sum(len(values) for _, values in groups), dtype=dtype)
+    at = 0
+    for k, values in groups:
+        n = len(values)
+        if n:
+            rows[value][at:at + n] = np.frombuffer(values, dtype=rows.dtype[value])
+            rows[key][at:at + n] = k
+            at += n
+    return rows
+
+
 class PartitionedSpill:
     """`parts` temporary files of `dtype` rows (a numpy structured dtype or its description)."""
 

@@ -33,7 +33,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from advisor.kernel.record import Record
-from advisor.spill import PartitionedSpill
+from advisor.spill import PartitionedSpill, grouped_rows
 
 MAX_EXAMPLES = 5
 
@@ -234,16 +234,7 @@ class RepeatedIds:
 
 def _rows(units: list[tuple[int, array]]) -> Any:
     """(hash, unit) rows of the given units' ids, as one numpy structured array."""
-    import numpy as np
-
-    rows = np.empty(sum(len(a) for _, a in units), dtype=_ROW)
-    at = 0
-    for unit, a in units:
-        if len(a):
-            rows["hash"][at:at + len(a)] = np.frombuffer(a, dtype=np.int64)
-            rows["unit"][at:at + len(a)] = unit
-            at += len(a)
-    return rows
+    return grouped_rows(units, _ROW, key="unit", value="hash")
 
 
 class RepeatFilter:

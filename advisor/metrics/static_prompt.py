@@ -38,7 +38,7 @@ from advisor.kernel.memo import BoundedMemo
 from advisor.kernel.record import Message, Record
 from advisor.metrics.merging import add_counts
 from advisor.metrics.sketch import QuantileSketch
-from advisor.spill import PartitionedSpill
+from advisor.spill import PartitionedSpill, grouped_rows
 
 Tokenizer = Callable[[str, str], list[int]]
 
@@ -574,16 +574,8 @@ class StaticPromptAccumulator:
         dropped, so a position names one family for good). They are 4 bytes a request, 120 MB at 30M records;
         `result` reads them back a partition (1/16 of the families) at a time. Where no file can be written they
         stay in memory."""
-        import numpy as np
-
         held = [(i, fam) for i, fam in enumerate(self._families.values()) if len(fam.times)]
-        rows = np.empty(sum(len(fam.times) for _, fam in held), dtype=_TIME_ROW)
-        at = 0
-        for i, fam in held:
-            n = len(fam.times)
-            rows["family"][at:at + n] = i
-            rows["time"][at:at + n] = np.frombuffer(fam.times, dtype=f"u{fam.times.itemsize}")
-            at += n
+        rows = grouped_rows([(i, fam.times) for i, fam in held], _TIME_ROW, key="family", value="time")
         if self._times_files is None:
             self._times_files = PartitionedSpill(_TIME_ROW, prefix="advise-times-")
         if not self._times_files.append(rows, rows["family"] % self._times_files.parts):
@@ -689,9 +681,8 @@ class StaticPromptAccumulator:
         """`price_of(model)` returns a ModelPrice (or None) for the static share of input cost."""
         families: list[PromptFamily] = []
         per_day: dict[date, float] = {}
-        spilled = self._spilled_gap_stats()
-        position = {id(fam): i for i, fam in enumerate(self._families.values())}
-        for fam in sorted(self._families.values(), key=lambda f: -f.requests):
+        spilled = self._spilled_gap_stats()  # by family position
+        for position, fam in sorted(enumerate(self._families.values()), key=lambda pf: -pf[1].requests):
             fam.flush()
             static, text, kinds, by_kind = self._static_tokens(fam)
             mean_in = fam.input_tokens / fam.requests if fam.requests else 0.0
@@ -719,7 +710,7 @@ class StaticPromptAccumulator:
                 excerpt=text[:EXCERPT_CHARS],
                 segments_static=kinds,
                 static_tokens_by_kind=by_kind,
-                cache=self._cache(fam, static, spilled.get(position[id(fam)])),
+                cache=self._cache(fam, static, spilled.get(position)),
             ))
         return StaticPromptResult(
             families=families,
