@@ -36,7 +36,16 @@ from advisor.metrics import (
 )
 from advisor.metrics.cost import ModelCost
 from advisor.metrics.window import OutOfWindow, day_start, hard_bounds, isolated_bounds
-from advisor.scan import Pass, PassSettings, ProgressFn, choose_jobs, run_units, trim_heap
+from advisor.scan import (
+    Pass,
+    PassSettings,
+    ProgressFn,
+    WorkerPool,
+    choose_jobs,
+    restarted,
+    run_units,
+    trim_heap,
+)
 
 SCHEMA_VERSION = 2  # 2: strategies/recommendation/assumptions validated against advisor.decision.decide's models
 
@@ -338,8 +347,9 @@ def _build_analysis(paths: Iterable[str | Path], *, format: str | None, prices: 
     if records is not None and not isinstance(records, list | tuple):
         records = _Replayable(records)
 
-    def measure(settings: PassSettings, extra: dict[str, Any],
-                quiet: bool = False) -> tuple[Pass, Any]:
+    def measure(settings: PassSettings, extra: dict[str, Any], pool: WorkerPool,
+                quiet: bool = False, hashed: Mapping[str, str | None] | None = None) -> tuple[Pass, Any]:
+        """One pass over the logs; `hashed`: the split files' sha256 from an earlier pass (not computed again)."""
         measured = Pass(settings, extra)
         if records is not None:
             measured.consume(records)
@@ -355,32 +365,40 @@ def _build_analysis(paths: Iterable[str | Path], *, format: str | None, prices: 
                            chunk_bytes=(chunk_bytes or CHUNK_BYTES) if splittable else None)
         n_jobs = choose_jobs(jobs, units) if splittable else 1
         split = {u.files[0] for u in units if not u.whole}
+        to_hash = [f for f in report.files if f.path in split]
+        if hashed is not None:
+            for f in to_hash:
+                f.sha256 = hashed.get(f.path)
+            to_hash = []
         run_units(units, measured, report, jobs=n_jobs, strict=strict, on_error=None if quiet else on_error,
-                  progress=progress, hash_files=[f for f in report.files if f.path in split],
-                  engine=_engine(engine, address, jobs) if splittable else None)
+                  progress=progress, hash_files=to_hash,
+                  engine=_engine(engine, address, jobs) if splittable else None, pool=pool)
         return measured, report
 
-    measured, report = measure(settings, extra)
-    narrowed = _isolated_window(measured, settings)
-    repeats, n_repeats = measured.ids.repeated()
-    measured.ids.clear()  # 8 bytes per record, not needed past this point
-    kept_all = ""
-    if (narrowed is not None or repeats) and not Pass.can_spawn(extra):  # a collector that cannot start over
-        kept_all = (f"{n_repeats:,} records repeat an earlier id and " if repeats else "") + \
-            ("isolated timestamps far from the bulk" if narrowed else "") + \
-            " were kept: a collector of this analysis cannot read the logs a second time"
-    elif narrowed is not None or repeats:
-        # Read again, keeping only the bulk of the data (rule 3 of advisor.metrics.window) and the first
-        # occurrence of each repeated id (advisor.ingest.duplicates). Malformed lines were reported already.
-        lo, hi = narrowed or (settings.lo, settings.hi)
-        extra = {name: c.restart() if hasattr(c, "restart") else c.spawn() for name, c in extra.items()}
-        # The first pass's measurements go before the second pass starts: its worker processes are forked from
-        # this one and would carry those pages (counted in each worker's RSS) through the whole second pass.
-        del measured, report
-        gc.collect()
-        trim_heap()
-        measured, report = measure(replace(settings, lo=lo, hi=hi, repeats=repeats or None), extra, quiet=True)
-        measured.ids.clear()
+    with WorkerPool() as pool:  # the worker processes of both passes, gone before the results are built
+        measured, report = measure(settings, extra, pool)
+        narrowed = _isolated_window(measured, settings)
+        repeats, n_repeats = measured.ids.repeated()
+        measured.ids.clear()  # 8 bytes per record, not needed past this point
+        kept_all = ""
+        if (narrowed is not None or repeats) and not Pass.can_spawn(extra):  # a collector that cannot start over
+            kept_all = (f"{n_repeats:,} records repeat an earlier id and " if repeats else "") + \
+                ("isolated timestamps far from the bulk" if narrowed else "") + \
+                " were kept: a collector of this analysis cannot read the logs a second time"
+        elif narrowed is not None or repeats:
+            # Read again, keeping only the bulk of the data (rule 3 of advisor.metrics.window) and the first
+            # occurrence of each repeated id (advisor.ingest.duplicates). Malformed lines were reported already.
+            lo, hi = narrowed or (settings.lo, settings.hi)
+            extra = restarted(extra)
+            # The split files' hashes are kept (no second hashing); the rest of the first pass goes before the
+            # second starts. Its workers are those of the first pass (WorkerPool), forked before this one grew.
+            hashed = {f.path: f.sha256 for f in report.files} if report is not None else None
+            del measured, report
+            gc.collect()
+            trim_heap()
+            measured, report = measure(replace(settings, lo=lo, hi=hi, repeats=repeats or None), extra, pool,
+                                       quiet=True, hashed=hashed)
+            measured.ids.clear()
     out_of_window = measured.window.result((measured.settings.lo, measured.settings.hi))
     dropped = measured.repeats
     duplicates = Duplicates(identical_files=list(getattr(report, "duplicate_files", [])),

@@ -20,7 +20,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -209,7 +209,16 @@ def _init_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the pool
 
 
-def _measure_unit(unit: Any) -> tuple[Pass, Any]:
+def _measure_unit(unit: Any, again: str | None = None) -> tuple[Pass, Any]:
+    """Runs in a worker: `again` names the settings file of a later pass (see :class:`WorkerPool`)."""
+    if again != _WORKER["again"]:
+        import pickle
+
+        with open(again, "rb") as fh:  # type: ignore[arg-type]  # None only on the first pass
+            settings = pickle.load(fh)
+        first = _WORKER["first"]
+        _WORKER.update({"again": again, "pass": Pass(replace(settings, book=first.settings.book),
+                                                     restarted(first.extra))})
     return _measure(unit, _WORKER["pass"], _WORKER["strict"])
 
 
@@ -218,13 +227,14 @@ def _measure_unit(unit: Any) -> tuple[Pass, Any]:
 
 def run_units(units: list[Any], proto: Pass, report: Any, *, jobs: int, strict: bool,
               on_error: Callable[[Exception], None] | None, progress: ProgressFn | None,
-              hash_files: list[Any], engine: Any = None) -> Pass:
+              hash_files: list[Any], engine: Any = None, pool: WorkerPool | None = None) -> Pass:
     """Measure every unit (here, in `jobs` worker processes, or as tasks of `engine`, see advisor.cluster)
     and merge the pieces in order into `proto`.
 
     Malformed lines reach `on_error` unit by unit (the first ones of each, then `on_error.dropped(n)` if it
     has one); progress advances per unit, in bytes. `hash_files` are FileStats of split files: their sha256
     is computed on a thread meanwhile (hashlib releases the GIL), since no single unit sees the whole file.
+    `pool` keeps the worker processes for a later pass (see :class:`WorkerPool`); without one they end here.
     """
     total, done = sum(u.size for u in units), 0
     hasher = _Hasher(hash_files)
@@ -232,7 +242,11 @@ def run_units(units: list[Any], proto: Pass, report: Any, *, jobs: int, strict: 
     if engine is not None:  # another engine (a Dask cluster) runs the same units and hands back the pieces
         runner = engine.measure(units, proto, strict)
     elif parallel:
-        runner = _workers(jobs, proto, strict, units)
+        if pool is None:
+            with WorkerPool() as own:
+                return run_units(units, proto, report, jobs=jobs, strict=strict, on_error=on_error,
+                                 progress=progress, hash_files=hash_files, pool=own)
+        runner = pool.measure(units, proto, strict, jobs)
     else:
         runner = nullcontext(_measure(unit, proto, strict) for unit in units)
     with runner as pieces:
@@ -289,42 +303,121 @@ def trim_heap() -> None:
         _MALLOC_TRIM[0](0)
 
 
-@contextmanager
-def _workers(jobs: int, proto: Pass, strict: bool, units: list[Any]) -> Iterator[Any]:
-    """Forked worker processes that measure units (their pieces, in order); any failure in the caller stops
-    them at once."""
-    import multiprocessing  # imported here: `advise analyze` on small logs never starts a process
-    from concurrent.futures import ProcessPoolExecutor
+def restarted(collectors: Mapping[str, Any]) -> dict[str, Any]:
+    """Collectors for reading the logs again from the start (`restart` where a collector has one, else `spawn`).
+    The second pass of an analysis is built this way in the parent, and a reused worker rebuilds it the same way
+    from the collectors it inherited (:class:`WorkerPool`)."""
+    return {name: c.restart() if hasattr(c, "restart") else c.spawn() for name, c in collectors.items()}
+
+
+class WorkerPool:
+    """Forked worker processes for one analysis, kept for its second reading of the logs.
+
+    The first :meth:`measure` forks the workers while this process is still lean: they inherit the loaded price
+    table, configuration and labels. When the logs are read again (repeated ids, isolated timestamps; see
+    advisor.analysis), forking anew would copy a parent that now holds the first pass's merged results and
+    heap (~170 MB at 1M records) into every worker's resident memory; the same workers read again instead.
+    A later pass must be the first one restarted: the same collectors (:func:`restarted`) with new settings.
+    Only the settings travel, once per pass, as a file each worker reads before its first unit of that pass.
+    """
+
+    def __init__(self) -> None:
+        self._pool: Any = None
+        self._shape: tuple[int, bool, tuple[str, ...]] | None = None  # (jobs, strict, collector names)
+        self._passes = 0
+        self._dir: str | None = None
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def measure(self, units: list[Any], proto: Pass, strict: bool, jobs: int) -> Iterator[Iterator[tuple[Pass, Any]]]:
+        """The pieces of `units` measured by the workers, in order; any failure in the caller stops them at once."""
+        shape = (jobs, strict, tuple(proto.extra))
+        if self._pool is not None and shape != self._shape:
+            self.close()  # not the same pass read again: fresh workers
+        again = None
+        if self._pool is None:
+            self._start(jobs, proto, strict)
+            self._shape = shape
+        else:
+            again = self._settings_file(proto.settings)
+        pool = self._pool
+        try:
+            # submit, not map: map's iterator cancels the pending futures when an error leaves it, and on Python
+            # 3.11 the pool's manager thread then fails (InvalidStateError) marking those cancelled futures broken
+            futures = [pool.submit(_measure_unit, unit, again) for unit in units]  # run in input order
+            _WORKER.clear()  # forked at the first submit: this process no longer needs the reference
+            futures.reverse()
+
+            def pieces() -> Iterator[tuple[Pass, Any]]:
+                while futures:
+                    yield futures.pop().result()  # popped: a merged piece is not kept here
+
+            yield pieces()
+        except BaseException as exc:  # Ctrl-C, a dead worker, a strict-mode error: stop the workers now
+            self._stop()
+            if isinstance(exc, _broken_pool()):
+                raise AdviseError("a worker process reading the logs died (killed, or out of memory)",
+                                  hint="run again with --jobs 1 (one process, less memory)") from exc
+            raise
+
+    def _start(self, jobs: int, proto: Pass, strict: bool) -> None:
+        import multiprocessing  # imported here: `advise analyze` on small logs never starts a process
+        from concurrent.futures import ProcessPoolExecutor
+
+        _WORKER.update({"first": proto, "pass": proto, "strict": strict, "again": None})
+        warm = getattr(proto.settings.book, "warm", None)
+        if warm is not None:
+            warm()  # workers inherit the loaded price data instead of each loading it
+        self._pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
+                                         initializer=_init_worker)
+
+    def _settings_file(self, settings: PassSettings) -> str:
+        """The later pass's settings (without the price table, which the workers hold) in a file of its own."""
+        import pickle
+        import tempfile
+
+        if self._dir is None:
+            self._dir = tempfile.mkdtemp(prefix="advise-pass-")
+        self._passes += 1
+        path = os.path.join(self._dir, f"pass-{self._passes}.pickle")
+        with open(path, "wb") as fh:
+            pickle.dump(replace(settings, book=None), fh, protocol=pickle.HIGHEST_PROTOCOL)
+        return path
+
+    def _stop(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            for proc in list((getattr(pool, "_processes", None) or {}).values()):  # no public terminate()
+                proc.terminate()
+            pool.shutdown(wait=False)  # the pending futures fail as the pool breaks; nothing more runs
+        self._cleanup()
+
+    def close(self) -> None:
+        """Let the workers finish and exit, and remove the settings files."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+        self._cleanup()
+
+    def _cleanup(self) -> None:
+        _WORKER.clear()
+        self._shape = None
+        if self._dir is not None:
+            import shutil
+
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+
+def _broken_pool() -> type[BaseException]:
     from concurrent.futures.process import BrokenProcessPool
 
-    _WORKER.update({"pass": proto, "strict": strict})
-    warm = getattr(proto.settings.book, "warm", None)
-    if warm is not None:
-        warm()  # workers inherit the loaded price data instead of each loading it
-    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=_init_worker)
-    try:
-        # submit, not map: map's iterator cancels the pending futures when an error leaves it, and on Python
-        # 3.11 the pool's manager thread then fails (InvalidStateError) marking those cancelled futures broken
-        futures = [pool.submit(_measure_unit, unit) for unit in units]  # run in input order
-        futures.reverse()
-
-        def pieces() -> Iterator[tuple[Pass, Any]]:
-            while futures:
-                yield futures.pop().result()  # popped: a merged piece is not kept here
-
-        yield pieces()
-    except BaseException as exc:  # Ctrl-C, a dead worker, a strict-mode error: stop the workers now
-        for proc in list((getattr(pool, "_processes", None) or {}).values()):  # no public terminate()
-            proc.terminate()
-        pool.shutdown(wait=False)  # the pending futures fail as the pool breaks; nothing more runs
-        if isinstance(exc, BrokenProcessPool):
-            raise AdviseError("a worker process reading the logs died (killed, or out of memory)",
-                              hint="run again with --jobs 1 (one process, less memory)") from exc
-        raise
-    else:
-        pool.shutdown(wait=True)
-    finally:
-        _WORKER.clear()
+    return BrokenProcessPool
 
 
 class _Hasher:

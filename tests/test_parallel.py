@@ -271,3 +271,58 @@ def test_signatures_past_the_cap_fold_into_other_in_one_pass_and_across_pieces(
     assert len(one_pass) == 4 and one_pass.pop("feedback:style:other") == 5  # 3 kept, the rest folded
     assert list(one_pass.values()) == [1, 1, 1]
     assert counts([records[:2], records[2:5], records[5:]]) == counts([records])
+
+
+def test_second_reading_reuses_the_workers_and_changes_nothing(support_logs: Path, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Repeated ids (an overlapping export) make advise read the logs twice. The second reading runs on the
+    first one's worker processes, which restart their own collectors (labels count as unmatched again) from the
+    settings file the parent writes: the analysis is the one-process analysis, byte for byte."""
+    import tempfile
+
+    from advisor import scan
+
+    logs = tmp_path / "overlap"
+    shutil.copytree(support_logs, logs)
+    log = max(logs.glob("*.jsonl"), key=lambda p: p.stat().st_size)
+    lines = log.read_bytes().splitlines(keepends=True)
+    (logs / "export-2.jsonl").write_bytes(b"".join(lines[len(lines) // 3: len(lines) // 2]))  # exported again
+    one = _analysis(logs, jobs=1, chunk_bytes=SMALL_CHUNK)
+    dup = one["data_quality"]["duplicates"]
+    assert dup["records"] > 100 and dup["ids"] == dup["records"]
+    assert dup["by_file"] == {str(logs / "export-2.jsonl"): dup["records"]}
+    assert one["failures"]["sources"]["labelled_records"] > 0
+
+    starts: list[int] = []
+    real_start = scan.WorkerPool._start
+
+    def counted(self, jobs, proto, strict):  # noqa: ANN001, ANN202
+        starts.append(jobs)
+        return real_start(self, jobs, proto, strict)
+
+    monkeypatch.setattr(scan.WorkerPool, "_start", counted)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    two = _analysis(logs, jobs=2, chunk_bytes=SMALL_CHUNK)
+    assert two == one
+    assert starts == [2]  # forked once, for both readings
+    assert list((tmp_path / "tmp").iterdir()) == []  # the second reading's settings file is gone
+
+
+def test_a_pool_asked_for_another_shape_starts_fresh_workers(support_logs: Path) -> None:
+    from advisor import scan
+
+    log = next(support_logs.glob("*.jsonl"))
+    units = plan_units([log], chunk_bytes=SMALL_CHUNK)[:4]
+    from advisor.pricing import PriceBook
+
+    proto = scan.Pass(scan.PassSettings(book=PriceBook(None), allow_unpriced=True, scale=1.0, sample_rate=1.0,
+                                        start=None, stop=None), {})
+    with scan.WorkerPool() as pool:
+        with pool.measure(units, proto, False, 2) as pieces:
+            first = [piece.volume.result().requests for piece, _ in pieces]
+        pids = set(pool._pool._processes)
+        with pool.measure(units, proto, False, 3) as pieces:  # another number of workers: a new pool
+            assert [piece.volume.result().requests for piece, _ in pieces] == first
+        assert not pids & set(pool._pool._processes)
+    assert pool._pool is None
