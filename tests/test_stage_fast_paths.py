@@ -297,3 +297,39 @@ def test_bounded_memo_starts_over_past_its_entries_or_characters_and_travels_emp
     assert isinstance(copy, memo_mod.BoundedMemo) and not copy and (copy.limit, copy.budget, copy.chars) == (3, 100, 0)
     memo.clear()
     assert memo.chars == 0
+
+
+def test_token_mix_in_batches_equals_the_sketch_of_every_count() -> None:
+    """Token counts wait in per-model batches before their sketches; pieces merged part-way, a 65-bit count
+    that cannot wait: every sketch equals adding each count as it came, and a negative count still fails."""
+    import pickle
+
+    from advisor.metrics.token_mix import BATCH, TOKEN_KINDS, TokenMixAccumulator
+
+    records = []
+    for i in range(3 * BATCH + 17):
+        out = (i * 37) % 900
+        records.append(replace(_record(i, model=f"m{i % 2}", system="s", user="u"),
+                               usage=Usage(input_tokens=1000 + (i * 53) % 5000, output_tokens=out,
+                                           cache_read_tokens=(i % 5) * 100, cache_write_tokens=(i % 7 == 0) * 50,
+                                           reasoning_tokens=out // 3)))
+    records[400] = replace(records[400], usage=Usage(input_tokens=2**70, output_tokens=2**65, cache_read_tokens=3))
+    whole, first, second = TokenMixAccumulator(), TokenMixAccumulator(), TokenMixAccumulator()
+    for k, r in enumerate(records):
+        whole.add(r)
+        (first if k < 300 else second).add(r)
+    first.merge(pickle.loads(pickle.dumps(second)))  # a worker's piece, batches still pending
+    for acc in (whole, first):
+        acc.result()
+        for model, m in acc._models.items():
+            for kind in TOKEN_KINDS:
+                want = QuantileSketch()
+                for r in records:
+                    if r.model == model:
+                        want.add(getattr(r.usage, f"{kind}_tokens"))
+                assert _sketch_state(m.sketches[kind]) == _sketch_state(want), (model, kind)
+            assert not any(m.pending)
+    bad = TokenMixAccumulator()
+    bad.add(records[0])
+    with pytest.raises(ValueError, match="negative"):
+        bad.add(replace(records[1], usage=Usage(input_tokens=10, output_tokens=5, cache_read_tokens=-1)))
