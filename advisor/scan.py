@@ -340,11 +340,14 @@ class WorkerPool:
         if self._pool is not None and shape != self._shape:
             self.close()  # not the same pass read again: fresh workers
         again = None
+        if self._pool is not None:
+            try:
+                again = self._settings_file(proto.settings)
+            except OSError:  # no temporary file can be written: fresh workers, forked from this process
+                self.close()
         if self._pool is None:
             self._start(jobs, proto, strict)
             self._shape = shape
-        else:
-            again = self._settings_file(proto.settings)
         pool = self._pool
         try:
             # submit, not map: map's iterator cancels the pending futures when an error leaves it, and on Python

@@ -326,3 +326,31 @@ def test_a_pool_asked_for_another_shape_starts_fresh_workers(support_logs: Path)
             assert [piece.volume.result().requests for piece, _ in pieces] == first
         assert not pids & set(pool._pool._processes)
     assert pool._pool is None
+
+
+def test_second_reading_without_a_temporary_file_forks_fresh_workers(support_logs: Path, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the later pass's settings file cannot be written, the second reading forks new workers (the
+    earlier way, more memory) and gives the same analysis."""
+    from advisor import scan
+
+    logs = tmp_path / "overlap"
+    shutil.copytree(support_logs, logs)
+    log = max(logs.glob("*.jsonl"), key=lambda p: p.stat().st_size)
+    lines = log.read_bytes().splitlines(keepends=True)
+    (logs / "export-2.jsonl").write_bytes(b"".join(lines[:len(lines) // 4]))
+    one = _analysis(logs, jobs=1, chunk_bytes=SMALL_CHUNK)
+    starts: list[int] = []
+    real_start = scan.WorkerPool._start
+
+    def counted(self, jobs, proto, strict):  # noqa: ANN001, ANN202
+        starts.append(jobs)
+        return real_start(self, jobs, proto, strict)
+
+    def unwritable(self, settings):  # noqa: ANN001, ANN202
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(scan.WorkerPool, "_start", counted)
+    monkeypatch.setattr(scan.WorkerPool, "_settings_file", unwritable)
+    assert _analysis(logs, jobs=2, chunk_bytes=SMALL_CHUNK) == one
+    assert one["data_quality"]["duplicates"]["records"] > 0 and starts == [2, 2]
