@@ -353,7 +353,8 @@ class WorkerPool:
             # submit, not map: map's iterator cancels the pending futures when an error leaves it, and on Python
             # 3.11 the pool's manager thread then fails (InvalidStateError) marking those cancelled futures broken
             futures = [pool.submit(_measure_unit, unit, again) for unit in units]  # run in input order
-            _WORKER.clear()  # forked at the first submit: this process no longer needs the reference
+            if len(getattr(pool, "_processes", None) or ()) >= jobs:
+                _WORKER.clear()  # every worker forked (with fork, all at the first submit): drop this one's reference
             futures.reverse()
 
             def pieces() -> Iterator[tuple[Pass, Any]]:

@@ -320,6 +320,7 @@ def test_a_pool_asked_for_another_shape_starts_fresh_workers(support_logs: Path)
                                         start=None, stop=None), {})
     with scan.WorkerPool() as pool:
         with pool.measure(units, proto, False, 2) as pieces:
+            assert scan._WORKER == {}  # the workers hold the pass; this process keeps no reference to it
             first = [piece.volume.result().requests for piece, _ in pieces]
         pids = set(pool._pool._processes)
         with pool.measure(units, proto, False, 3) as pieces:  # another number of workers: a new pool
