@@ -7,8 +7,9 @@ processes, and every accumulator's `merge` is deterministic, so ``jobs=1`` and `
 the same analysis, byte for byte. A log smaller than one piece is one unit: one plain pass.
 
 Worker processes are forked (Linux): they inherit the loaded price table, configuration and
-labels instead of receiving them, and send back only counts and bounded samples. Where fork is
-not available the units run one after another in this process, with the same result.
+labels instead of receiving them, and send back only counts and bounded samples. When the logs are
+read a second time, the same workers read again (:class:`WorkerPool`). Where fork is not available
+the units run one after another in this process, with the same result.
 """
 
 from __future__ import annotations
