@@ -208,6 +208,7 @@ _WORKER: dict[str, Any] = {}
 
 def _init_worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: it stops the pool
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the parent's `terminate()` ends a worker (see advisor.cli)
 
 
 def _measure_unit(unit: Any, again: str | None = None) -> tuple[Pass, Any]:

@@ -355,3 +355,45 @@ def test_second_reading_without_a_temporary_file_forks_fresh_workers(support_log
     monkeypatch.setattr(scan.WorkerPool, "_settings_file", unwritable)
     assert _analysis(logs, jobs=2, chunk_bytes=SMALL_CHUNK) == one
     assert one["data_quality"]["duplicates"]["records"] > 0 and starts == [2, 2]
+
+
+def test_sigterm_stops_the_workers_and_removes_temporary_files(tmp_path: Path) -> None:
+    """`kill PID` (SIGTERM, what a scheduler sends) unwinds like Ctrl-C: exit 143 with a one-line message, the
+    forked workers gone, nothing left in TMPDIR, no half-written output."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    psutil = pytest.importorskip("psutil")
+    root = Path(__file__).resolve().parent.parent
+    sys.path.insert(0, str(root / "bench"))
+    from gen_logs import write_logs  # type: ignore[import-not-found]
+
+    logs = tmp_path / "logs"
+    write_logs(logs, 20_000)  # four files: four units, ~1 s of work per worker
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    out = tmp_path / "analysis.json"
+    env = dict(os.environ, TMPDIR=str(tmp), PYTHONPATH=str(root) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.Popen([sys.executable, "-m", "advisor.cli", "analyze", str(logs), "--jobs", "2", "-q",
+                             "--allow-unpriced", "--json", str(out)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    parent = psutil.Process(proc.pid)
+    workers: list = []
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline and len(workers) < 2:
+        try:
+            workers = parent.children(recursive=True)
+        except psutil.Error:
+            break
+        time.sleep(0.01)
+    assert len(workers) >= 2, "the analysis ended before its workers were seen; make the input bigger"
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert err.strip() == "advise: terminated"
+    gone, alive = psutil.wait_procs(workers, timeout=10)
+    assert not alive
+    assert list(tmp.iterdir()) == [] and not out.exists()

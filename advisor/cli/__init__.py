@@ -79,18 +79,56 @@ def cli() -> None:
     """
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a scheduler or `kill`) unwinds like Ctrl-C: worker processes are stopped and temporary files
+    removed on the way out, where the default action would kill this process with its workers and spill files
+    left behind. `advise train` installs its own handler while it trains (a checkpoint, then exit 143)."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated
+
+
+def _catch_sigterm() -> object:
+    """Route SIGTERM to :class:`Terminated`; returns the previous handler (None: not installed)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None  # signals belong to the main thread's owner
+    try:
+        return signal.signal(signal.SIGTERM, _terminate)
+    except (ValueError, OSError):
+        return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: returns the exit code instead of raising.
 
     One rule: 0 ok, 1 input errors (bad, missing or unreadable files and data, whether named or
-    found in a directory), 2 usage errors (unknown options, out-of-range values, unknown --format).
+    found in a directory), 2 usage errors (unknown options, out-of-range values, unknown --format);
+    130 after Ctrl-C, 143 after SIGTERM.
     """
+    previous = _catch_sigterm()
+    try:
+        return _run(argv)
+    finally:
+        if previous is not None:
+            import signal
+
+            signal.signal(signal.SIGTERM, previous)  # type: ignore[arg-type]
+
+
+def _run(argv: Sequence[str] | None) -> int:
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="advise", standalone_mode=False)
     except AdviseError as exc:
         click.echo(f"advise: error: {exc.render()}", err=True)
         return exc.exit_code
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:  # click turns KeyboardInterrupt (so Terminated too) into Abort
+        if isinstance(exc.__cause__, Terminated):
+            click.echo("advise: terminated", err=True)
+            return 143
         click.echo("advise: aborted", err=True)
         return 130
     except click.ClickException as exc:
@@ -98,6 +136,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             exc.exit_code = 1  # a named file that is missing or unreadable is an input error, as one in a directory
         exc.show()
         return exc.exit_code
+    except Terminated:
+        click.echo("advise: terminated", err=True)
+        return 143
     except KeyboardInterrupt:
         click.echo("advise: interrupted", err=True)
         return 130
