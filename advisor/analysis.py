@@ -11,6 +11,7 @@ import gc
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import nullcontext
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -371,11 +372,12 @@ def _build_analysis(paths: Iterable[str | Path], *, format: str | None, prices: 
                 f.sha256 = hashed.get(f.path)
             to_hash = []
         run_units(units, measured, report, jobs=n_jobs, strict=strict, on_error=None if quiet else on_error,
-                  progress=progress, hash_files=to_hash,
-                  engine=_engine(engine, address, jobs) if splittable else None, pool=pool)
+                  progress=progress, hash_files=to_hash, engine=other_engine if splittable else None, pool=pool)
         return measured, report
 
-    with WorkerPool() as pool:  # the worker processes of both passes, gone before the results are built
+    other_engine = _engine(engine, address, jobs) if records is None else None
+    # the worker processes (or the Dask client) of both passes, gone before the results are built
+    with WorkerPool() as pool, (other_engine if other_engine is not None else nullcontext()):
         measured, report = measure(settings, extra, pool)
         narrowed = _isolated_window(measured, settings)
         repeats, n_repeats = measured.ids.repeated()

@@ -21,7 +21,7 @@ import hashlib
 import os
 import pickle
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from advisor.kernel.errors import AdviseError, MissingExtraError
@@ -99,6 +99,30 @@ class DaskEngine:
     def __init__(self, address: str | None = None, workers: int | None = None,
                  connect_timeout: str = "20s") -> None:
         self.address, self.workers, self.connect_timeout = address, workers, connect_timeout
+        self._stack: ExitStack | None = None  # set while entered: the client (and local cluster) stay up
+        self._held: Any = None
+
+    def __enter__(self) -> DaskEngine:
+        """Keep one client, and the local cluster it may have started, for every pass of one analysis (the
+        second reading of repeated ids would otherwise start a new local cluster)."""
+        self._stack = ExitStack()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        stack, self._stack, self._held = self._stack, None, None
+        if stack is not None:
+            stack.close()
+
+    @contextmanager
+    def _session(self) -> Iterator[Any]:
+        """The held client while entered (started at first use), else one for this call only."""
+        if self._stack is None:
+            with self._client() as client:
+                yield client
+            return
+        if self._held is None:
+            self._held = self._stack.enter_context(self._client())
+        yield self._held
 
     @contextmanager
     def _client(self) -> Iterator[Any]:
@@ -129,7 +153,7 @@ class DaskEngine:
         from advisor.ingest.common import ASSUMED
 
         assumed = ASSUMED.value  # --assume-time of this analysis
-        with self._client() as client:
+        with self._session() as client:
             shipped = ship(proto)
             digest = hashlib.sha256(shipped).hexdigest()
             [shipped_f] = client.scatter([shipped], broadcast=True, hash=False)

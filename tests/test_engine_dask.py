@@ -7,6 +7,7 @@ pieces really cross process boundaries, as on a cluster) and analyses the bundle
 from __future__ import annotations
 
 import gzip
+import json
 import shutil
 from pathlib import Path
 
@@ -138,3 +139,25 @@ def test_assume_time_reaches_the_workers(cluster, tmp_path: Path) -> None:
     local = _text(src, jobs=1, assume_time="2025-05-01")
     assert '"source": "--assume-time 2025-05-01T00:00:00+00:00"' in local
     assert _text(src, engine="dask", address=cluster.scheduler_address, assume_time="2025-05-01") == local
+
+
+def test_second_reading_keeps_the_same_client_and_equals_the_local_run(cluster, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Overlapping exports are read twice; both readings go through one client (a local cluster would otherwise
+    be started twice), and the analysis is the local one byte for byte."""
+    logs = _plain_copy("support", tmp_path / "overlap")
+    log = max(logs.glob("*.jsonl"), key=lambda p: p.stat().st_size)
+    lines = log.read_bytes().splitlines(keepends=True)
+    (logs / "export-2.jsonl").write_bytes(b"".join(lines[len(lines) // 3: len(lines) // 2]))
+    local = _text(logs, jobs=1, chunk_bytes=SMALL_CHUNK)
+    assert json.loads(local)["data_quality"]["duplicates"]["records"] > 0  # repeats found: two readings
+    clients: list[str] = []
+    real = DaskEngine._client
+
+    def counted(self):  # noqa: ANN001, ANN202
+        clients.append(self.address)
+        return real(self)
+
+    monkeypatch.setattr(DaskEngine, "_client", counted)
+    assert _text(logs, engine="dask", address=cluster.scheduler_address, chunk_bytes=SMALL_CHUNK) == local
+    assert clients == [cluster.scheduler_address]
