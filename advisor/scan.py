@@ -365,8 +365,10 @@ class WorkerPool:
 
             yield pieces()
         except BaseException as exc:  # Ctrl-C, a dead worker, a strict-mode error: stop the workers now
+            from concurrent.futures.process import BrokenProcessPool
+
             self._stop()
-            if isinstance(exc, _broken_pool()):
+            if isinstance(exc, BrokenProcessPool):
                 raise AdviseError("a worker process reading the logs died (killed, or out of memory)",
                                   hint="run again with --jobs 1 (one process, less memory)") from exc
             raise
@@ -418,12 +420,6 @@ class WorkerPool:
 
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
-
-
-def _broken_pool() -> type[BaseException]:
-    from concurrent.futures.process import BrokenProcessPool
-
-    return BrokenProcessPool
 
 
 class _Hasher:

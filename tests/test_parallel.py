@@ -273,25 +273,19 @@ def test_signatures_past_the_cap_fold_into_other_in_one_pass_and_across_pieces(
     assert counts([records[:2], records[2:5], records[5:]]) == counts([records])
 
 
-def test_second_reading_reuses_the_workers_and_changes_nothing(support_logs: Path, tmp_path: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    """Repeated ids (an overlapping export) make advise read the logs twice. The second reading runs on the
-    first one's worker processes, which restart their own collectors (labels count as unmatched again) from the
-    settings file the parent writes: the analysis is the one-process analysis, byte for byte."""
-    import tempfile
-
-    from advisor import scan
-
-    logs = tmp_path / "overlap"
-    shutil.copytree(support_logs, logs)
-    log = max(logs.glob("*.jsonl"), key=lambda p: p.stat().st_size)
+def _overlapping(support_logs: Path, dest: Path, first: float, last: float) -> Path:
+    """The support logs plus lines [first, last) (fractions of its log) exported again as another file."""
+    shutil.copytree(support_logs, dest)
+    log = max(dest.glob("*.jsonl"), key=lambda p: p.stat().st_size)
     lines = log.read_bytes().splitlines(keepends=True)
-    (logs / "export-2.jsonl").write_bytes(b"".join(lines[len(lines) // 3: len(lines) // 2]))  # exported again
-    one = _analysis(logs, jobs=1, chunk_bytes=SMALL_CHUNK)
-    dup = one["data_quality"]["duplicates"]
-    assert dup["records"] > 100 and dup["ids"] == dup["records"]
-    assert dup["by_file"] == {str(logs / "export-2.jsonl"): dup["records"]}
-    assert one["failures"]["sources"]["labelled_records"] > 0
+    (dest / "export-2.jsonl").write_bytes(b"".join(lines[int(len(lines) * first): int(len(lines) * last)]))
+    return dest
+
+
+@pytest.fixture
+def pool_starts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The worker count of every fork of a WorkerPool's workers, in order."""
+    from advisor import scan
 
     starts: list[int] = []
     real_start = scan.WorkerPool._start
@@ -301,11 +295,29 @@ def test_second_reading_reuses_the_workers_and_changes_nothing(support_logs: Pat
         return real_start(self, jobs, proto, strict)
 
     monkeypatch.setattr(scan.WorkerPool, "_start", counted)
+    return starts
+
+
+def test_second_reading_reuses_the_workers_and_changes_nothing(support_logs: Path, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch,
+                                                               pool_starts: list[int]) -> None:
+    """Repeated ids (an overlapping export) make advise read the logs twice. The second reading runs on the
+    first one's worker processes, which restart their own collectors (labels count as unmatched again) from the
+    settings file the parent writes: the analysis is the one-process analysis, byte for byte."""
+    import tempfile
+
+    logs = _overlapping(support_logs, tmp_path / "overlap", 1 / 3, 1 / 2)
+    one = _analysis(logs, jobs=1, chunk_bytes=SMALL_CHUNK)
+    dup = one["data_quality"]["duplicates"]
+    assert dup["records"] > 100 and dup["ids"] == dup["records"]
+    assert dup["by_file"] == {str(logs / "export-2.jsonl"): dup["records"]}
+    assert one["failures"]["sources"]["labelled_records"] > 0
+
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir()
     two = _analysis(logs, jobs=2, chunk_bytes=SMALL_CHUNK)
     assert two == one
-    assert starts == [2]  # forked once, for both readings
+    assert pool_starts == [2]  # forked once, for both readings
     assert list((tmp_path / "tmp").iterdir()) == []  # the second reading's settings file is gone
 
 
@@ -330,31 +342,21 @@ def test_a_pool_asked_for_another_shape_starts_fresh_workers(support_logs: Path)
 
 
 def test_second_reading_without_a_temporary_file_forks_fresh_workers(support_logs: Path, tmp_path: Path,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+                                                                     monkeypatch: pytest.MonkeyPatch,
+                                                                     pool_starts: list[int]) -> None:
     """Where the later pass's settings file cannot be written, the second reading forks new workers (the
     earlier way, more memory) and gives the same analysis."""
     from advisor import scan
 
-    logs = tmp_path / "overlap"
-    shutil.copytree(support_logs, logs)
-    log = max(logs.glob("*.jsonl"), key=lambda p: p.stat().st_size)
-    lines = log.read_bytes().splitlines(keepends=True)
-    (logs / "export-2.jsonl").write_bytes(b"".join(lines[:len(lines) // 4]))
+    logs = _overlapping(support_logs, tmp_path / "overlap", 0, 1 / 4)
     one = _analysis(logs, jobs=1, chunk_bytes=SMALL_CHUNK)
-    starts: list[int] = []
-    real_start = scan.WorkerPool._start
-
-    def counted(self, jobs, proto, strict):  # noqa: ANN001, ANN202
-        starts.append(jobs)
-        return real_start(self, jobs, proto, strict)
 
     def unwritable(self, settings):  # noqa: ANN001, ANN202
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(scan.WorkerPool, "_start", counted)
     monkeypatch.setattr(scan.WorkerPool, "_settings_file", unwritable)
     assert _analysis(logs, jobs=2, chunk_bytes=SMALL_CHUNK) == one
-    assert one["data_quality"]["duplicates"]["records"] > 0 and starts == [2, 2]
+    assert one["data_quality"]["duplicates"]["records"] > 0 and pool_starts == [2, 2]
 
 
 def test_sigterm_stops_the_workers_and_removes_temporary_files(tmp_path: Path) -> None:

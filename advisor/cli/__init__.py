@@ -92,13 +92,10 @@ def _terminate(signum: int, frame: object) -> None:
 def _catch_sigterm() -> object:
     """Route SIGTERM to :class:`Terminated`; returns the previous handler (None: not installed)."""
     import signal
-    import threading
 
-    if threading.current_thread() is not threading.main_thread():
-        return None  # signals belong to the main thread's owner
     try:
         return signal.signal(signal.SIGTERM, _terminate)
-    except (ValueError, OSError):
+    except ValueError:  # not the main thread: signals belong to whoever owns it
         return None
 
 
