@@ -72,7 +72,7 @@ def measure_task(digest: str, shipped: bytes, unit: Any, strict: bool, assumed: 
 
     `assumed` is the client's --assume-time: a worker is not forked from the client, so it travels here."""
     from advisor.ingest.common import ASSUMED
-    from advisor.scan import _measure
+    from advisor.scan import _measure, pack
 
     for f in unit.files:
         if not os.path.exists(f):
@@ -87,7 +87,7 @@ def measure_task(digest: str, shipped: bytes, unit: Any, strict: bool, assumed: 
         proto = _PROTOS[digest] = pickle.loads(shipped)
     previous, ASSUMED.value = ASSUMED.value, assumed
     try:
-        return pickle.dumps(_measure(unit, proto, strict), protocol=pickle.HIGHEST_PROTOCOL)
+        return pack(_measure(unit, proto, strict))
     finally:
         ASSUMED.value = previous
 
@@ -151,6 +151,7 @@ class DaskEngine:
         if warm is not None:
             warm()  # the price data travels loaded, instead of each worker loading it
         from advisor.ingest.common import ASSUMED
+        from advisor.scan import unpack
 
         assumed = ASSUMED.value  # --assume-time of this analysis
         with self._session() as client:
@@ -171,7 +172,7 @@ class DaskEngine:
                     nxt = next(todo, None)
                     if nxt is not None:
                         futures.append(client.submit(measure_task, digest, shipped_f, nxt, strict, assumed, pure=False))
-                    yield pickle.loads(got)
+                    yield unpack(got)
 
             try:
                 yield pieces()

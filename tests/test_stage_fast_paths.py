@@ -8,6 +8,7 @@ after two entries).
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from unittest.mock import patch
@@ -22,7 +23,7 @@ import advisor.metrics.static_prompt as sp
 from advisor.failures.checks import _LAX_JSON, _PHRASE_CUES, _has_cue, needs_json_module
 from advisor.failures.collector import FailureCollector
 from advisor.kernel.record import FinishReason, Message, Record, SourceRef, Usage, replace
-from advisor.metrics.sketch import QuantileSketch
+from advisor.metrics.sketch import EXACT_LIMIT, QuantileSketch
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 
@@ -263,6 +264,83 @@ def test_sketch_add_many_equals_adding_one_by_one(batches: list[list[int]]) -> N
         many.add_many(array("q", batch))
         assert _sketch_state(many) == _sketch_state(one)
         assert many.sum_capped(1100) == one.sum_capped(1100)
+
+
+_VALUES = st.sampled_from([0, 0.0, 1, 1.0, 7, 1024, 2.5, 1e-3, 2**40]) | st.floats(0, 1e7) | st.integers(0, 10**6)
+
+
+def _buckets_one_by_one(values: list[float]) -> tuple[int, list[tuple[int, int]]]:
+    """(zeros, buckets in insertion order) of a sketch past EXACT_LIMIT, written out value by value."""
+    log_gamma, zeros, buckets = QuantileSketch()._log_gamma, 0, {}
+    for v in values:
+        if v == 0:
+            zeros += 1
+        else:
+            key = math.ceil(math.log(v) / log_gamma)
+            buckets[key] = buckets.get(key, 0) + 1
+    return zeros, list(buckets.items())
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(_VALUES, max_size=900), max_size=5))
+@example([[3] * 1000, [0, 3.0] * 20, [2.5]])  # two exact pieces over EXACT_LIMIT together: both into buckets
+@example([[1000.0 - i for i in range(600)], [float(i) for i in range(1, 600)], [0.5, 9e6, 0.5]])
+def test_sketch_merge_buckets_like_adding_one_by_one(pieces: list[list[float]]) -> None:
+    # pieces of the logs merge in order: the same buckets, in the same order (sum_capped sums in it), as one sketch
+    # fed every value; only the running total may differ in its last bits (summed piece by piece)
+    one, merged, seen = QuantileSketch(), QuantileSketch(), []
+    for piece in pieces:
+        sk = QuantileSketch()
+        for v in piece:
+            sk.add(v)
+            one.add(v)
+        seen += piece
+        merged.merge(sk)
+        got, want = _sketch_state(merged), _sketch_state(one)
+        assert got[:1] + got[2:] == want[:1] + want[2:]
+        assert math.isclose(merged.total, one.total, rel_tol=1e-12, abs_tol=1e-12)
+        if len(seen) > EXACT_LIMIT:
+            assert (merged._zeros, list(merged._buckets.items())) == _buckets_one_by_one(seen)
+
+
+def _byte_tokens(text: str, model: str) -> list[int]:
+    return list(text.encode())
+
+
+def _slots(obj: object) -> dict:
+    return {name: getattr(obj, name) for name in type(obj).__slots__}
+
+
+def test_families_travel_between_processes_unchanged() -> None:
+    # a piece sent back by a worker: families, their prefix segments (full and shrunk) and sketches, as flat tuples
+    import pickle
+
+    from advisor.scan import pack, unpack
+
+    records = _records(400)
+    records[5] = replace(records[5], system=records[5].system[:40] + " but shorter")  # shrinks a full segment
+    acc = sp.StaticPromptAccumulator(tokenize=_byte_tokens)
+    for r in records:
+        acc.add(r)
+    copy = unpack(pack(acc))
+    assert list(copy._families) == list(acc._families)
+    shrunk = 0
+    for key, fam in acc._families.items():
+        got = copy._families[key]
+        for name, value in _slots(fam).items():
+            if name == "segs":
+                assert [_slots(s) for s in got.segs] == [_slots(s) for s in value]
+                shrunk += sum(not s.full for s in value)
+            elif name == "cache_read":
+                assert _sketch_state(got.cache_read) == _sketch_state(value)
+            else:
+                assert getattr(got, name) == value, name
+    assert shrunk  # the shrunk-segment path ran
+    big = QuantileSketch()
+    for v in range(3000):
+        big.add(v % 700 + 0.5)
+    assert _sketch_state(pickle.loads(pickle.dumps(big))) == _sketch_state(big)
+    assert copy.result().model_dump() == acc.result().model_dump()
 
 
 def test_static_cache_reads_in_batches_equal_the_sketch_of_every_read() -> None:

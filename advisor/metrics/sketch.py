@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 from array import array
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -48,6 +49,10 @@ class QuantileSketch:
         self._buckets: dict[int, int] = {}
         self._exact: array | None = array("d")
 
+    def __reduce__(self) -> tuple[Any, ...]:  # a flat tuple: a piece of the logs carries one per prompt family
+        return _sketch, (self._gamma, self._log_gamma, self.count, self.total, self.min, self.max, self._zeros,
+                         self._buckets, self._exact)
+
     def add(self, value: float) -> None:
         if value < 0:
             raise ValueError(f"negative value {value}")
@@ -63,8 +68,7 @@ class QuantileSketch:
             if len(exact) <= EXACT_LIMIT:
                 return
             self._exact = None
-            for v in exact[:-1]:
-                self._bucket(v)
+            self._bucket_all(exact[:-1])
         if value == 0:  # _bucket inlined: this runs ~7 times per analysed record
             self._zeros += 1
             return
@@ -102,6 +106,11 @@ class QuantileSketch:
                 return
             self._exact = None
             values = [*exact, *values]
+        self._bucket_all(values)
+
+    def _bucket_all(self, values: Iterable[float]) -> None:
+        """Each value into its bucket, as one by one: each distinct value is bucketed once, and in order of first
+        appearance, so new buckets come in the order one by one gives them (the order `sum_capped` sums in)."""
         buckets, log_gamma = self._buckets, self._log_gamma
         for value, n in Counter(values).items():
             if value == 0:
@@ -109,13 +118,6 @@ class QuantileSketch:
             else:
                 key = math.ceil(math.log(value) / log_gamma)
                 buckets[key] = buckets.get(key, 0) + n
-
-    def _bucket(self, value: float) -> None:
-        if value == 0:
-            self._zeros += 1
-            return
-        key = math.ceil(math.log(value) / self._log_gamma)
-        self._buckets[key] = self._buckets.get(key, 0) + 1
 
     def merge(self, other: QuantileSketch) -> None:
         """Add another sketch's values (same accuracy): the same sketch as adding them one by one."""
@@ -129,11 +131,9 @@ class QuantileSketch:
             return
         if mine is not None:
             self._exact = None
-            for v in mine:
-                self._bucket(v)
+            self._bucket_all(mine)
         if theirs is not None:
-            for v in theirs:
-                self._bucket(v)
+            self._bucket_all(theirs)
             return
         self._zeros += other._zeros
         for key, n in other._buckets.items():
@@ -187,3 +187,11 @@ class QuantileSketch:
             min=self.min,
             max=self.max,
         )
+
+
+def _sketch(gamma: float, log_gamma: float, count: int, total: float, lo: float, hi: float, zeros: int,
+            buckets: dict[int, int], exact: array | None) -> QuantileSketch:
+    sk = QuantileSketch.__new__(QuantileSketch)
+    sk._gamma, sk._log_gamma, sk.count, sk.total, sk.min, sk.max = gamma, log_gamma, count, total, lo, hi
+    sk._zeros, sk._buckets, sk._exact = zeros, buckets, exact
+    return sk

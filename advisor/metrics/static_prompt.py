@@ -30,6 +30,7 @@ import json
 from array import array
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
+from operator import attrgetter
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -138,10 +139,20 @@ class _Segment:
             self.witness = text[: c + WITNESS_TAIL] if kind == self.kind else ""
             self.head = self.text[:c]
 
+    def __reduce__(self) -> tuple[Any, ...]:  # a flat tuple, not a dict of slots (see _Family.__reduce__)
+        return _segment, (self.kind, self.text, self.common, self.full, self.witness)
+
+
+def _segment(kind: str, text: str, common: int, full: bool, witness: str | None) -> _Segment:
+    st = _Segment.__new__(_Segment)
+    st.kind, st.text, st.common, st.full, st.witness = kind, text, common, full, witness
+    st.head = text if full else text[:common]
+    return st
+
 
 class _Family:
     __slots__ = ("model", "key", "requests", "segs", "input_tokens", "cache_read", "cache_write_total",
-                 "times", "per_day", "blocks", "first_system", "estimated", "tools", "tools_text", "cache_reads")
+                 "times", "per_day", "blocks", "estimated", "tools", "tools_text", "cache_reads")
 
     def __init__(self, model: str, key: str) -> None:
         self.model = model
@@ -158,6 +169,11 @@ class _Family:
         self.estimated = 0
         self.tools: list[dict[str, Any]] | None = None  # the last tool list seen, and its serialised form
         self.tools_text: list[str] = []
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """A flat tuple of the fields: each piece of the logs a worker sends back carries ~1,000 families, and the
+        default pickling of slots (a dict of them per object) cost more than the fields themselves."""
+        return _family, (_family_fields(self),)
 
     def update_prefix(self, segs: list[tuple[str, str]]) -> None:
         """Fold one request's segments into the running prefix: the reference segments stay full while every
@@ -301,6 +317,16 @@ class _Family:
         seen: set[str] = set()
         count_blocks(self.blocks, (text for kind, text in segs if kind not in _NOT_BLOCKS),
                      register=register, seen=seen)
+
+
+_family_fields = attrgetter(*_Family.__slots__)
+
+
+def _family(fields: tuple[Any, ...]) -> _Family:
+    fam = _Family.__new__(_Family)
+    for name, value in zip(_Family.__slots__, fields, strict=True):
+        setattr(fam, name, value)
+    return fam
 
 
 _NOT_BLOCKS = ("tool", "system")  # segment kinds whose paragraphs are not static-block candidates
