@@ -154,6 +154,16 @@ def test_arrival_seconds_spilled_to_files_give_the_same_cache_simulation(monkeyp
     assert kept == in_memory and acc.times_spill_at > 10**9 and not acc._times_files.used
 
 
+def test_arrival_seconds_of_fewer_families_than_partitions_spill_too() -> None:
+    # one prompt family at 1M+ requests (a single-prompt app): 15 of the 16 partition files stay empty
+    records = [replace(r, model="a", system="You are the only assistant. " * 20,
+                       timestamp=T0 + timedelta(seconds=(i * 7919) % 20_000)) for i, r in enumerate(_records(200))]
+    in_memory, _ = _merged_static(records, spill_at=1 << 40)
+    spilled, acc = _merged_static(records, spill_at=50)
+    assert acc._times_files.used and len(acc._families) == 1
+    assert spilled == in_memory
+
+
 def test_partitioned_spill_reads_back_each_part_in_order_and_stays_in_its_process() -> None:
     import pickle
 

@@ -677,6 +677,8 @@ class StaticPromptAccumulator:
         families = list(self._families.values())
         for p in range(files.parts):
             rows = files.read(p)
+            if not len(rows):
+                continue  # no family of this partition spilled (fewer than `parts` families did)
             rows = rows[np.argsort(rows["family"], kind="stable")]
             which, starts = np.unique(rows["family"], return_index=True)
             for i, start, end in zip(which.tolist(), starts.tolist(), [*starts[1:].tolist(), len(rows)], strict=True):
