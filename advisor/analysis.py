@@ -23,7 +23,7 @@ from advisor import __version__
 from advisor.decision.assumptions import AssumptionRow
 from advisor.decision.decide import RecommendationRecord, StrategyResult
 from advisor.failures.result import FailureAnalysis
-from advisor.ingest.duplicates import Duplicates
+from advisor.ingest.duplicates import Duplicates, RepeatFilter
 from advisor.kernel.config import AdviseConfig, find_config, load_config
 from advisor.kernel.errors import AdviseError
 from advisor.kernel.record import Record
@@ -38,6 +38,7 @@ from advisor.metrics import (
 from advisor.metrics.cost import ModelCost
 from advisor.metrics.window import OutOfWindow, day_start, hard_bounds, isolated_bounds
 from advisor.scan import (
+    Checkpoint,
     Pass,
     PassSettings,
     ProgressFn,
@@ -48,6 +49,7 @@ from advisor.scan import (
     trim_heap,
 )
 
+RESUME_SECOND_READING = True  # repeated ids: read again only from the first unit that holds one (scan.Checkpoint)
 SCHEMA_VERSION = 2  # 2: strategies/recommendation/assumptions validated against advisor.decision.decide's models
 
 
@@ -349,9 +351,12 @@ def _build_analysis(paths: Iterable[str | Path], *, format: str | None, prices: 
         records = _Replayable(records)
 
     def measure(settings: PassSettings, extra: dict[str, Any], pool: WorkerPool,
-                quiet: bool = False, hashed: Mapping[str, str | None] | None = None) -> tuple[Pass, Any]:
-        """One pass over the logs; `hashed`: the split files' sha256 from an earlier pass (not computed again)."""
-        measured = Pass(settings, extra)
+                quiet: bool = False, hashed: Mapping[str, str | None] | None = None,
+                checkpoint: Checkpoint | None = None, resume: tuple[Pass, int] | None = None) -> tuple[Pass, Any]:
+        """One pass over the logs; `hashed`: the split files' sha256 from an earlier pass (not computed again);
+        `checkpoint` watches the first reading for repeated ids; `resume` (a pass, a unit index): read only the
+        units from that index on, merging them into that pass (see advisor.scan.Checkpoint)."""
+        measured = Pass(settings, extra) if resume is None else resume[0]
         if records is not None:
             measured.consume(records)
             return measured, None
@@ -364,7 +369,9 @@ def _build_analysis(paths: Iterable[str | Path], *, format: str | None, prices: 
         splittable = Pass.can_spawn(extra)  # a collector that cannot be split gets one plain pass
         units = plan_units(path_list, format=format, report=report,
                            chunk_bytes=(chunk_bytes or CHUNK_BYTES) if splittable else None)
-        n_jobs = choose_jobs(jobs, units) if splittable else 1
+        n_jobs = choose_jobs(jobs, units) if splittable else 1  # of every unit: the first reading's workers
+        if resume is not None:
+            units = [u for u in units if u.index >= resume[1]]
         split = {u.files[0] for u in units if not u.whole}
         to_hash = [f for f in report.files if f.path in split]
         if hashed is not None:
@@ -372,13 +379,15 @@ def _build_analysis(paths: Iterable[str | Path], *, format: str | None, prices: 
                 f.sha256 = hashed.get(f.path)
             to_hash = []
         run_units(units, measured, report, jobs=n_jobs, strict=strict, on_error=None if quiet else on_error,
-                  progress=progress, hash_files=to_hash, engine=other_engine if splittable else None, pool=pool)
+                  progress=progress, hash_files=to_hash, engine=other_engine if splittable else None, pool=pool,
+                  checkpoint=checkpoint if splittable else None)
         return measured, report
 
     other_engine = _engine(engine, address, jobs) if records is None else None
     # the worker processes (or the Dask client) of both passes, gone before the results are built
-    with WorkerPool() as pool, (other_engine if other_engine is not None else nullcontext()):
-        measured, report = measure(settings, extra, pool)
+    with WorkerPool() as pool, (other_engine if other_engine is not None else nullcontext()), \
+            Checkpoint() as checkpoint:
+        measured, report = measure(settings, extra, pool, checkpoint=checkpoint if RESUME_SECOND_READING else None)
         narrowed = _isolated_window(measured, settings)
         repeats, n_repeats = measured.ids.repeated()
         measured.ids.clear()  # 8 bytes per record, not needed past this point
@@ -387,6 +396,21 @@ def _build_analysis(paths: Iterable[str | Path], *, format: str | None, prices: 
             kept_all = (f"{n_repeats:,} records repeat an earlier id and " if repeats else "") + \
                 ("isolated timestamps far from the bulk" if narrowed else "") + \
                 " were kept: a collector of this analysis cannot read the logs a second time"
+        elif repeats and narrowed is None and checkpoint.unit is not None:
+            # Read again from the first unit that may hold a repeated id, keeping only the first occurrence of
+            # each (advisor.ingest.duplicates), onto the first reading's merge of the units before it (Checkpoint):
+            # those units hold no repeat, so a second reading would measure them the same. The first reading's
+            # ingest report stands (the same lines are read); malformed lines were reported already.
+            hashed = {f.path: f.sha256 for f in report.files}
+            del measured
+            gc.collect()
+            trim_heap()
+            resumed = checkpoint.restore()
+            resumed.settings, resumed.repeats = replace(settings, repeats=repeats), RepeatFilter(repeats)
+            extra = resumed.extra  # the checkpoint's collectors: they go on from there
+            measured, _ = measure(resumed.settings, extra, pool, quiet=True, hashed=hashed,
+                                  resume=(resumed, checkpoint.unit))
+            measured.ids.clear()
         elif narrowed is not None or repeats:
             # Read again, keeping only the bulk of the data (rule 3 of advisor.metrics.window) and the first
             # occurrence of each repeated id (advisor.ingest.duplicates). Malformed lines were reported already.

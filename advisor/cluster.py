@@ -38,29 +38,14 @@ def _dask() -> Any:
     return distributed
 
 
-def _rebuild(cls: type, state: dict[str, Any]) -> Any:
-    obj = cls.__new__(cls)
-    obj.__dict__.update(state)
-    return obj
-
-
-class _WholePickler(pickle.Pickler):
-    """Pickles advise's accumulators with everything they hold: their own `__getstate__` leaves out the price
-    table, configuration and labels (a piece sent back needs none of them), but a pass shipped out needs all."""
-
-    def reducer_override(self, obj: Any) -> Any:
-        cls = type(obj)
-        if cls.__module__.startswith("advisor.") and "__getstate__" in vars(cls) and hasattr(obj, "__dict__"):
-            return _rebuild, (cls, obj.__dict__)
-        return NotImplemented
-
-
 def ship(proto: Any) -> bytes:
     """`proto` (an empty :class:`advisor.scan.Pass`) as bytes a worker turns back into the same pass."""
     import io
 
+    from advisor.scan import WholePickler
+
     buf = io.BytesIO()
-    _WholePickler(buf, protocol=pickle.HIGHEST_PROTOCOL).dump(proto)
+    WholePickler(buf, protocol=pickle.HIGHEST_PROTOCOL).dump(proto)
     return buf.getvalue()
 
 
@@ -155,7 +140,7 @@ class DaskEngine:
 
         assumed = ASSUMED.value  # --assume-time of this analysis
         with self._session() as client:
-            shipped = ship(proto)
+            shipped = ship(proto.spawn())  # empty, whatever `proto` has merged so far (see Checkpoint)
             digest = hashlib.sha256(shipped).hexdigest()
             [shipped_f] = client.scatter([shipped], broadcast=True, hash=False)
             ahead = max(1, AHEAD_PER_WORKER * max(1, sum(client.nthreads().values())))

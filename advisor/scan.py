@@ -16,16 +16,17 @@ from __future__ import annotations
 
 import gc
 import os
+import pickle
 import signal
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from advisor.ingest.duplicates import IdLedger, RepeatedIds, RepeatFilter, id_hash
+from advisor.ingest.duplicates import IdLedger, RepeatedIds, RepeatFilter, RepeatWatch, id_hash
 from advisor.kernel.errors import AdviseError
 from advisor.kernel.record import Origin, Record
 from advisor.metrics import (
@@ -37,6 +38,7 @@ from advisor.metrics import (
     VolumeAccumulator,
 )
 from advisor.metrics.window import WindowGuard
+from advisor.spill import PartitionedSpill
 
 PARALLEL_MIN_BYTES = 64 << 20  # below this, starting processes costs more than it saves
 ProgressFn = Callable[[int, int], None]  # (bytes done, bytes total)
@@ -223,6 +225,133 @@ def can_fork() -> bool:
     return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
 
 
+# ----------------------------------------------------------------------------- whole state, and a checkpoint
+
+
+def _rebuild(cls: type, state: dict[str, Any]) -> Any:
+    obj = cls.__new__(cls)
+    obj.__dict__.update(state)
+    return obj
+
+
+class WholePickler(pickle.Pickler):
+    """Pickles advise's accumulators with everything they hold: their own `__getstate__` leaves out the price
+    table, configuration and labels (a piece sent back needs none of them), but a pass shipped out needs all."""
+
+    def reducer_override(self, obj: Any) -> Any:
+        cls = type(obj)
+        if cls.__module__.startswith("advisor.") and "__getstate__" in vars(cls) and hasattr(obj, "__dict__"):
+            return _rebuild, (cls, obj.__dict__)
+        return NotImplemented
+
+
+class _KeepShared(WholePickler):
+    """A whole pass, less what it shares with the rest of the analysis (the price table, the labels, spilled
+    rows' files): those are kept by reference in `shared` and put back as the same objects."""
+
+    def __init__(self, fh: Any, shared: list[Any]) -> None:
+        super().__init__(fh, protocol=pickle.HIGHEST_PROTOCOL)
+        self.shared = shared
+
+    def persistent_id(self, obj: Any) -> int | None:
+        if isinstance(obj, _shared_types()):
+            self.shared.append(obj)
+            return len(self.shared) - 1
+        return None
+
+
+class _PutShared(pickle.Unpickler):
+    def __init__(self, fh: Any, shared: list[Any]) -> None:
+        super().__init__(fh)
+        self.shared = shared
+
+    def persistent_load(self, pid: Any) -> Any:
+        return self.shared[pid]
+
+
+def _shared_types() -> tuple[type, ...]:
+    from advisor.failures.labels import LabelIndex
+    from advisor.pricing import PriceBook
+
+    return PriceBook, LabelIndex, PartitionedSpill
+
+
+class Checkpoint:
+    """The first reading's merged measurements as they stood before the first unit that may hold a repeated id.
+
+    Repeated ids (overlapping exports, a line written twice) make the logs be read a second time, keeping only
+    each id's first occurrence. A unit none of whose ids occurred before it is measured the same way both
+    times, so the second reading can start at the first unit that holds a repeat, from the first reading's
+    merge of the units before it: the same left-to-right merge, hence the same analysis byte for byte, for a
+    fraction of the reading when the repeats come late (an export of an overlapping range, read after the first).
+
+    While the first reading merges its pieces in input order, a :class:`RepeatWatch` (a Bloom filter: it never
+    misses) flags the first unit whose ids may have occurred earlier, and the pass as merged so far goes to a
+    temporary file (measurements only: the id ledger stays out, and what the pass shares with the analysis, the
+    price table, labels and spilled rows' files, is kept by reference, the files' lengths marked). A false alarm
+    costs that file and a second reading that starts earlier than needed. Where the file cannot be written there
+    is no checkpoint and the second reading reads everything, as before.
+    """
+
+    def __init__(self) -> None:
+        self.unit: int | None = None  # index of the unit the second reading starts at
+        self._watch: RepeatWatch | None = RepeatWatch()
+        self._path: str | None = None
+        self._shared: list[Any] = []
+        self._marks: list[tuple[PartitionedSpill, list[int]]] = []
+
+    def __enter__(self) -> Checkpoint:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def before_merge(self, proto: Pass, piece: Pass, unit: int) -> None:
+        """Called with each piece of the first reading, in input order, before it joins `proto`."""
+        if self._watch is None:
+            return
+        flagged = False
+        for _, hashes in piece.ids.units:
+            flagged = self._watch.flags(hashes) or flagged
+        if flagged:
+            self._watch = None  # only the first flagged unit matters
+            self._take(proto, unit)
+
+    def _take(self, proto: Pass, unit: int) -> None:
+        import tempfile
+
+        ids, proto.ids = proto.ids, IdLedger()
+        path = None
+        try:
+            fd, path = tempfile.mkstemp(prefix="advise-checkpoint-", suffix=".pickle")
+            with os.fdopen(fd, "wb") as fh:
+                _KeepShared(fh, self._shared).dump(proto)
+        except OSError:
+            if path is not None:
+                with suppress(OSError):
+                    os.remove(path)
+            self._shared = []
+            return
+        finally:
+            proto.ids = ids
+        self._path, self.unit = path, unit
+        self._marks = [(s, s.sizes()) for s in self._shared if isinstance(s, PartitionedSpill) and s.used]
+
+    def restore(self) -> Pass:
+        """The pass as it stood (spilled rows appended since are dropped: the first reading is over)."""
+        assert self._path is not None
+        for spill, sizes in self._marks:
+            spill.truncate(sizes)
+        with open(self._path, "rb") as fh:
+            return _PutShared(fh, self._shared).load()
+
+    def close(self) -> None:
+        path, self._path, self._shared, self._marks, self._watch = self._path, None, [], [], None
+        if path is not None:
+            with suppress(OSError):
+                os.remove(path)
+
+
 # ----------------------------------------------------------------------------- the worker side
 
 _WORKER: dict[str, Any] = {}
@@ -252,7 +381,8 @@ def _measure_unit(unit: Any, again: str | None = None) -> bytes:
 
 def run_units(units: list[Any], proto: Pass, report: Any, *, jobs: int, strict: bool,
               on_error: Callable[[Exception], None] | None, progress: ProgressFn | None,
-              hash_files: list[Any], engine: Any = None, pool: WorkerPool | None = None) -> Pass:
+              hash_files: list[Any], engine: Any = None, pool: WorkerPool | None = None,
+              checkpoint: Checkpoint | None = None) -> Pass:
     """Measure every unit (here, in `jobs` worker processes, or as tasks of `engine`, see advisor.cluster)
     and merge the pieces in order into `proto`.
 
@@ -260,6 +390,7 @@ def run_units(units: list[Any], proto: Pass, report: Any, *, jobs: int, strict: 
     has one); progress advances per unit, in bytes. `hash_files` are FileStats of split files: their sha256
     is computed on a thread meanwhile (hashlib releases the GIL), since no single unit sees the whole file.
     `pool` keeps the worker processes for a later pass (see :class:`WorkerPool`); without one they end here.
+    `checkpoint` sees every piece before it is merged (see :class:`Checkpoint`).
     """
     total, done = sum(u.size for u in units), 0
     hasher = _Hasher(hash_files)
@@ -270,7 +401,7 @@ def run_units(units: list[Any], proto: Pass, report: Any, *, jobs: int, strict: 
         if pool is None:
             with WorkerPool() as own:
                 return run_units(units, proto, report, jobs=jobs, strict=strict, on_error=on_error,
-                                 progress=progress, hash_files=hash_files, pool=own)
+                                 progress=progress, hash_files=hash_files, pool=own, checkpoint=checkpoint)
         runner = pool.measure(units, proto, strict, jobs)
     else:
         runner = nullcontext(_measure(unit, proto, strict) for unit in units)
@@ -284,6 +415,8 @@ def run_units(units: list[Any], proto: Pass, report: Any, *, jobs: int, strict: 
                 dropped = getattr(on_error, "dropped", None)
                 if dropped is not None and part.error_count > len(part.errors):
                     dropped(part.error_count - len(part.errors))
+            if checkpoint is not None:
+                checkpoint.before_merge(proto, piece, unit.index)
             proto.merge(piece)
             done += unit.size
             if progress is not None:

@@ -69,6 +69,19 @@ class PartitionedSpill:
             return False
         return True
 
+    def sizes(self) -> list[int]:
+        """Bytes in each part file now (0 where none): a mark that :meth:`truncate` goes back to."""
+        return [os.path.getsize(self._path(p)) if self._dir is not None and os.path.exists(self._path(p)) else 0
+                for p in range(self.parts)]
+
+    def truncate(self, sizes: list[int]) -> None:
+        """Drop the rows appended since :meth:`sizes` gave `sizes`."""
+        if self._dir is None:
+            return
+        for p, size in enumerate(sizes):
+            if os.path.exists(self._path(p)):
+                os.truncate(self._path(p), size)
+
     def read(self, p: int) -> Any:
         """The rows of part `p`, in the order they were appended."""
         import numpy as np

@@ -359,6 +359,92 @@ def test_second_reading_without_a_temporary_file_forks_fresh_workers(support_log
     assert one["data_quality"]["duplicates"]["records"] > 0 and pool_starts == [2, 2]
 
 
+def _reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The number of units each reading of the logs reads, in order."""
+    from advisor import analysis
+
+    counts: list[int] = []
+    real = analysis.run_units
+
+    def counted(units, *a, **kw):  # noqa: ANN001, ANN002, ANN003, ANN202
+        counts.append(len(units))
+        return real(units, *a, **kw)
+
+    monkeypatch.setattr(analysis, "run_units", counted)
+    return counts
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+@pytest.mark.parametrize("export", ["export-2.jsonl", "0-export.jsonl"])  # read after the log, or before it
+def test_second_reading_starts_at_the_first_repeat_and_changes_nothing(support_logs: Path, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch,
+                                                                      export: str, jobs: int) -> None:
+    """The second reading starts at the first unit that holds a repeated id, from the first reading's merge of
+    the units before it (scan.Checkpoint): the analysis is the one a second reading of everything gives, byte
+    for byte, with labels, and with the arrival seconds and id hashes spilled to files before and after."""
+    import tempfile
+
+    from advisor import analysis
+    from advisor.ingest import duplicates
+    from advisor.metrics import static_prompt
+
+    logs = _overlapping(support_logs, tmp_path / "overlap", 1 / 3, 1 / 2)
+    (logs / "export-2.jsonl").rename(logs / export)
+    monkeypatch.setattr(static_prompt, "TIMES_SPILL_AT", 300)
+    monkeypatch.setattr(duplicates.IdLedger.__init__, "__defaults__", (700,))
+    monkeypatch.setattr(analysis, "RESUME_SECOND_READING", False)
+    everything = _analysis(logs, jobs=jobs, chunk_bytes=SMALL_CHUNK)
+    assert everything["failures"]["sources"]["labelled_records"] > 0
+    assert everything["data_quality"]["duplicates"]["by_file"] == {
+        str(logs / (export if export > "anthropic" else "anthropic.jsonl")):
+            everything["data_quality"]["duplicates"]["records"]}
+
+    monkeypatch.setattr(analysis, "RESUME_SECOND_READING", True)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    reads = _reads(monkeypatch)
+    assert _analysis(logs, jobs=jobs, chunk_bytes=SMALL_CHUNK) == everything
+    first, second = reads
+    assert 0 < second < first  # only from the first unit holding a repeat
+    if export == "export-2.jsonl":
+        assert second == len(plan_units([logs / export], chunk_bytes=SMALL_CHUNK))  # just the export read last
+    assert list((tmp_path / "tmp").iterdir()) == []  # the checkpoint file is gone
+
+
+def test_no_checkpoint_file_or_a_false_alarm_changes_nothing(support_logs: Path, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import tempfile
+
+    from advisor import scan
+
+    logs = _overlapping(support_logs, tmp_path / "overlap", 1 / 3, 1 / 2)
+    want = _analysis(logs, jobs=1, chunk_bytes=SMALL_CHUNK)
+    reads = _reads(monkeypatch)
+
+    def no_space(*a, **kw):  # noqa: ANN002, ANN003, ANN202
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as m:  # no checkpoint can be written: everything is read again
+        m.setattr(tempfile, "mkstemp", no_space)
+        assert _analysis(logs, jobs=1, chunk_bytes=SMALL_CHUNK) == want
+    assert reads[0] == reads[1]
+    # a false alarm at the second unit of logs without repeats: a checkpoint, and no second reading
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copy(max(support_logs.glob("*.jsonl"), key=lambda p: p.stat().st_size), alone / "log.jsonl")
+    clean = _analysis(alone, jobs=1, chunk_bytes=SMALL_CHUNK)
+    calls: list[int] = []
+
+    def alarm(self, hashes):  # noqa: ANN001, ANN202
+        calls.append(1)
+        return len(calls) == 2
+
+    monkeypatch.setattr(scan.RepeatWatch, "flags", alarm)
+    reads.clear()
+    assert _analysis(alone, jobs=1, chunk_bytes=SMALL_CHUNK) == clean
+    assert len(calls) == 2 and len(reads) == 1
+
+
 def test_sigterm_stops_the_workers_and_removes_temporary_files(tmp_path: Path) -> None:
     """`kill PID` (SIGTERM, what a scheduler sends) unwinds like Ctrl-C: exit 143 with a one-line message, the
     forked workers gone, nothing left in TMPDIR, no half-written output."""

@@ -316,6 +316,30 @@ def test_repeated_ids_equal_a_plain_count(units: list[tuple[int, list[int]]], sp
     assert spilled is None or not Path(spilled).exists()  # the files go with clear()
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.integers(-6, 6).map(lambda v: v * 10**17 + 3) | st.integers(-2**63, 2**63 - 1),
+                         max_size=40), max_size=8),
+       st.sampled_from([8, 64, 1 << 12, 1 << 26]))
+def test_repeat_watch_never_flags_later_than_the_first_repeat(units: list[list[int]], bits: int) -> None:
+    """The checkpoint of the second reading must come at or before the first unit holding an id seen earlier
+    (or twice in itself): a Bloom filter never misses; with few bits it flags early, which only costs time."""
+    from array import array
+
+    from advisor.ingest.duplicates import RepeatWatch
+
+    watch, seen, flagged, first_repeat = RepeatWatch(bits), set(), None, None
+    for i, hashes in enumerate(units):
+        if watch.flags(array("q", hashes)) and flagged is None:
+            flagged = i
+        if first_repeat is None and (len(set(hashes)) < len(hashes) or seen & set(hashes)):
+            first_repeat = i
+        seen |= set(hashes)
+    if first_repeat is not None:
+        assert flagged is not None and flagged <= first_repeat
+    if bits == 1 << 26 and first_repeat is None:
+        assert flagged is None  # ~300 ids in 2**26 bits: a false alarm is ~1e-30
+
+
 def test_ledger_spills_big_ledgers_and_keeps_memory_small() -> None:
     units = [(i, [(i * 7919 + k) % 5000 * 10**15 - 2**62 for k in range(1000)]) for i in range(12)]
     ledger = _ledger(units, spill_at=2500)
