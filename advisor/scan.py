@@ -183,8 +183,6 @@ def fewer_gc_passes(threshold: int = 50_000) -> Iterator[None]:
 
 def pack(piece: Any) -> bytes:
     """A measured piece as bytes, for the process that merges it."""
-    import pickle
-
     return pickle.dumps(piece, protocol=pickle.HIGHEST_PROTOCOL)
 
 
@@ -192,8 +190,6 @@ def unpack(data: bytes) -> Any:
     """The piece :func:`pack` made, unpickled without the cyclic GC: a piece is ~20,000 containers that are
     freed (by reference counting) as soon as they are merged, and with the GC on, loading them set off
     collections of the older generations that walked the merging process's whole heap again and again."""
-    import pickle
-
     was = gc.isenabled()
     gc.disable()
     try:
@@ -326,7 +322,7 @@ class Checkpoint:
             fd, path = tempfile.mkstemp(prefix="advise-checkpoint-", suffix=".pickle")
             with os.fdopen(fd, "wb") as fh:
                 _KeepShared(fh, self._shared).dump(proto)
-        except OSError:
+        except Exception:  # noqa: BLE001 - no room, or a caller's collector that cannot be pickled: no checkpoint
             if path is not None:
                 with suppress(OSError):
                     os.remove(path)
@@ -366,8 +362,6 @@ def _measure_unit(unit: Any, again: str | None = None) -> bytes:
     """Runs in a worker: the unit's piece, packed (:func:`unpack` in the parent); `again` names the settings file
     of a later pass (see :class:`WorkerPool`)."""
     if again != _WORKER["again"]:
-        import pickle
-
         with open(again, "rb") as fh:  # type: ignore[arg-type]  # None only on the first pass
             settings = pickle.load(fh)
         first = _WORKER["first"]
@@ -542,7 +536,6 @@ class WorkerPool:
 
     def _settings_file(self, settings: PassSettings) -> str:
         """The later pass's settings (without the price table, which the workers hold) in a file of its own."""
-        import pickle
         import tempfile
 
         if self._dir is None:

@@ -413,6 +413,7 @@ def test_second_reading_starts_at_the_first_repeat_and_changes_nothing(support_l
 
 def test_no_checkpoint_file_or_a_false_alarm_changes_nothing(support_logs: Path, tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import pickle
     import tempfile
 
     from advisor import scan
@@ -426,6 +427,15 @@ def test_no_checkpoint_file_or_a_false_alarm_changes_nothing(support_logs: Path,
 
     with monkeypatch.context() as m:  # no checkpoint can be written: everything is read again
         m.setattr(tempfile, "mkstemp", no_space)
+        assert _analysis(logs, jobs=1, chunk_bytes=SMALL_CHUNK) == want
+    assert reads[0] == reads[1]
+
+    def unpicklable(self, obj):  # noqa: ANN001, ANN202
+        raise pickle.PicklingError("a caller's collector holds a lambda")
+
+    reads.clear()
+    with monkeypatch.context() as m:  # nor pickled: the same
+        m.setattr(scan._KeepShared, "dump", unpicklable)
         assert _analysis(logs, jobs=1, chunk_bytes=SMALL_CHUNK) == want
     assert reads[0] == reads[1]
     # a false alarm at the second unit of logs without repeats: a checkpoint, and no second reading
