@@ -247,10 +247,10 @@ class _KeepShared(WholePickler):
 
     def __init__(self, fh: Any, shared: list[Any]) -> None:
         super().__init__(fh, protocol=pickle.HIGHEST_PROTOCOL)
-        self.shared = shared
+        self.shared, self.types = shared, _shared_types()
 
-    def persistent_id(self, obj: Any) -> int | None:
-        if isinstance(obj, _shared_types()):
+    def persistent_id(self, obj: Any) -> int | None:  # asked for every object of the pass
+        if isinstance(obj, self.types):
             self.shared.append(obj)
             return len(self.shared) - 1
         return None
@@ -331,7 +331,7 @@ class Checkpoint:
         finally:
             proto.ids = ids
         self._path, self.unit = path, unit
-        self._marks = [(s, s.sizes()) for s in self._shared if isinstance(s, PartitionedSpill) and s.used]
+        self._marks = [(s, s.sizes()) for s in self._shared if isinstance(s, PartitionedSpill)]  # unused: zeros
 
     def restore(self) -> Pass:
         """The pass as it stood (spilled rows appended since are dropped: the first reading is over)."""
