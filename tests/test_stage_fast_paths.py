@@ -205,6 +205,39 @@ def test_failure_family_memo_that_starts_over_gives_the_same_analysis() -> None:
     assert len(remembered["by_family"]) == 5 and remembered["failures"] > 0
 
 
+def test_only_the_listed_signatures_are_built_and_they_are_the_top_of_the_whole_ranking() -> None:
+    from advisor.failures.result import SignatureRow
+    from advisor.kernel.record import Feedback
+
+    words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"]
+    day0 = datetime(2025, 3, 3, 12, tzinfo=UTC)
+    records = []
+    for i in range(300):  # ~120 distinct reviewer notes, counted 1-5 times each over 1-3 days: ties to break
+        note = f"{words[i % 10]} {words[i % 12 % 10]} {words[i % 7]}"
+        records.append(Record(id=f"r{i}", source_format="test", source=SourceRef(file="t.jsonl", line=i + 1),
+                              timestamp=day0 + timedelta(days=i % 3), model="gpt-4o",
+                              messages=[Message(role="user", content="hi")], output="fine", finish_reason="stop",
+                              feedback=[Feedback(source="review", ok=False, category="style", note=note)]))
+    fc = FailureCollector()
+    for r in records:
+        fc.add(r)
+    built = []
+    real = collector_mod.SignatureRow
+
+    def counting(**kw):  # noqa: ANN003, ANN202
+        built.append(kw["signature"])
+        return real(**kw)
+
+    with patch.object(collector_mod, "SignatureRow", counting):
+        got = fc.finish()
+    ranking = sorted(fc.sigs.items(), key=lambda kv: (-kv[1].primary, -kv[1].count, kv[0]))
+    assert len(fc.sigs) > collector_mod.MAX_LISTED_SIGNATURES
+    assert [r.signature for r in got.signatures] == [s for s, _ in ranking[:collector_mod.MAX_LISTED_SIGNATURES]]
+    assert built == [r.signature for r in got.signatures]  # none built past the listed ones
+    assert got.more_signatures == len(fc.sigs) - collector_mod.MAX_LISTED_SIGNATURES
+    assert all(isinstance(r, SignatureRow) for r in got.signatures)
+
+
 # ---- failures: the word shortcut of the volatility signals, the no-answer gate ----------------------------------
 _SIGNAL_PIECES = st.sampled_from(
     ["price", "Prices", "pricing", "cost", "fee", "FEES", "charge", "rate", "tariff", "how", "much", "How much",

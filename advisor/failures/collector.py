@@ -319,8 +319,9 @@ class FailureCollector:
         conc = C.concentration(
             (C.SignatureCount(s, st.category, st.primary, len(st.days)) for s, st in self.sigs.items()),
             min_count=cfg.recurring_min_count, min_days=cfg.recurring_min_days, days_observed=days_observed)
-        rows = []
-        for sig, st in sorted(self.sigs.items(), key=lambda kv: (-kv[1].primary, -kv[1].count, kv[0])):
+        rows = []  # only the listed ones are built: past 1M records the table holds thousands (~4 KB a row)
+        ranked = sorted(self.sigs.items(), key=lambda kv: (-kv[1].primary, -kv[1].count, kv[0]))
+        for sig, st in ranked[:MAX_LISTED_SIGNATURES]:
             rows.append(SignatureRow(
                 signature=sig, category=st.category, bucket=bucket_of(st.category), count=st.count,
                 primary=st.primary, share_of_requests=round(st.count / n, 4) if n else 0.0,
@@ -338,7 +339,7 @@ class FailureCollector:
                                            if total_calls else 0.0, by_kind=dict(self.errors.most_common())),
             sources=self._sources(),
             unknown_label_ids=self._unknown(),
-            signatures=rows[:MAX_LISTED_SIGNATURES], more_signatures=max(0, len(rows) - MAX_LISTED_SIGNATURES),
+            signatures=rows, more_signatures=max(0, len(ranked) - MAX_LISTED_SIGNATURES),
             clustering=self._clusters(n, f),
             consistency=ConsistencyReport(
                 consistency=conc.consistency, recurrence=conc.recurrence, concentration=conc.concentration,
