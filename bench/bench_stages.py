@@ -16,6 +16,14 @@ README can say where the time goes. Each trial, in this one process, on the same
 * command: `advise analyze DIR --jobs 1` in a fresh process (getrusage of the child): stream + fixed costs
   (start-up, imports, the final clustering, the decision and writing the JSON). fixed = command − stream.
 
+And the budget the issue's goal leaves (one process ≤3× the floor), from two more timings on the same files:
+
+* decode only: every line decoded by its format's typed msgspec decoder (the fast path's structs), with no
+  Record built: the least a per-record core in Python pays to see a line's fields;
+* inputs' sha256: the digest of every input file that the analysis reports (provenance), per record;
+* budget_left_us_per_record = 3 × floor − (read + parse + Record) − sha256: what the goal leaves for every
+  later stage (volume, cost, static prompt, failure checks, ...) together while records are Python objects.
+
 A warm-up stream runs first, untimed, so one-time loads (imports, the tokenizer, price tables) count in `fixed`,
 not in a stage. CPU seconds (process time) are reported, since the machine may be shared; median of the trials
 with min and max.
@@ -59,6 +67,36 @@ def floor(files: list[Path]) -> tuple[float, int]:
                     orjson.loads(line)
                     n += 1
     return _cpu() - t, n
+
+
+def decode_only(files: list[Path]) -> float:
+    """CPU seconds to decode every line into its format's typed structs (no Record built, no checks)."""
+    import msgspec
+
+    from advisor.ingest import anthropic, canonical, openai_chat
+
+    structs = {"openai_chat.jsonl": openai_chat._Line, "anthropic.jsonl": anthropic._Line,
+               "canonical.jsonl": canonical._Line}
+    t = _cpu()
+    for path in files:
+        decode = msgspec.json.Decoder(structs[path.name]).decode
+        with open(path, "rb") as fh:
+            for line in fh:
+                try:
+                    decode(line)
+                except msgspec.ValidationError:  # a line of another shape (the general path's): cost counted
+                    pass
+    return _cpu() - t
+
+
+def inputs_sha256(files: list[Path]) -> float:
+    """CPU seconds of the inputs' sha256, as the analysis computes it for its provenance."""
+    from advisor.kernel.io import sha256_file
+
+    t = _cpu()
+    for path in files:
+        sha256_file(path)
+    return _cpu() - t
 
 
 def _setup(logs: Path):  # noqa: ANN202 - (units, a fresh Pass factory)
@@ -155,6 +193,19 @@ def _summary(values: list[float]) -> dict[str, float]:
             "max": round(max(values), 3), "trials": len(values)}
 
 
+def _budget(per: dict[str, list[float]]) -> dict[str, float | str]:
+    """What the goal (one process ≤3× the floor) leaves for the stages after the Record, in µs per record."""
+    med = {k: statistics.median(v) for k, v in per.items()}
+    goal = 3 * med["floor"]
+    return {"goal_us_per_record": round(goal, 2),
+            "budget_left_us_per_record": round(goal - med["read + parse + Record"] - med["inputs' sha256"], 2),
+            "stream_after_the_record_us_per_record": round(med["stream"] - med["read + parse + Record"], 2),
+            "note": "budget_left = 3 × floor − (read + parse + Record) − inputs' sha256: what every later stage "
+                    "(volume, cost, static prompt, failure checks, ...), the merges and the end of the run may "
+                    "spend together at the goal; stream_after_the_record = stream − (read + parse + Record): what "
+                    "the per-record stages spend today, before any fixed cost."}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--records", type=int, default=100_000)
@@ -173,7 +224,8 @@ def main(argv: list[str] | None = None) -> int:
         write_logs(logs, args.records, seed=args.seed)
     files = sorted(p for p in logs.glob("*.jsonl") if p.name != "labels.jsonl")
     machine = describe(("advise", "orjson", "pydantic"))
-    per: dict[str, list[float]] = {k: [] for k in ("floor", *STAGES, "sum of stages", "stream", "command", "fixed")}
+    per: dict[str, list[float]] = {k: [] for k in ("floor", *STAGES, "sum of stages", "stream", "command", "fixed",
+                                                    "decode only", "inputs' sha256")}
     n = 0
     stream(logs)  # warm-up, untimed: imports, the tokenizer and price tables load once, not inside a stage
     for trial in range(args.trials):
@@ -181,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
         spent, n = stages(logs)
         stream_s = stream(logs)
         command_s = command(logs, args.workdir / "analysis.json")
+        decode_s, sha_s = decode_only(files), inputs_sha256(sorted(logs.glob("*.jsonl")))
         for name, s in spent.items():
             per[name].append(s / n * 1e6)
         per["floor"].append(floor_s / lines * 1e6)
@@ -188,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
         per["stream"].append(stream_s / n * 1e6)
         per["command"].append(command_s / n * 1e6)
         per["fixed"].append((command_s - stream_s) / n * 1e6)
+        per["decode only"].append(decode_s / n * 1e6)
+        per["inputs' sha256"].append(sha_s / n * 1e6)
         print(f"trial {trial + 1}/{args.trials}: floor {per['floor'][-1]:.1f}, stream {per['stream'][-1]:.1f}, "
               f"command {per['command'][-1]:.1f} µs/record", file=sys.stderr)
     result = {
@@ -200,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         "us_per_record": {k: _summary(v) for k, v in per.items()},
         "ratio_to_floor": {k: round(statistics.median(v) / statistics.median(per["floor"]), 2)
                            for k, v in per.items() if k != "floor"},
+        "goal_budget": _budget(per),
     }
     args.results.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.results.with_suffix(".tmp")
@@ -207,6 +263,10 @@ def main(argv: list[str] | None = None) -> int:
     os.replace(tmp, args.results)
     for name, v in result["us_per_record"].items():
         print(f"{name:24s} {v['median']:8.2f} µs/record  ({v['min']:.2f}-{v['max']:.2f})")
+    b = result["goal_budget"]
+    print(f"goal 3× floor: {b['goal_us_per_record']:.2f} µs/record; left after the Record and the sha256: "
+          f"{b['budget_left_us_per_record']:.2f}; the stages after the Record spend "
+          f"{b['stream_after_the_record_us_per_record']:.2f} in the stream today")
     return 0
 
 
