@@ -106,28 +106,6 @@ def test_a_file_truncated_while_read_ends_without_a_crash(tmp_path: Path, monkey
     assert first[0] == (1, {"i": 0}) and len(rest) < 20
 
 
-def test_read_buffers_are_reused_and_their_old_bytes_never_read(tmp_path: Path) -> None:
-    import advisor.ingest.reader as reader
-
-    bom = tmp_path / "bom.jsonl"
-    bom.write_bytes(b'\xef\xbb\xbf{"a": 1}\n')
-    assert list(reader.iter_span(bom)) == [(1, {"a": 1})]
-    spare = list(reader._SPARE)
-    assert spare and all(len(b) == reader.BUFFER for b in spare)
-    # a 2-byte file read into the buffer the BOM file left: its third byte is still \xbf there, and must not
-    # make the two bytes a byte-order mark (the line would vanish instead of being reported)
-    short = tmp_path / "short.jsonl"
-    short.write_bytes(b"\xef\xbb")
-    got = list(reader.iter_span(short))
-    assert len(got) == 1 and got[0][0] == 1 and not isinstance(got[0][1], dict)
-    assert any(b is s for b in reader._SPARE for s in spare)  # the same buffer came back, no new one
-    half = list(reader.iter_span(bom))  # a reader abandoned half-way gives its buffer back when closed
-    items = reader.iter_span(bom)
-    next(items)
-    items.close()
-    assert half == [(1, {"a": 1})] and len(reader._SPARE) <= 2
-
-
 def test_digest_of_gzip_and_partial_reads_is_not_used(tmp_path: Path) -> None:
     gz = tmp_path / "log.jsonl.gz"
     gz.write_bytes(gzip.compress(b'{"a": 1}\n'))

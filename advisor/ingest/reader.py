@@ -119,25 +119,6 @@ class FileDigest:
 
 
 BUFFER = 8 << 20  # bytes read at a time into one reused buffer (grown only for a longer line)
-_SPARE: list[bytearray] = []  # BUFFER-sized buffers that finished readers left for the next one
-
-
-def _take_buffer() -> bytearray:
-    """A read buffer: one that a finished reader gave back, else a new one. The logs are read a unit (~32 MiB)
-    at a time, and a new 8 MiB bytearray per unit is zero-filled page by page by the kernel: a third of the
-    page faults of a run, ~0.3 s of system time per 1M records."""
-    while True:
-        try:
-            buf = _SPARE.pop()
-        except IndexError:
-            return bytearray(BUFFER)
-        if len(buf) == BUFFER:  # (BUFFER is a setting: one of another size is dropped)
-            return buf
-
-
-def _give_back(buf: bytearray) -> None:
-    if len(buf) == BUFFER and len(_SPARE) < 2:  # one grown for a long line is dropped: memory stays bounded
-        _SPARE.append(buf)
 
 
 def _buffered_lines(fh: Any, file: str, start: int = 0, end: int | None = None, first_line: int = 1,
@@ -151,7 +132,7 @@ def _buffered_lines(fh: Any, file: str, start: int = 0, end: int | None = None, 
     line it recognises comes out as its Record, any other line as parsed JSON. Returns True when the range was
     read to its end.
     """
-    loads, buf = orjson.loads, _take_buffer()
+    loads, buf = orjson.loads, bytearray(BUFFER)
     filled, pos, line = 0, start, first_line - 1
     skip = -1 if start == 0 else 0  # -1: the byte-order mark at the start of the file is not checked yet
     try:
@@ -168,7 +149,7 @@ def _buffered_lines(fh: Any, file: str, start: int = 0, end: int | None = None, 
             pos += got
             done = got == 0
             if skip < 0 and (filled >= len(_BOM) or done):
-                skip = len(_BOM) if buf.startswith(_BOM, 0, filled) else 0  # a reused buffer: only its filled bytes
+                skip = len(_BOM) if buf.startswith(_BOM) else 0
             i = max(skip, 0)
             skip = 0 if skip >= 0 else skip
             view = memoryview(buf)
@@ -204,8 +185,6 @@ def _buffered_lines(fh: Any, file: str, start: int = 0, end: int | None = None, 
     except (OSError, ValueError) as exc:
         yield line + 1, _read_failure(exc, file, line + 1)
         return False
-    finally:
-        _give_back(buf)
 
 
 def iter_span(path: str | Path, start: int = 0, end: int | None = None, first_line: int = 1,
@@ -227,21 +206,18 @@ def split_lines(path: str | Path, size: int) -> list[tuple[int, int, int]]:
     shrinks meanwhile just ends sooner (a memory map would die with SIGBUS).
     """
     out: list[tuple[int, int, int]] = []
-    buf = _take_buffer()
+    buf = bytearray(BUFFER)
     start, line, newlines, pos = 0, 1, 0, 0  # newlines since `start`; pos: file offset of buf[0]
-    try:
-        with open(path, "rb", buffering=0) as fh:
-            while got := fh.readinto(buf):
-                j = 0
-                while (j := buf.find(b"\n", j, got)) >= 0:
-                    newlines += 1
-                    j += 1
-                    if pos + j >= start + size:
-                        out.append((start, pos + j, line))
-                        start, line, newlines = pos + j, line + newlines, 0
-                pos += got
-    finally:
-        _give_back(buf)
+    with open(path, "rb", buffering=0) as fh:
+        while got := fh.readinto(buf):
+            j = 0
+            while (j := buf.find(b"\n", j, got)) >= 0:
+                newlines += 1
+                j += 1
+                if pos + j >= start + size:
+                    out.append((start, pos + j, line))
+                    start, line, newlines = pos + j, line + newlines, 0
+            pos += got
     if pos > start or not out:
         out.append((start, pos, line))
     return out
