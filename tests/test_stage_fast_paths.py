@@ -212,7 +212,7 @@ def test_only_the_listed_signatures_are_built_and_they_are_the_top_of_the_whole_
     words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"]
     day0 = datetime(2025, 3, 3, 12, tzinfo=UTC)
     records = []
-    for i in range(300):  # ~120 distinct reviewer notes, counted 1-5 times each over 1-3 days: ties to break
+    for i in range(300):  # 260 distinct reviewer notes, 40 of them twice, over 3 days: many ties to break
         note = f"{words[i % 10]} {words[i % 12 % 10]} {words[i % 7]}"
         records.append(Record(id=f"r{i}", source_format="test", source=SourceRef(file="t.jsonl", line=i + 1),
                               timestamp=day0 + timedelta(days=i % 3), model="gpt-4o",

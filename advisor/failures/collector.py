@@ -319,7 +319,7 @@ class FailureCollector:
         conc = C.concentration(
             (C.SignatureCount(s, st.category, st.primary, len(st.days)) for s, st in self.sigs.items()),
             min_count=cfg.recurring_min_count, min_days=cfg.recurring_min_days, days_observed=days_observed)
-        rows = []  # only the listed ones are built: past 1M records the table holds thousands (~4 KB a row)
+        rows = []  # only the listed ones are built: past 1M records the table holds thousands of signatures
         ranked = sorted(self.sigs.items(), key=lambda kv: (-kv[1].primary, -kv[1].count, kv[0]))
         for sig, st in ranked[:MAX_LISTED_SIGNATURES]:
             rows.append(SignatureRow(
