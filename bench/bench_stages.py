@@ -233,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
         spent, n = stages(logs)
         stream_s = stream(logs)
         command_s = command(logs, args.workdir / "analysis.json")
-        decode_s, sha_s = decode_only(files), inputs_sha256(sorted(logs.glob("*.jsonl")))
+        decode_s, sha_s = decode_only(files), inputs_sha256(files)
         for name, s in spent.items():
             per[name].append(s / n * 1e6)
         per["floor"].append(floor_s / lines * 1e6)
