@@ -49,7 +49,7 @@ from advisor.scan import (
     trim_heap,
 )
 
-RESUME_SECOND_READING = True  # repeated ids: read again only from the first unit that holds one (scan.Checkpoint)
+RESUME_SECOND_READING = True  # repeated ids: read again only from a checkpoint before the first repeat (scan.Checkpoint)
 SCHEMA_VERSION = 2  # 2: strategies/recommendation/assumptions validated against advisor.decision.decide's models
 
 
@@ -396,10 +396,11 @@ def _build_analysis(paths: Iterable[str | Path], *, format: str | None, prices: 
             kept_all = (f"{n_repeats:,} records repeat an earlier id and " if repeats else "") + \
                 ("isolated timestamps far from the bulk" if narrowed else "") + \
                 " were kept: a collector of this analysis cannot read the logs a second time"
-        elif repeats and narrowed is None and checkpoint.unit is not None:
-            # Read again from the first unit that may hold a repeated id, keeping only the first occurrence of
-            # each (advisor.ingest.duplicates), onto the first reading's merge of the units before it (Checkpoint):
-            # those units hold no repeat, so a second reading would measure them the same. The first reading's
+        elif repeats and narrowed is None and checkpoint.select(repeats.first_repeat) is not None:
+            # Read again from the latest checkpoint at or before the first unit holding a repeated id, keeping
+            # only the first occurrence of each (advisor.ingest.duplicates), onto the first reading's merge of the
+            # units before it (Checkpoint): those units hold no repeat, so a second reading would measure them the
+            # same. The first reading's
             # ingest report stands (the same lines are read); malformed lines were reported already.
             hashed = {f.path: f.sha256 for f in report.files}
             del measured

@@ -273,7 +273,7 @@ def _shared_types() -> tuple[type, ...]:
 
 
 class Checkpoint:
-    """The first reading's merged measurements as they stood before the first unit that may hold a repeated id.
+    """The first reading's merged measurements as they stood before a unit that may hold a repeated id.
 
     Repeated ids (overlapping exports, a line written twice) make the logs be read a second time, keeping only
     each id's first occurrence. A unit none of whose ids occurred before it is measured the same way both
@@ -282,19 +282,29 @@ class Checkpoint:
     fraction of the reading when the repeats come late (an export of an overlapping range, read after the first).
 
     While the first reading merges its pieces in input order, a :class:`RepeatWatch` (a Bloom filter: it never
-    misses) flags the first unit whose ids may have occurred earlier, and the pass as merged so far goes to a
+    misses) flags the units whose ids may have occurred earlier, and the pass as merged so far goes to a
     temporary file (measurements only: the id ledger stays out, and what the pass shares with the analysis, the
-    price table, labels and spilled rows' files, is kept by reference, the files' lengths marked). A false alarm
-    costs that file and a second reading that starts earlier than needed. Where the file cannot be written there
-    is no checkpoint and the second reading reads everything, as before.
+    price table, labels and spilled rows' files, is kept by reference, the files' lengths marked):
+
+    * at the first flagged unit;
+    * at a flagged unit beyond doubt (many of its ids hit: RepeatWatch.check), and then the watch ends;
+    * while the flags are in doubt (a filter grown full past a few million ids cries wolf), at flagged units
+      at least 1/SPACING of the input after the last checkpoint, so at most SPACING + 2 files.
+
+    Once the first reading is over, the id ledger knows the first unit that really holds a repeat, and
+    :meth:`select` keeps the latest checkpoint at or before it: the second reading re-reads at most 1/SPACING
+    of the input it did not need to, however full the filter. Where a file cannot be written there is no
+    further checkpoint, and without any the second reading reads everything, as before.
     """
 
+    SPACING = 8  # while in doubt, checkpoints at least 1/SPACING of the input's bytes apart
+    SURE = 1e-4  # a flag whose doubt is at most this is taken as a real repeat: no later checkpoint can help
+
     def __init__(self) -> None:
-        self.unit: int | None = None  # index of the unit the second reading starts at
+        self.unit: int | None = None  # index of the unit the second reading starts at (see select)
         self._watch: RepeatWatch | None = RepeatWatch()
-        self._path: str | None = None
-        self._shared: list[Any] = []
-        self._marks: list[tuple[PartitionedSpill, list[int]]] = []
+        self._taken: list[_Snapshot] = []
+        self._chosen: _Snapshot | None = None
 
     def __enter__(self) -> Checkpoint:
         return self
@@ -302,50 +312,84 @@ class Checkpoint:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def before_merge(self, proto: Pass, piece: Pass, unit: int) -> None:
-        """Called with each piece of the first reading, in input order, before it joins `proto`."""
+    def before_merge(self, proto: Pass, piece: Pass, unit: int, offset: int = 0, total: int = 0) -> None:
+        """Called with each piece of the first reading, in input order, before it joins `proto`; `offset` is the
+        input's bytes before this unit, `total` all of them (they space the checkpoints taken in doubt)."""
         if self._watch is None:
             return
-        flagged = False
-        for _, hashes in piece.ids.units:
-            flagged = self._watch.flags(hashes) or flagged
-        if flagged:
-            self._watch = None  # only the first flagged unit matters
-            self._take(proto, unit)
+        doubts = [d for _, hashes in piece.ids.units if (d := self._watch.check(hashes)) is not None]
+        if not doubts:
+            return
+        sure = min(doubts) <= self.SURE
+        if sure or not self._taken or offset - self._taken[-1].offset >= total / self.SPACING:
+            if not self._take(proto, unit, offset):
+                self._watch = None  # no room (or an unpicklable collector): no later file would do better
+        if sure:
+            self._watch = None  # a real repeat: the first unit holding one is here or before
 
-    def _take(self, proto: Pass, unit: int) -> None:
+    def _take(self, proto: Pass, unit: int, offset: int) -> bool:
         import tempfile
 
         ids, proto.ids = proto.ids, IdLedger()
-        path = None
+        path, shared = None, []
         try:
             fd, path = tempfile.mkstemp(prefix="advise-checkpoint-", suffix=".pickle")
             with os.fdopen(fd, "wb") as fh:
-                _KeepShared(fh, self._shared).dump(proto)
+                _KeepShared(fh, shared).dump(proto)
         except Exception:  # noqa: BLE001 - no room, or a caller's collector that cannot be pickled: no checkpoint
             if path is not None:
                 with suppress(OSError):
                     os.remove(path)
-            self._shared = []
-            return
+            return False
         finally:
             proto.ids = ids
-        self._path, self.unit = path, unit
-        self._marks = [(s, s.sizes()) for s in self._shared if isinstance(s, PartitionedSpill)]  # unused: zeros
+        marks = [(s, s.sizes()) for s in shared if isinstance(s, PartitionedSpill)]  # unused: zeros
+        self._taken.append(_Snapshot(unit, offset, path, shared, marks))
+        return True
+
+    def select(self, first_repeat: int | None) -> int | None:
+        """Keep the latest checkpoint at or before `first_repeat` (the first unit that holds a repeated id, from
+        the id ledger), drop the others; the unit the second reading starts at, or None (read everything)."""
+        keep = [s for s in self._taken if first_repeat is not None and s.unit <= first_repeat]
+        self._chosen = keep[-1] if keep else None
+        for s in self._taken:
+            if s is not self._chosen:
+                with suppress(OSError):
+                    os.remove(s.path)
+        self._taken = [self._chosen] if self._chosen is not None else []
+        self.unit = self._chosen.unit if self._chosen is not None else None
+        return self.unit
+
+    @property
+    def taken(self) -> list[int]:
+        """The units checkpointed so far (before :meth:`select`), in order."""
+        return [s.unit for s in self._taken]
 
     def restore(self) -> Pass:
-        """The pass as it stood (spilled rows appended since are dropped: the first reading is over)."""
-        assert self._path is not None
-        for spill, sizes in self._marks:
+        """The selected pass as it stood (spilled rows appended since are dropped: the first reading is over)."""
+        chosen = self._chosen
+        assert chosen is not None
+        for spill, sizes in chosen.marks:
             spill.truncate(sizes)
-        with open(self._path, "rb") as fh:
-            return _PutShared(fh, self._shared).load()
+        with open(chosen.path, "rb") as fh:
+            return _PutShared(fh, chosen.shared).load()
 
     def close(self) -> None:
-        path, self._path, self._shared, self._marks, self._watch = self._path, None, [], [], None
-        if path is not None:
+        taken, self._taken, self._chosen, self._watch = self._taken, [], None, None
+        for s in taken:
             with suppress(OSError):
-                os.remove(path)
+                os.remove(s.path)
+
+
+@dataclass
+class _Snapshot:
+    """One checkpoint file: the pass merged before `unit` (`offset` bytes of input), what it shares, spill marks."""
+
+    unit: int
+    offset: int
+    path: str
+    shared: list[Any]
+    marks: list[tuple[PartitionedSpill, list[int]]]
 
 
 # ----------------------------------------------------------------------------- the worker side
@@ -410,7 +454,7 @@ def run_units(units: list[Any], proto: Pass, report: Any, *, jobs: int, strict: 
                 if dropped is not None and part.error_count > len(part.errors):
                     dropped(part.error_count - len(part.errors))
             if checkpoint is not None:
-                checkpoint.before_merge(proto, piece, unit.index)
+                checkpoint.before_merge(proto, piece, unit.index, done, total)
             proto.merge(piece)
             done += unit.size
             if progress is not None:

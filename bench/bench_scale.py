@@ -63,15 +63,10 @@ def _repeats_run(logs: Path, n: int, trials: int, name: str = "openai_chat_again
     counts each repeated id once, which takes a second reading from the first unit holding a repeat
     (advisor.scan.Checkpoint): just the export when it is read after the log (the default name), the log from
     its start when the export is read first ("0_..." sorts before every log); default --jobs."""
-    source = logs / "openai_chat.jsonl"
-    again = logs / name
-    with open(source, "rb") as src, open(again, "wb") as dst:
-        total = sum(1 for _ in src)
-        src.seek(0)
-        for i, line in enumerate(src):
-            if i >= total // 4:
-                break
-            dst.write(line)
+    sys.path.insert(0, str(ROOT))
+    from bench.gen_logs import export_again
+
+    again = export_again(logs, name)
     out = logs.parent / f"scale-{n}.repeats.analysis.json"
     cmd = [sys.executable, "-c", ANALYZE, "analyze", str(logs), "-o", str(out), "--force", "-q", "--allow-unpriced"]
     summary, _ = run_trials(cmd, trials)

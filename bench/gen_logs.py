@@ -238,6 +238,20 @@ def write_logs(directory: Path, records: int, *, seed: int = 1, days: int = 30, 
     return written + len(data)
 
 
+def export_again(directory: Path, name: str, source: str = "openai_chat.jsonl") -> Path:
+    """The first quarter of `source`'s lines exported again beside it as `name`: overlapping exports, whose
+    repeated ids advise counts once (a second reading, see advisor.scan.Checkpoint)."""
+    src_path, again = directory / source, directory / name
+    with open(src_path, "rb") as src:
+        total = sum(1 for _ in src)
+    with open(src_path, "rb") as src, open(again, "wb") as dst:
+        for i, line in enumerate(src):
+            if i >= total // 4:
+                break
+            dst.write(line)
+    return again
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("path", type=Path, help="directory to write")

@@ -411,6 +411,60 @@ def test_second_reading_starts_at_the_first_repeat_and_changes_nothing(support_l
     assert list((tmp_path / "tmp").iterdir()) == []  # the checkpoint file is gone
 
 
+def _taken(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The units each checkpoint of the first reading was taken at, in order."""
+    from advisor import scan
+
+    units: list[int] = []
+    real = scan.Checkpoint._take
+
+    def spied(self, proto, unit, offset):  # noqa: ANN001, ANN202
+        units.append(unit)
+        return real(self, proto, unit, offset)
+
+    monkeypatch.setattr(scan.Checkpoint, "_take", spied)
+    return units
+
+
+@pytest.mark.parametrize("bits", [64, 1 << 11])  # every unit flagged in doubt; or full, yet telling an export
+def test_a_full_filter_still_resumes_near_the_first_repeat(support_logs: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch, bits: int) -> None:
+    """A Bloom filter grown full (past a few million ids with the real 8 MiB) flags units that repeat nothing.
+    The checkpoints then come spaced (1/SPACING of the input apart) until a flag is beyond doubt, and the second
+    reading starts at the latest one before the first real repeat, the ledger's: it re-reads at most ~1/SPACING
+    of the input for nothing, where the first false alarm alone would have re-read from near the start. A filter
+    that is full but still tells (bits=2**13: a unit of the export hits on every id) resumes at the export
+    itself. Byte for byte the analysis of a second reading of everything."""
+    import math
+    import tempfile
+
+    from advisor import analysis, scan
+    from advisor.ingest import duplicates
+
+    chunk = 64 << 10  # ~40 units of ~30 records
+    logs = _overlapping(support_logs, tmp_path / "overlap", 1 / 3, 1 / 2)
+    monkeypatch.setattr(analysis, "RESUME_SECOND_READING", False)
+    everything = _analysis(logs, jobs=1, chunk_bytes=chunk)
+
+    monkeypatch.setattr(analysis, "RESUME_SECOND_READING", True)
+    monkeypatch.setattr(duplicates.RepeatWatch.__init__, "__defaults__", (bits,))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    reads, taken = _reads(monkeypatch), _taken(monkeypatch)
+    assert _analysis(logs, jobs=1, chunk_bytes=chunk) == everything
+    units = plan_units([logs], chunk_bytes=chunk)
+    export = [u.index for u in units if Path(u.files[0]).name == "export-2.jsonl"]
+    first, second = reads
+    assert first == len(units) and taken[0] < export[0] - 2  # a false alarm well before the export
+    assert len(taken) <= scan.Checkpoint.SPACING + 2 and list((tmp_path / "tmp").iterdir()) == []
+    if bits == 64:  # every unit in doubt: the latest spaced checkpoint before the export
+        spacing = math.ceil(len(units) / scan.Checkpoint.SPACING) + 1
+        assert len(export) < second <= len(export) + spacing
+        assert second < first - taken[0]
+    else:
+        assert taken[-1] == export[0] and second == len(export)
+
+
 def test_no_checkpoint_file_or_a_false_alarm_changes_nothing(support_logs: Path, tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     import pickle
@@ -447,12 +501,12 @@ def test_no_checkpoint_file_or_a_false_alarm_changes_nothing(support_logs: Path,
 
     def alarm(self, hashes):  # noqa: ANN001, ANN202
         calls.append(1)
-        return len(calls) == 2
+        return 0.5 if len(calls) == 2 else None  # a flag in doubt
 
-    monkeypatch.setattr(scan.RepeatWatch, "flags", alarm)
+    monkeypatch.setattr(scan.RepeatWatch, "check", alarm)
     reads.clear()
     assert _analysis(alone, jobs=1, chunk_bytes=SMALL_CHUNK) == clean
-    assert len(calls) == 2 and len(reads) == 1
+    assert len(calls) > 2 and len(reads) == 1  # the watch went on past the doubtful flag
 
 
 def test_sigterm_stops_the_workers_and_removes_temporary_files(tmp_path: Path) -> None:

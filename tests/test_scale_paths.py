@@ -282,6 +282,16 @@ def _expected_repeats(units: list[tuple[int, list[int]]]) -> tuple[dict[int, int
     return {h: first[h] for h in sorted(seen) if seen[h] > 1}, sum(n - 1 for n in seen.values())
 
 
+def _first_repeat(units: list[tuple[int, list[int]]]) -> int | None:
+    """The lowest unit index holding an id of a lower unit, or one id twice."""
+    seen: set[int] = set()
+    for index, hashes in sorted(units):
+        if seen & set(hashes) or len(set(hashes)) < len(hashes):
+            return index
+        seen |= set(hashes)
+    return None
+
+
 def _ledger(units: list[tuple[int, list[int]]], spill_at: int) -> Any:
     """A ledger fed the way run_units feeds it: one piece per unit, merged in."""
     from advisor.ingest.duplicates import IdLedger
@@ -310,6 +320,7 @@ def test_repeated_ids_equal_a_plain_count(units: list[tuple[int, list[int]]], sp
     assert all(got.first_unit(h) == unit for h, unit in expected.items())
     assert all(got.first_unit(h) is None for _, hashes in units for h in hashes if h not in expected)
     assert n_repeats == expected_n
+    assert got.first_repeat == _first_repeat(units)
     spilled = ledger._files._dir
     ledger.clear()
     assert ledger.repeated() == (RepeatedIds(), 0)
@@ -338,6 +349,42 @@ def test_repeat_watch_never_flags_later_than_the_first_repeat(units: list[list[i
         assert flagged is not None and flagged <= first_repeat
     if bits == 1 << 26 and first_repeat is None:
         assert flagged is None  # ~300 ids in 2**26 bits: a false alarm is ~1e-30
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.integers(1, 60), st.data(), st.floats(0.0, 1.0))
+def test_the_doubt_of_a_flag_never_understates_the_binomial_tail(n: int, data: st.DataObject, p: float) -> None:
+    """RepeatWatch's doubt is an upper bound on P(X ≥ k), X ~ Binomial(n, p): how likely it is that k hits out of
+    n ids are all chance. Understating it would end the watch on a false alarm; overstating costs a spare file."""
+    import math
+
+    from advisor.ingest.duplicates import chance_of_at_least
+
+    k = data.draw(st.integers(1, n))
+    exact = sum(math.comb(n, i) * p ** i * (1 - p) ** (n - i) for i in range(k, n + 1))
+    assert chance_of_at_least(k, n, p) >= exact * (1 - 1e-9) - 1e-300
+
+
+def test_a_full_filter_still_knows_an_export_from_chance() -> None:
+    """Far past its capacity (bits per id well under the 7 probes' need), the filter flags units of fresh ids,
+    in doubt; a unit whose every id was seen before is beyond doubt; an id twice in one unit is certain."""
+    import random
+    from array import array
+
+    from advisor.ingest.duplicates import RepeatWatch
+    from advisor.scan import Checkpoint
+
+    rng = random.Random(7)
+    watch = RepeatWatch(1 << 14)
+    fresh = lambda n: array("q", (rng.getrandbits(64) - (1 << 63) for _ in range(n)))  # noqa: E731
+    seen = fresh(2000)
+    assert watch.check(seen) is None  # nothing before it
+    doubts = [watch.check(fresh(50)) for _ in range(20)]
+    assert watch.false_hit_rate() > 0.05 and sum(d is not None for d in doubts) >= 15  # it cries wolf ...
+    assert all(d > Checkpoint.SURE for d in doubts if d is not None)  # ... and says so
+    assert watch.check(array("q", seen[100:150])) <= Checkpoint.SURE  # an export of earlier ids
+    twice = fresh(49)
+    assert watch.check(array("q", [*twice, twice[0]])) == 0.0
 
 
 def test_ledger_spills_big_ledgers_and_keeps_memory_small() -> None:

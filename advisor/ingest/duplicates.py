@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import os
 import struct
 from array import array
@@ -164,7 +165,7 @@ class IdLedger:
         held = _rows(self.units)  # the ids not spilled: under `spill_at`, unless spilling failed
         held_part = held["hash"] >> 60  # arithmetic shift: -8..7, in the order of the signed hashes
         first_hashes, first_units = array("q"), array("i")
-        n_repeats = 0
+        n_repeats, first_repeat = 0, None
         for p in range(16):
             on_disk = self._files.read(p)
             rows = np.concatenate((on_disk, held[held_part == p - 8]))
@@ -175,10 +176,13 @@ class IdLedger:
             hashes = rows["hash"]
             same = hashes[1:] == hashes[:-1]
             n_repeats += int(same.sum())
+            if same.any():  # the units of the later occurrences: the earliest is where a second reading differs
+                earliest = int(rows["unit"][1:][same].min())
+                first_repeat = earliest if first_repeat is None else min(first_repeat, earliest)
             leads = np.flatnonzero(np.concatenate(([True], ~same)) & np.concatenate((same, [False])))
             first_hashes.frombytes(hashes[leads].astype("<i8").tobytes())
             first_units.frombytes(rows["unit"][leads].astype("<i4").tobytes())
-        return RepeatedIds(first_hashes, first_units), n_repeats
+        return RepeatedIds(first_hashes, first_units, first_repeat), n_repeats
 
 
 class RepeatedIds:
@@ -190,11 +194,15 @@ class RepeatedIds:
     "no" without a search, and a hit is a binary search of the sorted hashes.
     """
 
-    __slots__ = ("hashes", "units", "_bits", "_mask")
+    __slots__ = ("hashes", "units", "first_repeat", "_bits", "_mask")
 
-    def __init__(self, hashes: array | None = None, units: array | None = None) -> None:
+    def __init__(self, hashes: array | None = None, units: array | None = None,
+                 first_repeat: int | None = None) -> None:
         self.hashes = hashes if hashes is not None else array("q")  # ascending
         self.units = units if units is not None else array("i")
+        # the first unit holding a later occurrence of an id (or an id twice): a second reading measures every
+        # unit before it as the first reading did (advisor.scan.Checkpoint)
+        self.first_repeat = first_repeat
         size = 1 << max(16, min(28, (16 * len(self.hashes)).bit_length()))  # bits: ≥ 16 an id, 32 MB at most
         self._mask = size - 1
         if self.hashes:
@@ -229,18 +237,21 @@ class RepeatedIds:
         return self.units[j] if j < len(hashes) and hashes[j] == h else None
 
     def __reduce__(self) -> tuple[Any, ...]:  # the bitmap is rebuilt where it lands (a Dask worker)
-        return RepeatedIds, (self.hashes, self.units)
+        return RepeatedIds, (self.hashes, self.units, self.first_repeat)
 
 
 class RepeatWatch:
     """Which unit of the first reading may be the first to hold a repeated id: a Bloom filter of the id hashes of
     the units merged so far (in input order), asked before each unit joins.
 
-    It never misses (a unit holding an id of an earlier unit, or the same id twice, is always flagged) and
-    rarely cries wolf while it is not full: 2**26 bits (8 MiB) and 7 probes give ~1e-7 false alarms an id at
-    1M ids. Summed over the ids as they come, a false alarm is expected 0.01 times in the first 1M ids, 0.27
-    times in 1.5M and 2.3 times in 2M: past ~1.5M ids the first flagged unit is likely a false alarm, which
-    only makes the second reading start earlier than it needs to (see :class:`advisor.scan.Checkpoint`).
+    It never misses: a unit holding an id of an earlier unit, or the same id twice, is always flagged. It can
+    cry wolf, the more so the fuller it is: 2**26 bits (8 MiB) and 7 probes give ~1e-7 false alarms an id at
+    1M ids; summed over the ids as they come, a false alarm is expected 0.01 times in the first 1M ids, 0.27
+    times in 1.5M and 2.3 times in 2M, and past ~5M ids almost every unit is flagged. So :meth:`check` also says
+    how much to doubt a flag: the chance that its hits are all false alarms, from how many of the unit's ids hit
+    against how many a filter this full would hit by chance. A unit of an overlapping export (every id hits)
+    is beyond doubt even in a saturated filter; one stray hit in a full filter is not. (See
+    :class:`advisor.scan.Checkpoint`, which takes spaced checkpoints while the flags are in doubt.)
     """
 
     PROBES = 7
@@ -249,7 +260,9 @@ class RepeatWatch:
         import numpy as np
 
         self._bits = np.zeros(bits >> 3, dtype=np.uint8)
+        self._size = bits
         self._mask = np.uint64(bits - 1)
+        self.ids = 0  # ids remembered so far (repeats counted again: the fill is overestimated, never under)
 
     def _positions(self, hashes: array) -> Any:
         import numpy as np
@@ -258,20 +271,46 @@ class RepeatWatch:
         step = (h >> np.uint64(32)) | np.uint64(1)  # double hashing: h + i·step (odd), i < PROBES
         return (h[None, :] + np.arange(self.PROBES, dtype=np.uint64)[:, None] * step[None, :]) & self._mask
 
-    def flags(self, hashes: array) -> bool:
-        """Whether this unit's ids may repeat one of the earlier units' or each other; then remember them."""
+    def false_hit_rate(self) -> float:
+        """The chance that an id never seen hits all its probes, at the expected fill for the ids so far."""
+        return (1.0 - math.exp(-self.PROBES * self.ids / self._size)) ** self.PROBES
+
+    def check(self, hashes: array) -> float | None:
+        """None when none of this unit's ids can repeat an earlier unit's or each other; else the doubt of the
+        flag, an upper bound on the chance that no id repeats (0.0: the unit holds an id twice). Then the
+        unit's ids are remembered."""
         import numpy as np
 
         if not len(hashes):
-            return False
+            return None
+        rate = self.false_hit_rate()
         pos = self._positions(hashes)
         byte, bit = pos >> np.uint64(3), (np.uint8(1) << (pos & np.uint64(7)).astype(np.uint8))
-        seen = bool(((self._bits[byte] & bit) != 0).all(axis=0).any())
+        hits = int(((self._bits[byte] & bit) != 0).all(axis=0).sum())
         np.bitwise_or.at(self._bits, byte.ravel(), bit.ravel())
-        if seen:
-            return True
+        self.ids += len(hashes)
         ordered = np.sort(np.frombuffer(hashes, dtype=np.int64))
-        return bool((ordered[1:] == ordered[:-1]).any())
+        if (ordered[1:] == ordered[:-1]).any():
+            return 0.0
+        return None if hits == 0 else chance_of_at_least(hits, len(hashes), rate)
+
+    def flags(self, hashes: array) -> bool:
+        """Whether this unit's ids may repeat one of the earlier units' or each other; then remember them."""
+        return self.check(hashes) is not None
+
+
+def chance_of_at_least(k: int, n: int, p: float) -> float:
+    """An upper bound on P(X ≥ k) for X ~ Binomial(n, p): the Chernoff bound exp(−n·KL(k/n ‖ p)), 1 when k/n ≤ p.
+
+    Why a bound and not the exact tail: it is closed-form for any n, and overstating a doubt only costs a spare
+    checkpoint (see RepeatWatch.check)."""
+    a = k / n
+    if a <= p:
+        return 1.0
+    if p <= 0.0:
+        return 0.0
+    kl = a * math.log(a / p) + ((1 - a) * math.log((1 - a) / (1 - p)) if a < 1 else 0.0)
+    return min(1.0, math.exp(-n * kl))
 
 
 def _rows(units: list[tuple[int, array]]) -> Any:
