@@ -15,9 +15,13 @@ same `advise analyze DIR` (default jobs), each in a fresh process, on the same f
 * spaced: this version: spaced checkpoints while the flags are in doubt, the latest one before the ledger's
   first repeat kept.
 
-Reported for each: CPU and wall seconds and peak tree RSS (bench/_measure.py: --trials runs, median, min,
-max), the units of each reading, the units checkpointed and the first unit that really holds a repeat. The
-three analysis.json must be identical (apart from generated_at). Results: bench/results/resume.json.
+Reported for each: CPU and wall seconds and peak tree RSS of the whole command (bench/_measure.py), and of
+each reading on its own (its units, its wall seconds, the CPU seconds of the process and its workers while it
+ran): the first readings do the same work in every variant, so the second readings are what to compare on a
+machine whose speed drifts. Also the units checkpointed, each checkpoint's CPU seconds and file size, and the
+first unit that really holds a repeat.
+--trials rounds, each running every variant in turn; median, min, max. The three analysis.json must be
+identical (apart from generated_at). Results: bench/results/resume.json.
 """
 
 from __future__ import annotations
@@ -31,29 +35,48 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from _machine import describe
-from _measure import NOTE, run_trials
+from _measure import NOTE, stats, timed
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results" / "resume.json"
 EXPORT = "openai_chat_again.jsonl"  # sorts after every log: read last
 
-# `advise analyze ARGS` as the console script runs it, with the variant set and the readings recorded
-# (the units each reading reads, the checkpoints' units, the ledger's first repeat) into $RESUME_STATS.
+# `advise analyze ARGS` as the console script runs it, with the variant set and the readings recorded into
+# $RESUME_STATS: per reading, its units and its own wall and CPU seconds (this process and its live worker
+# processes, which last through both readings: advisor.scan.WorkerPool); the checkpoints' units; the ledger's
+# first repeat.
 ANALYZE = """
-import atexit, json, os, runpy, sys
+import atexit, json, os, runpy, sys, time
+import psutil
 from advisor import analysis, scan
-variant, stats = os.environ["RESUME_VARIANT"], {"reads": [], "taken": [], "first_repeat": None}
+variant, stats = os.environ["RESUME_VARIANT"], {"readings": [], "taken": [], "checkpoints": [], "first_repeat": None}
 if variant == "everything":
     analysis.RESUME_SECOND_READING = False
 elif variant == "first_flag":
     scan.Checkpoint.SURE = 1.0
 run_units, take, select = analysis.run_units, scan.Checkpoint._take, scan.Checkpoint.select
+me = psutil.Process()
+def cpu():
+    total = sum(me.cpu_times()[:2])
+    for child in me.children(recursive=True):
+        try:
+            total += sum(child.cpu_times()[:2])
+        except psutil.Error:
+            pass
+    return total
 def counted(units, *a, **kw):
-    stats["reads"].append(len(units))
-    return run_units(units, *a, **kw)
+    c, t = cpu(), time.perf_counter()
+    try:
+        return run_units(units, *a, **kw)
+    finally:
+        stats["readings"].append({"units": len(units), "wall_s": time.perf_counter() - t, "cpu_s": cpu() - c})
 def taken(self, proto, unit, offset):
+    c = time.process_time()
+    ok = take(self, proto, unit, offset)
     stats["taken"].append(unit)
-    return take(self, proto, unit, offset)
+    stats["checkpoints"].append({"unit": unit, "cpu_s": time.process_time() - c,
+                                 "mb": os.path.getsize(self._taken[-1].path) / 1e6 if ok else None})
+    return ok
 def selected(self, first_repeat):
     stats["first_repeat"] = first_repeat
     return select(self, first_repeat)
@@ -70,34 +93,54 @@ def _analysis_text(path: Path) -> str:
 
 
 def run(logs: Path, workdir: Path, trials: int) -> dict:
+    """Each trial runs every variant once, in turn, so that a machine that drifts during the run weighs on all."""
     sys.path.insert(0, str(ROOT))
     from bench.gen_logs import export_again
 
     again = export_again(logs, EXPORT)
-    rows, texts = {}, {}
+    runs: dict[str, list[dict]] = {v: [] for v in VARIANTS}
+    texts = {}
     try:
-        for variant in VARIANTS:
-            out, stats = workdir / f"resume.{variant}.analysis.json", workdir / f"resume.{variant}.stats.json"
-            os.environ.update(RESUME_VARIANT=variant, RESUME_STATS=str(stats))
-            cmd = [sys.executable, "-c", ANALYZE, "analyze", str(logs), "-o", str(out), "--force", "-q",
-                   "--allow-unpriced"]
-            summary, _ = run_trials(cmd, trials)
-            seen = json.loads(stats.read_text())
-            dq = json.loads(out.read_text())["data_quality"]
-            first = seen["reads"][0]
-            second = seen["reads"][1] if len(seen["reads"]) > 1 else 0
-            rows[variant] = {**summary, "units_first_reading": first, "units_second_reading": second,
-                             "units_reread_for_nothing": (second - (first - seen["first_repeat"])
-                                                          if seen["first_repeat"] is not None and second else None),
-                             "checkpoint_units": seen["taken"], "first_repeat_unit": seen["first_repeat"],
-                             "records": dq["records"], "repeated_records_left_out": dq["duplicates"]["records"]}
-            texts[variant] = _analysis_text(out)
-            out.unlink()
-            stats.unlink()
+        for _ in range(trials):
+            for variant in VARIANTS:
+                out, seen = workdir / f"resume.{variant}.analysis.json", workdir / f"resume.{variant}.stats.json"
+                os.environ.update(RESUME_VARIANT=variant, RESUME_STATS=str(seen))
+                cmd = [sys.executable, "-c", ANALYZE, "analyze", str(logs), "-o", str(out), "--force", "-q",
+                       "--allow-unpriced"]
+                run = timed(cmd)
+                run["seen"] = json.loads(seen.read_text())
+                run["data_quality"] = json.loads(out.read_text())["data_quality"]
+                runs[variant].append(run)
+                texts[variant] = _analysis_text(out)
+                out.unlink()
+                seen.unlink()
     finally:
         again.unlink(missing_ok=True)
         for key in ("RESUME_VARIANT", "RESUME_STATS"):
             os.environ.pop(key, None)
+    def reading(got: list[dict], i: int, key: str) -> dict:
+        return stats([r["seen"]["readings"][i][key] for r in got])
+
+    rows = {}
+    for variant, got in runs.items():
+        seen, dq = got[-1]["seen"], got[-1]["data_quality"]
+        first, second = seen["readings"][0]["units"], (seen["readings"][1]["units"] if len(seen["readings"]) > 1
+                                                        else 0)
+        rows[variant] = {
+            "wall_s": stats([r["wall"] for r in got]), "cpu_s": stats([r["cpu"] for r in got]),
+            "peak_rss_tree_mb": stats([r["rss"] for r in got]), "peak_pss_tree_mb": stats([r["pss"] for r in got]),
+            "first_reading": {"units": first, "wall_s": reading(got, 0, "wall_s"), "cpu_s": reading(got, 0, "cpu_s")},
+            "second_reading": {"units": second, **({"wall_s": reading(got, 1, "wall_s"),
+                                                      "cpu_s": reading(got, 1, "cpu_s")}
+                                                   if second else {})},
+            "units_reread_for_nothing": (second - (first - seen["first_repeat"])
+                                         if seen["first_repeat"] is not None and second else None),
+            "checkpoint_units": seen["taken"], "first_repeat_unit": seen["first_repeat"],
+            "checkpoint_cpu_s": stats([c["cpu_s"] for r in got for c in r["seen"]["checkpoints"]])
+            if seen["taken"] else None,
+            "checkpoint_file_mb": stats([c["mb"] for r in got for c in r["seen"]["checkpoints"] if c["mb"]])
+            if seen["taken"] else None,
+            "records": dq["records"], "repeated_records_left_out": dq["duplicates"]["records"]}
     first_text = texts[VARIANTS[0]]
     return {**rows, "identical_analysis_json": all(t == first_text for t in texts.values())}
 
@@ -139,8 +182,10 @@ def main(argv: list[str] | None = None) -> int:
     args.results.write_text(json.dumps(result, indent=1) + "\n")
     for variant in VARIANTS:
         row = measured[variant]
+        second = row["second_reading"]
         print(f"{variant:<11} cpu {row['cpu_s']['median']:7.1f} s  wall {row['wall_s']['median']:6.1f} s  "
-              f"second reading {row['units_second_reading']:4d} of {row['units_first_reading']} units  "
+              f"second reading: {second['units']:4d} of {row['first_reading']['units']} units, "
+              f"{second['cpu_s']['median']:6.1f} s cpu, {second['wall_s']['median']:6.1f} s wall  "
               f"checkpoints {row['checkpoint_units']}  first repeat {row['first_repeat_unit']}")
     print("identical analysis.json:", measured["identical_analysis_json"])
     return 0
