@@ -312,7 +312,7 @@ class Checkpoint:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def before_merge(self, proto: Pass, piece: Pass, unit: int, offset: int = 0, total: int = 0) -> None:
+    def before_merge(self, proto: Pass, piece: Pass, unit: int, offset: int, total: int) -> None:
         """Called with each piece of the first reading, in input order, before it joins `proto`; `offset` is the
         input's bytes before this unit, `total` all of them (they space the checkpoints taken in doubt)."""
         if self._watch is None:
@@ -359,11 +359,6 @@ class Checkpoint:
         self._taken = [self._chosen] if self._chosen is not None else []
         self.unit = self._chosen.unit if self._chosen is not None else None
         return self.unit
-
-    @property
-    def taken(self) -> list[int]:
-        """The units checkpointed so far (before :meth:`select`), in order."""
-        return [s.unit for s in self._taken]
 
     def restore(self) -> Pass:
         """The selected pass as it stood (spilled rows appended since are dropped: the first reading is over)."""
