@@ -13,7 +13,9 @@ import json
 import math
 import random
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -282,20 +284,25 @@ def _overlapping(support_logs: Path, dest: Path, first: float, last: float) -> P
     return dest
 
 
+def _spy(monkeypatch: pytest.MonkeyPatch, owner: object, name: str, pick: Callable[..., Any]) -> list[Any]:
+    """`owner.name` left working, with `pick(*its arguments)` of every call recorded in order."""
+    seen: list[Any] = []
+    real = getattr(owner, name)
+
+    def spied(*args: Any, **kw: Any) -> Any:
+        seen.append(pick(*args, **kw))
+        return real(*args, **kw)
+
+    monkeypatch.setattr(owner, name, spied)
+    return seen
+
+
 @pytest.fixture
 def pool_starts(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The worker count of every fork of a WorkerPool's workers, in order."""
     from advisor import scan
 
-    starts: list[int] = []
-    real_start = scan.WorkerPool._start
-
-    def counted(self, jobs, proto, strict):  # noqa: ANN001, ANN202
-        starts.append(jobs)
-        return real_start(self, jobs, proto, strict)
-
-    monkeypatch.setattr(scan.WorkerPool, "_start", counted)
-    return starts
+    return _spy(monkeypatch, scan.WorkerPool, "_start", lambda self, jobs, proto, strict: jobs)
 
 
 def test_second_reading_reuses_the_workers_and_changes_nothing(support_logs: Path, tmp_path: Path,
@@ -363,15 +370,7 @@ def _reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The number of units each reading of the logs reads, in order."""
     from advisor import analysis
 
-    counts: list[int] = []
-    real = analysis.run_units
-
-    def counted(units, *a, **kw):  # noqa: ANN001, ANN002, ANN003, ANN202
-        counts.append(len(units))
-        return real(units, *a, **kw)
-
-    monkeypatch.setattr(analysis, "run_units", counted)
-    return counts
+    return _spy(monkeypatch, analysis, "run_units", lambda units, *a, **kw: len(units))
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
@@ -415,15 +414,7 @@ def _taken(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The units each checkpoint of the first reading was taken at, in order."""
     from advisor import scan
 
-    units: list[int] = []
-    real = scan.Checkpoint._take
-
-    def spied(self, proto, unit, offset):  # noqa: ANN001, ANN202
-        units.append(unit)
-        return real(self, proto, unit, offset)
-
-    monkeypatch.setattr(scan.Checkpoint, "_take", spied)
-    return units
+    return _spy(monkeypatch, scan.Checkpoint, "_take", lambda self, proto, unit, offset: unit)
 
 
 @pytest.mark.parametrize("bits", [64, 1 << 11])  # every unit flagged in doubt; or full, yet telling an export
