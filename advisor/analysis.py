@@ -396,12 +396,12 @@ def _build_analysis(paths: Iterable[str | Path], *, format: str | None, prices: 
             kept_all = (f"{n_repeats:,} records repeat an earlier id and " if repeats else "") + \
                 ("isolated timestamps far from the bulk" if narrowed else "") + \
                 " were kept: a collector of this analysis cannot read the logs a second time"
-        elif repeats and narrowed is None and checkpoint.select(repeats.first_repeat) is not None:
+        elif repeats and narrowed is None and (start_at := checkpoint.select(repeats.first_repeat)) is not None:
             # Read again from the latest checkpoint at or before the first unit holding a repeated id, keeping
             # only the first occurrence of each (advisor.ingest.duplicates), onto the first reading's merge of the
             # units before it (Checkpoint): those units hold no repeat, so a second reading would measure them the
-            # same. The first reading's
-            # ingest report stands (the same lines are read); malformed lines were reported already.
+            # same. The first reading's ingest report stands (the same lines are read); malformed lines were
+            # reported already.
             hashed = {f.path: f.sha256 for f in report.files}
             del measured
             gc.collect()
@@ -410,7 +410,7 @@ def _build_analysis(paths: Iterable[str | Path], *, format: str | None, prices: 
             resumed.settings, resumed.repeats = replace(settings, repeats=repeats), RepeatFilter(repeats)
             extra = resumed.extra  # the checkpoint's collectors: they go on from there
             measured, _ = measure(resumed.settings, extra, pool, quiet=True, hashed=hashed,
-                                  resume=(resumed, checkpoint.unit))
+                                  resume=(resumed, start_at))
             measured.ids.clear()
         elif narrowed is not None or repeats:
             # Read again, keeping only the bulk of the data (rule 3 of advisor.metrics.window) and the first

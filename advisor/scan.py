@@ -301,7 +301,6 @@ class Checkpoint:
     SURE = 1e-4  # a flag whose doubt is at most this is taken as a real repeat: no later checkpoint can help
 
     def __init__(self) -> None:
-        self.unit: int | None = None  # index of the unit the second reading starts at (see select)
         self._watch: RepeatWatch | None = RepeatWatch()
         self._taken: list[_Snapshot] = []
         self._chosen: _Snapshot | None = None
@@ -350,15 +349,14 @@ class Checkpoint:
     def select(self, first_repeat: int | None) -> int | None:
         """Keep the latest checkpoint at or before `first_repeat` (the first unit that holds a repeated id, from
         the id ledger), drop the others; the unit the second reading starts at, or None (read everything)."""
-        keep = [s for s in self._taken if first_repeat is not None and s.unit <= first_repeat]
+        keep = [s for s in self._taken if s.unit <= first_repeat] if first_repeat is not None else []
         self._chosen = keep[-1] if keep else None
         for s in self._taken:
             if s is not self._chosen:
                 with suppress(OSError):
                     os.remove(s.path)
         self._taken = [self._chosen] if self._chosen is not None else []
-        self.unit = self._chosen.unit if self._chosen is not None else None
-        return self.unit
+        return self._chosen.unit if self._chosen is not None else None
 
     def restore(self) -> Pass:
         """The selected pass as it stood (spilled rows appended since are dropped: the first reading is over)."""

@@ -340,7 +340,7 @@ def test_repeat_watch_never_flags_later_than_the_first_repeat(units: list[list[i
 
     watch, seen, flagged, first_repeat = RepeatWatch(bits), set(), None, None
     for i, hashes in enumerate(units):
-        if watch.flags(array("q", hashes)) and flagged is None:
+        if watch.check(array("q", hashes)) is not None and flagged is None:
             flagged = i
         if first_repeat is None and (len(set(hashes)) < len(hashes) or seen & set(hashes)):
             first_repeat = i

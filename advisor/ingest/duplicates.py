@@ -294,10 +294,6 @@ class RepeatWatch:
             return 0.0
         return None if hits == 0 else chance_of_at_least(hits, len(hashes), rate)
 
-    def flags(self, hashes: array) -> bool:
-        """Whether this unit's ids may repeat one of the earlier units' or each other; then remember them."""
-        return self.check(hashes) is not None
-
 
 def chance_of_at_least(k: int, n: int, p: float) -> float:
     """An upper bound on P(X ≥ k) for X ~ Binomial(n, p): the Chernoff bound exp(−n·KL(k/n ‖ p)), 1 when k/n ≤ p.

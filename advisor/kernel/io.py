@@ -237,7 +237,10 @@ def open_binary(path: str | Path) -> IO[bytes]:
 
 
 def sha256_file(path: str | Path, chunk: int = 8 << 20) -> str:
-    """sha256 of a file, read in large blocks into one reused buffer (the reads and hashlib drop the GIL)."""
+    """sha256 of a file, read in large blocks into one reused buffer (the reads and hashlib drop the GIL).
+
+    Why 8 MiB: each block takes the GIL back twice, and beside a busy thread each handover can wait out the
+    5 ms switch interval; with 1 MiB blocks hashing 2.5 GB on a thread took 14.5 s of wall against 2.6 s."""
     h, buf = hashlib.sha256(), bytearray(chunk)
     with open(path, "rb", buffering=0) as fh, memoryview(buf) as mv:
         while n := fh.readinto(buf):
