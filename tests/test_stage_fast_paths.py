@@ -205,6 +205,24 @@ def test_failure_family_memo_that_starts_over_gives_the_same_analysis() -> None:
     assert len(remembered["by_family"]) == 5 and remembered["failures"] > 0
 
 
+def test_family_rows_stay_within_the_cap_when_pieces_merge() -> None:
+    """Merged in order, pieces keep rows for the first MAX_FAMILY_ROWS families only, so the table does not grow
+    with the number of pieces (it did: each piece could add its own 200), and with the counts of one collector
+    reading everything when no piece reached the cap on its own."""
+    records = _records()
+    with patch.object(collector_mod, "MAX_FAMILY_ROWS", 8):
+        whole = _failures(records)
+        merged = FailureCollector()
+        for start in range(0, len(records), 3):  # pieces of 3 records: at most 3 families each
+            piece = FailureCollector()
+            for r in records[start:start + 3]:
+                piece.add(r)
+            merged.merge(piece)
+        got = merged.finish().model_dump()
+    assert len(whole["by_family"]) == 8 < len({(r.model, r.system or "") for r in records})
+    assert got["by_family"] == whole["by_family"]
+
+
 def test_only_the_listed_signatures_are_built_and_they_are_the_top_of_the_whole_ranking() -> None:
     from advisor.failures.result import SignatureRow
     from advisor.kernel.record import Feedback

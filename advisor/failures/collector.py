@@ -86,7 +86,10 @@ def feedback_verdict(feedback: list[Feedback], min_score: float | None) -> Feedb
     return decided[0] if decided else None
 
 
-MAX_FAMILY_ROWS = 200  # per-family failure counts kept for this many prompt families
+# Per-family failure counts are kept for the first this many prompt families seen, in every piece and in the
+# merge: as many as the static-prompt table keeps (advisor.metrics.static_prompt.MAX_FAMILIES), so each listed
+# family can have its row, and bounded, so the table does not grow with the number of pieces.
+MAX_FAMILY_ROWS = 2000
 KNOWN_PROMPTS = 4096  # (model, system prompt) → family row pairs `_family` remembers (bounded memory)
 _UNSEEN: Any = object()
 _NO_DAY = 10**9  # "no day seen yet" as a date ordinal
@@ -296,7 +299,11 @@ class FailureCollector:
         for name in ("decided_by", "bucket_failures", "signal_counts"):
             getattr(self, name).update(getattr(later, name))
         for fam, theirs in later.__dict__.get("by_family", {}).items():
-            row = self.by_family.setdefault(fam, [0, 0, 0, 0, _NO_DAY, 0])
+            row = self.by_family.get(fam)
+            if row is None:
+                if len(self.by_family) >= MAX_FAMILY_ROWS:
+                    continue  # past the cap, as in `_family`: the family gets no row
+                row = self.by_family[fam] = [0, 0, 0, 0, _NO_DAY, 0]
             for i in range(4):
                 row[i] += theirs[i]
             row[4], row[5] = min(row[4], theirs[4]), max(row[5], theirs[5])
