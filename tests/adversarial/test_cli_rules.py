@@ -48,6 +48,25 @@ def test_report_refuses_unknown_extension(tmp_path, log_file, capsys, name):
     assert (tmp_path / "r.markdown").read_text().startswith("# ")  # .markdown is Markdown, not HTML
 
 
+def _commands_with_a_required_argument() -> list[str]:
+    import click
+
+    from advisor.cli import cli
+
+    ctx = click.Context(cli)
+    commands = {name: cli.get_command(ctx, name) for name in cli.list_commands(ctx)}  # subcommands load lazily
+    return [name for name, cmd in commands.items()
+            if cmd is not None and any(isinstance(p, click.Argument) and p.required for p in cmd.params)]
+
+
+@pytest.mark.parametrize("name", _commands_with_a_required_argument())
+def test_no_file_named_at_all_is_a_usage_error(name, capsys):
+    """Forgetting the argument is a usage mistake (2), unlike naming a file that is not there (1): click reports
+    a missing argument as a BadParameter too, of a Path type for most commands."""
+    assert main([name]) == 2
+    assert "Missing argument" in capsys.readouterr().err
+
+
 # ---------------------------------------------------------------- input errors exit 1, named or found
 
 def test_unreadable_file_named_or_inside_a_directory_same_code(tmp_path, log_file, monkeypatch, capsys):
