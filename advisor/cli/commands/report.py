@@ -18,8 +18,9 @@ REPORT_SUFFIXES = {".html": "html", ".htm": "html", ".md": "md", ".markdown": "m
               help="Override the format the suffix implies.")
 @click.option("--title", default=None, help="Report title.")
 @click.option("--force", is_flag=True, help="Overwrite an existing report.")
+@click.option("-q", "--quiet", is_flag=True, help="Do not say which files were written.")
 def report(analysis: Path, evaluation: Path | None, output: Path, fmt: str | None, title: str | None,
-           force: bool) -> None:
+           force: bool, quiet: bool) -> None:
     """Write the ROI report a manager can read: verdict, costs, strategies, charts, assumptions.
 
     \b
@@ -45,4 +46,5 @@ def report(analysis: Path, evaluation: Path | None, output: Path, fmt: str | Non
 
         ev = load_evaluation(evaluation)
     files = write_report(build_context(a, ev, title), output, fmt, overwrite=force)
-    click.echo(f"Wrote {', '.join(str(f) for f in files)}", err=True)
+    if not quiet:
+        click.echo(f"Wrote {', '.join(str(f) for f in files)}", err=True)
