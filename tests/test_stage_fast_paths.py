@@ -209,6 +209,7 @@ def test_family_rows_stay_within_the_cap_when_pieces_merge() -> None:
     """Merged in order, pieces keep rows for the first MAX_FAMILY_ROWS families only, so the table does not grow
     with the number of pieces (it did: each piece could add its own 200), and with the counts of one collector
     reading everything when no piece reached the cap on its own."""
+    assert collector_mod.MAX_FAMILY_ROWS == sp.MAX_FAMILIES  # a row for every family the static-prompt table lists
     records = _records()
     with patch.object(collector_mod, "MAX_FAMILY_ROWS", 8):
         whole = _failures(records)

@@ -129,10 +129,11 @@ def _run(argv: Sequence[str] | None) -> int:
         click.echo("advise: aborted", err=True)
         return 130
     except click.ClickException as exc:
+        # A named file that is missing or unreadable is an input error, as one in a directory; no file named at
+        # all is a usage error and keeps its 2 (click's MissingParameter is a BadParameter too).
         if (isinstance(exc, click.BadParameter) and not isinstance(exc, click.MissingParameter)
                 and isinstance(getattr(exc.param, "type", None), click.Path)):
-            exc.exit_code = 1  # a named file that is missing or unreadable is an input error, as one in a directory
-            # (no file named at all is a usage error: MissingParameter is a BadParameter too, and keeps its 2)
+            exc.exit_code = 1
         exc.show()
         return exc.exit_code
     except Terminated:

@@ -46,9 +46,15 @@ def test_report_refuses_unknown_extension(tmp_path, log_file, capsys, name):
     assert not (tmp_path / name).exists()
     assert main(["report", str(a), "-o", str(tmp_path / "r.markdown")]) == 0
     assert (tmp_path / "r.markdown").read_text().startswith("# ")  # .markdown is Markdown, not HTML
-    capsys.readouterr()
-    assert main(["report", str(a), "-o", str(tmp_path / "r.html"), "-q"]) == 0  # -q, as every command that writes
-    assert capsys.readouterr().err == "" and (tmp_path / "r.html").stat().st_size > 0
+
+
+def test_report_quiet_writes_without_a_word(tmp_path, log_file, capsys):
+    a = tmp_path / "analysis.json"
+    assert main(["analyze", str(log_file), "-q", "-o", str(a)]) == 0
+    assert main(["report", str(a), "-o", str(tmp_path / "r.html")]) == 0
+    assert "Wrote" in capsys.readouterr().err
+    assert main(["report", str(a), "-o", str(tmp_path / "q.html"), "-q"]) == 0  # -q, as every command that writes
+    assert capsys.readouterr().err == "" and (tmp_path / "q.html").stat().st_size > 0
 
 
 def _commands_with_a_required_argument() -> list[str]:
